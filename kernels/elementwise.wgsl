@@ -1,0 +1,118 @@
+// Broadcasting elementwise ops over up to three inputs (binary ops read A and B; `where` reads
+// the condition from C). Each input is read through its own strides, 0 on broadcast dimensions.
+// *_INT say which buffers hold int32 bits; int32 results are computed in integers.
+
+struct Params {
+  size: u32,
+  rank: u32,
+  shape: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,
+  b_strides: array<vec4<u32>, 2>,
+  c_strides: array<vec4<u32>, 2>,
+}
+
+override OP: u32 = 0u;
+override A_INT: u32 = 0u;
+override B_INT: u32 = 0u;
+override C_INT: u32 = 0u;
+override OUT_INT: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> A: array<u32>;
+@group(0) @binding(2) var<storage, read> B: array<u32>;
+@group(0) @binding(3) var<storage, read> C: array<u32>;
+@group(0) @binding(4) var<storage, read_write> OUT: array<u32>;
+
+fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
+  return v[i >> 2u][i & 3u];
+}
+
+fn as_f32(bits: u32, is_int: u32) -> f32 {
+  if (is_int == 1u) {
+    return f32(bitcast<i32>(bits));
+  }
+  return bitcast<f32>(bits);
+}
+
+// PyTorch's pow: negative bases work with integral exponents, and x^0 is 1 even for x = 0.
+fn pow_signed(x: f32, y: f32) -> f32 {
+  if (y == 0.0) {
+    return 1.0;
+  }
+  let r = pow(abs(x), y);
+  if (x >= 0.0) {
+    return r;
+  }
+  if (fract(y) != 0.0) {
+    var nan_bits = 0x7fc00000u; // a var, so the NaN is made at run time, not constant-folded
+    return bitcast<f32>(nan_bits);
+  }
+  return select(r, -r, fract(y * 0.5) != 0.0);
+}
+
+fn apply_f32(x: f32, y: f32) -> f32 {
+  switch OP {
+    case 0u: { return x + y; }
+    case 1u: { return x - y; }
+    case 2u: { return x * y; }
+    case 3u: { return x / y; }
+    case 4u: { return pow_signed(x, y); }
+    case 5u: { return max(x, y); }
+    case 6u: { return min(x, y); }
+    case 7u: { return select(0.0, 1.0, x == y); }
+    case 8u: { return select(0.0, 1.0, x != y); }
+    case 9u: { return select(0.0, 1.0, x > y); }
+    case 10u: { return select(0.0, 1.0, x >= y); }
+    case 11u: { return select(0.0, 1.0, x < y); }
+    case 12u: { return select(0.0, 1.0, x <= y); }
+    default: { return 0.0; }
+  }
+}
+
+fn apply_i32(x: i32, y: i32) -> i32 {
+  switch OP {
+    case 0u: { return x + y; }
+    case 1u: { return x - y; }
+    case 2u: { return x * y; }
+    case 5u: { return max(x, y); }
+    case 6u: { return min(x, y); }
+    default: { return 0; }
+  }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= P.size) {
+    return;
+  }
+  var rem = i;
+  var ia = 0u;
+  var ib = 0u;
+  var ic = 0u;
+  for (var d = i32(P.rank) - 1; d >= 0; d--) {
+    let n = at8(P.shape, u32(d));
+    let k = rem % n;
+    rem = rem / n;
+    ia += k * at8(P.a_strides, u32(d));
+    ib += k * at8(P.b_strides, u32(d));
+    ic += k * at8(P.c_strides, u32(d));
+  }
+  if (OP == 13u) {
+    // where(C, A, B): the chosen operand is copied with its dtype converted to the output's.
+    let take_a = as_f32(C[ic], C_INT) != 0.0;
+    let bits = select(B[ib], A[ia], take_a);
+    let is_int = select(B_INT, A_INT, take_a);
+    if (OUT_INT == is_int) {
+      OUT[i] = bits;
+    } else {
+      OUT[i] = bitcast<u32>(as_f32(bits, is_int));
+    }
+    return;
+  }
+  if (OUT_INT == 1u) {
+    OUT[i] = bitcast<u32>(apply_i32(bitcast<i32>(A[ia]), bitcast<i32>(B[ib])));
+  } else {
+    OUT[i] = bitcast<u32>(apply_f32(as_f32(A[ia], A_INT), as_f32(B[ib], B_INT)));
+  }
+}

@@ -1,0 +1,66 @@
+// One-input elementwise functions. OP picks the function at pipeline creation; X_INT / OUT_INT
+// say whether the input / output buffers hold int32 rather than float32 bits.
+
+struct Params {
+  size: u32,
+  alpha: f32,
+}
+
+override OP: u32 = 0u;
+override X_INT: u32 = 0u;
+override OUT_INT: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<u32>;
+@group(0) @binding(2) var<storage, read_write> OUT: array<u32>;
+
+fn load(i: u32) -> f32 {
+  if (X_INT == 1u) {
+    return f32(bitcast<i32>(X[i]));
+  }
+  return bitcast<f32>(X[i]);
+}
+
+fn apply(x: f32) -> f32 {
+  switch OP {
+    case 0u: { return -x; }
+    case 1u: { return exp(x); }
+    case 2u: { return log(x); }
+    case 3u: { return sqrt(x); }
+    case 4u: { return abs(x); }
+    case 5u: { return sign(x); }
+    case 6u: { return select(0.0, x, x > 0.0); }
+    case 7u: {
+      // Branches keep exp's argument non-positive, so neither side overflows.
+      if (x >= 0.0) {
+        return 1.0 / (1.0 + exp(-x));
+      }
+      let e = exp(x);
+      return e / (1.0 + e);
+    }
+    case 8u: {
+      // (1 - e^-2|x|) / (1 + e^-2|x|) cannot overflow, unlike the textbook form.
+      let e = exp(-2.0 * abs(x));
+      return sign(x) * (1.0 - e) / (1.0 + e);
+    }
+    case 9u: { return select(P.alpha * x, x, x > 0.0); }
+    case 10u: { return select(P.alpha * (exp(min(x, 0.0)) - 1.0), x, x > 0.0); }
+    case 11u: { return x * x; }
+    case 12u: { return 1.0 / x; }
+    default: { return x; }
+  }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= P.size) {
+    return;
+  }
+  let y = apply(load(i));
+  if (OUT_INT == 1u) {
+    OUT[i] = bitcast<u32>(i32(y));
+  } else {
+    OUT[i] = bitcast<u32>(y);
+  }
+}

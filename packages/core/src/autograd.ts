@@ -1,0 +1,177 @@
+import { engine } from './engine.js';
+import { fmtShape, opError } from './errors.js';
+import { sameShape } from './shape.js';
+import type { OpName } from './ops/registry.js';
+import { OPS } from './ops/table.js';
+import { Tensor } from './tensor.js';
+import { tidy } from './api/memory.js';
+
+/** Where an input's gradient goes: the node that produced it, or the leaf that owns `.grad`. */
+type GradSink = { node: GradNode; leaf?: undefined } | { leaf: Tensor; node?: undefined } | null;
+
+/**
+ * One recorded op. It holds internal handles to the tensors its gradient rule reads, so a user
+ * may dispose intermediates (or leave them to `tidy`) before calling `backward()`.
+ * Reference-counted by the tensor that carries it and by the nodes downstream of it.
+ */
+export class GradNode {
+  private refs = 1;
+  freed = false;
+  constructor(
+    readonly op: OpName,
+    readonly params: unknown,
+    readonly inputs: Tensor[],
+    readonly out: Tensor,
+    readonly aux: Tensor[],
+    readonly sinks: GradSink[],
+  ) {}
+
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    if (--this.refs > 0) return;
+    this.freeSaved();
+    for (const s of this.sinks) s?.node?.release();
+  }
+
+  /** Drops the saved tensors; the node stays in the graph but cannot be differentiated again. */
+  freeSaved(): void {
+    if (this.freed) return;
+    this.freed = true;
+    for (const t of [...this.inputs, this.out, ...this.aux]) t.dispose();
+  }
+}
+
+/** Records `op` on the tape when grad mode is on and some input requires grad. */
+export function record(op: OpName, params: unknown, inputs: readonly Tensor[], out: Tensor, aux: Tensor[]): void {
+  if (!engine.gradEnabled || OPS[op].grad === null) return;
+  const sinks: GradSink[] = inputs.map((t) => (t._node ? { node: t._node.retain() } : t.requiresGrad ? { leaf: t } : null));
+  if (sinks.every((s) => s === null)) return;
+  const saved = inputs.map((t) => t._internalView());
+  out._node = new GradNode(op, params, saved, out._internalView(), aux, sinks);
+  out.requiresGrad = true;
+}
+
+function topoOrder(root: GradNode): GradNode[] {
+  const order: GradNode[] = [];
+  const seen = new Set<GradNode>();
+  const stack: [GradNode, boolean][] = [[root, false]];
+  while (stack.length) {
+    const [n, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(n);
+      continue;
+    }
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push([n, true]);
+    for (const s of n.sinks) if (s?.node && !seen.has(s.node)) stack.push([s.node, false]);
+  }
+  return order.reverse();
+}
+
+function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+  if (leaf.disposed) return g.dispose();
+  if (leaf.grad && !leaf.grad.disposed) {
+    const sum = leaf.grad.add(g);
+    leaf.grad.dispose();
+    g.dispose();
+    leaf.grad = sum._keep();
+  } else {
+    leaf.grad = g._keep();
+  }
+}
+
+/**
+ * Reverse-mode differentiation from `root`, accumulating into `.grad` of every leaf that
+ * requires grad. The graph's saved tensors are freed afterwards, as in PyTorch.
+ */
+export function backward(root: Tensor, seed?: Tensor): void {
+  if (!root.requiresGrad) {
+    throw opError('backward', `the tensor of shape ${fmtShape(root.shape)} does not require grad`, 'Create parameters with { requiresGrad: true } and compute the loss from them outside noGrad');
+  }
+  if (seed && !sameShape(seed.shape, root.shape)) {
+    throw opError('backward', `gradient of shape ${fmtShape(seed.shape)} does not match the output shape ${fmtShape(root.shape)}`);
+  }
+  if (!seed && root.size !== 1) {
+    throw opError('backward', `the output has shape ${fmtShape(root.shape)}; an implicit gradient needs a single element`, 'Reduce it with .sum() or .mean(), or pass a gradient tensor');
+  }
+  const prevGrad = engine.gradEnabled;
+  engine.gradEnabled = false;
+  const scope = new Set<{ dispose(): void }>();
+  engine.scopes.push(scope);
+  try {
+    const start = seed ?? onesLike(root);
+    if (!root._node) return accumulateLeaf(root, seed ? seed.mul(1) : start);
+    const order = topoOrder(root._node);
+    const pending = new Map<GradNode, Tensor>([[root._node, seed ? seed.mul(1) : start]]);
+    for (const node of order) {
+      const dy = pending.get(node);
+      if (!dy) continue;
+      pending.delete(node);
+      if (node.freed) {
+        throw opError('backward', `the graph through '${node.op}' was already freed by an earlier backward()`, 'Run the forward pass again before each backward()');
+      }
+      const needs = node.sinks.map((s) => s !== null);
+      const rule = OPS[node.op].grad!;
+      const grads = tidy(() => rule(dy, { inputs: node.inputs, out: node.out, aux: node.aux, params: node.params as never, needs }));
+      dy.dispose();
+      node.sinks.forEach((sink, i) => {
+        const g = grads[i];
+        if (!sink || !g) return g?.dispose();
+        if (!sameShape(g.shape, node.inputs[i]!.shape)) {
+          throw opError('backward', `gradient rule of '${node.op}' gave shape ${fmtShape(g.shape)} for input ${i} of shape ${fmtShape(node.inputs[i]!.shape)}`);
+        }
+        if (sink.leaf) return accumulateLeaf(sink.leaf, g);
+        const prev = pending.get(sink.node);
+        if (prev) {
+          pending.set(sink.node, prev.add(g));
+          prev.dispose();
+          g.dispose();
+        } else pending.set(sink.node, g);
+      });
+    }
+    for (const n of order) n.freeSaved();
+  } finally {
+    engine.gradEnabled = prevGrad;
+    engine.scopes.splice(engine.scopes.lastIndexOf(scope), 1);
+    for (const t of scope) t.dispose();
+  }
+}
+
+function onesLike(t: Tensor): Tensor {
+  return Tensor._fromOp('fill', [], { shape: [...t.shape], dtype: 'float32', value: 1 });
+}
+
+/**
+ * Runs `fn` without recording gradients, like `torch.no_grad()`. Works with async functions.
+ *
+ * @example
+ * const pred = ts.noGrad(() => model(x));
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = engine.gradEnabled;
+  engine.gradEnabled = false;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    engine.gradEnabled = prev;
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      engine.gradEnabled = prev;
+    }) as T;
+  }
+  engine.gradEnabled = prev;
+  return result;
+}
+
+/** Whether ops are being recorded for autograd right now. */
+export function isGradEnabled(): boolean {
+  return engine.gradEnabled;
+}

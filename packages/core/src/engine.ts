@@ -1,0 +1,60 @@
+import type { Backend } from './backend.js';
+import type { DeviceBuffer } from './kernels.js';
+import { opError } from './errors.js';
+
+/** A device buffer shared by every Tensor handle that views it; freed when the last one goes. */
+export class Storage {
+  refs = 1;
+  constructor(
+    readonly buf: DeviceBuffer,
+    readonly bytes: number,
+  ) {
+    engine.liveBytes += bytes;
+  }
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (--this.refs > 0) return;
+    engine.liveBytes -= this.bytes;
+    engine.backend?.free(this.buf);
+  }
+}
+
+/** Anything a scope can dispose. Tensor implements it; kept minimal so this file needs no Tensor. */
+export interface Disposable {
+  dispose(): void;
+}
+
+/** Global runtime state. One device per process, as in TensorFlow.js and PyTorch's default device. */
+export const engine = {
+  backend: null as Backend | null,
+  /** Live user-visible tensors (internal handles kept for autograd are not counted). */
+  liveTensors: 0,
+  liveBytes: 0,
+  gradEnabled: true,
+  scopes: [] as Set<Disposable>[],
+  nextId: 1,
+  /** Advances for every unseeded random op, so two unseeded calls differ but a run is repeatable. */
+  randomCounter: 0,
+};
+
+export function requireBackend(op: string): Backend {
+  const b = engine.backend;
+  if (!b) throw opError(op, 'Tessera is not initialised', 'Call `await ts.init()` once before creating tensors');
+  return b;
+}
+
+export function allocStorage(op: string, elements: number): Storage {
+  const bytes = Math.max(4, elements * 4);
+  return new Storage(requireBackend(op).alloc(bytes), bytes);
+}
+
+export function trackInScope(t: Disposable): void {
+  engine.scopes[engine.scopes.length - 1]?.add(t);
+}
+
+export function untrackFromScopes(t: Disposable): void {
+  for (const s of engine.scopes) s.delete(t);
+}

@@ -1,0 +1,94 @@
+import type { DType } from '../dtype.js';
+import type { DeviceCaps } from '../backend.js';
+import type { AnyKernelCall, DeviceBuffer } from '../kernels.js';
+import type { Tensor } from '../tensor.js';
+
+/**
+ * Every primitive op and its parameters, in one place. The op table (`table.ts`) is a mapped
+ * type over these names, so declaring an op here without its shape rule, kernel and gradient
+ * rule is a compile error.
+ */
+export interface OpParams {
+  // creation
+  fill: { shape: number[]; dtype: DType; value: number };
+  arange: { start: number; step: number; count: number; dtype: DType };
+  random: { shape: number[]; seed: number; stream: number; dist: 'uniform' | 'normal'; a: number; b: number };
+  // elementwise
+  cast: { dtype: DType };
+  neg: {}; exp: {}; log: {}; sqrt: {}; abs: {}; sign: {}; relu: {}; sigmoid: {}; tanh: {};
+  leakyRelu: { alpha: number }; elu: { alpha: number }; square: {}; reciprocal: {};
+  add: {}; sub: {}; mul: {}; div: {}; pow: {}; maximum: {}; minimum: {};
+  eq: {}; ne: {}; gt: {}; ge: {}; lt: {}; le: {};
+  where: {};
+  // reductions
+  sum: ReduceParams; max: ReduceParams; min: ReduceParams; argmax: ReduceParams; argmin: ReduceParams;
+  // shape and data movement
+  reshape: { shape: number[] };
+  transpose: { perm: number[] };
+  slice: { begin: number[]; size: number[] };
+  pad: { before: number[]; after: number[] };
+  broadcastTo: { shape: number[] };
+  concat: { axis: number };
+  // linear algebra
+  matmul: { transA: boolean; transB: boolean; activation: 'none' | 'relu' };
+}
+
+export interface ReduceParams {
+  /** Sorted, non-negative axes to reduce. */
+  axes: number[];
+  keepdims: boolean;
+}
+
+export type OpName = keyof OpParams;
+
+/** Shape and dtype of a tensor, which is all a shape rule may look at. */
+export interface TensorInfo {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export interface OutInfo extends TensorInfo {
+  /** Extra outputs saved for the backward pass (e.g. max-pool's argmax), never returned. */
+  readonly aux?: readonly TensorInfo[];
+}
+
+/** A tensor as a kernel sees it: contiguous, with its buffer. */
+export interface KernelTensor extends TensorInfo {
+  readonly buf: DeviceBuffer;
+  readonly size: number;
+}
+
+export interface KernelArgs<P> {
+  readonly inputs: readonly KernelTensor[];
+  readonly out: KernelTensor;
+  readonly aux: readonly KernelTensor[];
+  readonly params: P;
+  readonly caps: DeviceCaps;
+}
+
+export interface GradArgs<P> {
+  /** The inputs as they were at forward time. */
+  readonly inputs: readonly Tensor[];
+  readonly out: Tensor;
+  readonly aux: readonly Tensor[];
+  readonly params: P;
+  /** Which inputs need a gradient; a rule may skip work for the others. */
+  readonly needs: readonly boolean[];
+}
+
+/**
+ * A gradient rule, written in tensor ops so backward runs on the device. It returns one entry
+ * per input: a tensor of that input's shape, or null where no gradient is needed.
+ */
+export type GradRule<P> = (dy: Tensor, args: GradArgs<P>) => readonly (Tensor | null)[];
+
+export interface OpDef<P> {
+  /** Validates inputs and params (throwing an error that names the op and shapes). */
+  shape(inputs: readonly TensorInfo[], params: P): OutInfo;
+  /** The dispatches that compute the output, or 'view' when the output aliases input 0. */
+  kernel: 'view' | ((args: KernelArgs<P>) => AnyKernelCall | readonly AnyKernelCall[]);
+  /** How to differentiate, or null for ops that are not differentiable (comparisons, argmax). */
+  grad: GradRule<P> | null;
+}
+
+export type OpDefs<K extends OpName> = { [N in K]: OpDef<OpParams[N]> };

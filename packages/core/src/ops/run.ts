@@ -1,0 +1,45 @@
+import { record } from '../autograd.js';
+import { allocStorage, requireBackend } from '../engine.js';
+import { sizeOf } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import type { KernelTensor, OpName, OpParams } from './registry.js';
+import { OPS } from './table.js';
+
+const asKernelTensor = (t: Tensor, op: string, what: string): KernelTensor => ({
+  shape: t.shape,
+  dtype: t.dtype,
+  size: t.size,
+  buf: t._use(op, what).buf,
+});
+
+/**
+ * Runs one primitive: checks inputs, applies the shape rule, allocates the output, queues the
+ * kernel and records the op for autograd. Every public op ends up here.
+ */
+export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params: OpParams[K]): Tensor {
+  const def = OPS[op];
+  const backend = requireBackend(op);
+  const ins = inputs.map((t, i) => asKernelTensor(t, op, inputs.length > 1 ? `input ${i}` : 'input'));
+  const info = def.shape(ins, params);
+  let out: Tensor;
+  const aux: Tensor[] = [];
+  if (def.kernel === 'view') {
+    out = inputs[0]!._view(info.shape);
+  } else {
+    out = new Tensor(allocStorage(op, sizeOf(info.shape)), [...info.shape], info.dtype);
+    for (const a of info.aux ?? []) aux.push(new Tensor(allocStorage(op, sizeOf(a.shape)), [...a.shape], a.dtype, false, true));
+    if (out.size > 0) {
+      const calls = def.kernel({
+        inputs: ins,
+        out: asKernelTensor(out, op, 'output'),
+        aux: aux.map((a) => asKernelTensor(a, op, 'aux')),
+        params,
+        caps: backend.caps,
+      });
+      for (const c of Array.isArray(calls) ? calls : [calls]) backend.run(c);
+    }
+  }
+  record(op, params, inputs, out, aux);
+  if (!out._node) for (const a of aux) a.dispose();
+  return out;
+}

@@ -1,0 +1,18 @@
+import { creationOps } from './creation.js';
+import { elementwiseOps } from './elementwise.js';
+import { matmulOps } from './matmul.js';
+import { reduceOps } from './reduce.js';
+import type { OpDefs, OpName } from './registry.js';
+import { shapeOps } from './shape.js';
+
+/**
+ * The op table: every primitive's shape rule, kernel and gradient rule. Its type is a mapped
+ * type over `OpParams`, so an op without a complete definition does not compile.
+ */
+export const OPS: OpDefs<OpName> = {
+  ...creationOps,
+  ...elementwiseOps,
+  ...reduceOps,
+  ...shapeOps,
+  ...matmulOps,
+};

@@ -1,0 +1,99 @@
+import { fmtShape, opError } from './errors.js';
+
+/** A tensor shape: one non-negative integer per dimension, `[]` for a scalar. */
+export type Shape = readonly number[];
+
+/** The most dimensions a kernel indexes; the uniform blocks hold 8 sizes per shape. */
+export const MAX_RANK = 8;
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major (C-order) strides, in elements. */
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function checkShape(op: string, shape: unknown): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw opError(op, `shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  if (shape.length > MAX_RANK) throw opError(op, `rank ${shape.length} is above the supported maximum ${MAX_RANK}`);
+  return shape as number[];
+}
+
+/** NumPy broadcasting of two shapes; the error names both shapes and the clashing dimension. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw opError(
+        op,
+        `cannot broadcast shapes ${fmtShape(a)} and ${fmtShape(b)}: dimension ${i} of the result is ${da} vs ${db}`,
+        'Expected equal sizes or 1 in each trailing dimension; reshape one operand',
+      );
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/**
+ * Strides that read `shape` as if it had been broadcast to `target`: 0 where a dimension is
+ * missing or of size 1, so the kernel re-reads the same element.
+ */
+export function broadcastStrides(shape: Shape, target: Shape): number[] {
+  const own = stridesOf(shape);
+  const off = target.length - shape.length;
+  return target.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : own[i - off]!));
+}
+
+/** Resolves a possibly negative axis against `rank`. */
+export function normalizeAxis(op: string, axis: number, rank: number, shape?: Shape): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
+    const where = shape ? ` of a tensor of shape ${fmtShape(shape)}` : '';
+    throw opError(op, `axis ${axis} is out of range for rank ${rank}${where}`, `Expected an integer in [${-rank}, ${Math.max(rank - 1, 0)}]`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** Axes to reduce: `undefined` means all; duplicates are an error, as in NumPy. */
+export function normalizeAxes(op: string, axis: number | readonly number[] | undefined | null, shape: Shape): number[] {
+  const rank = shape.length;
+  if (axis === undefined || axis === null) return [...Array(rank).keys()];
+  const list = typeof axis === 'number' ? [axis] : [...axis];
+  const out = list.map((a) => normalizeAxis(op, a, rank, shape));
+  if (new Set(out).size !== out.length) throw opError(op, `axis ${JSON.stringify(list)} repeats a dimension`);
+  return out.sort((x, y) => x - y);
+}
+
+/** Resolves one `-1` in a reshape target; the error names both shapes. */
+export function inferReshape(op: string, from: Shape, to: readonly number[]): number[] {
+  const size = sizeOf(from);
+  const holes = to.filter((d) => d === -1).length;
+  if (holes > 1 || to.some((d) => !Number.isInteger(d) || d < -1)) {
+    throw opError(op, `target shape ${fmtShape(to)} is invalid`, 'Use non-negative sizes and at most one -1');
+  }
+  const known = to.reduce((p, d) => (d === -1 ? p : p * d), 1);
+  const out = to.map((d) => (d === -1 ? (known === 0 ? 0 : size / known) : d));
+  if (sizeOf(out) !== size || out.some((d) => !Number.isInteger(d))) {
+    throw opError(op, `cannot reshape ${fmtShape(from)} (${size} elements) to ${fmtShape(to)}`, 'The element counts must match');
+  }
+  return checkShape(op, out);
+}

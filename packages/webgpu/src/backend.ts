@@ -1,0 +1,202 @@
+import type { AnyKernelCall, Backend, BackendInfo, BackendStats, DeviceBuffer, DeviceCaps } from '@tessera/core';
+import { BufferUsage, MapMode } from './flags.js';
+import { BufferPool, sizeClass } from './pool.js';
+import { PipelineCache } from './pipelines.js';
+import { packUniforms, uniformLayout } from './uniforms.js';
+
+/** Dispatches queued before an automatic submit; bounds latency and the uniform arena's size. */
+const MAX_PENDING_DISPATCHES = 1024;
+const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every device
+const ARENA_BYTES = MAX_PENDING_DISPATCHES * UNIFORM_SLOT;
+
+interface PendingRead {
+  resolve: () => void;
+}
+
+/**
+ * The WebGPU backend. Dispatches are recorded into one compute pass of one command encoder and
+ * submitted together on a flush (a readback, 1024 queued dispatches, or `flush()`). Uniforms of
+ * all queued dispatches live in one buffer, written once per submit and bound at dynamic offsets.
+ */
+export class WebGPUBackend implements Backend {
+  readonly caps: DeviceCaps;
+  private readonly pipelines: PipelineCache;
+  private readonly pool = new BufferPool();
+  private readonly stagingPool = new BufferPool();
+  private pendingFree: GPUBuffer[] = [];
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly arena: GPUBuffer;
+  private readonly arenaCpu = new ArrayBuffer(ARENA_BYTES);
+  private readonly arenaView = new DataView(this.arenaCpu);
+  private arenaUsed = 0;
+  private pendingDispatches = 0;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private failure: string | null = null;
+  private counters = { buffersCreated: 0, submits: 0, dispatches: 0, allocatedBytes: 0 };
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly info: BackendInfo,
+  ) {
+    this.pipelines = new PipelineCache(device);
+    this.arena = device.createBuffer({ label: 'uniform arena', size: ARENA_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+    this.caps = {
+      registerTiling: info.isCPU,
+      maxWorkgroupStorageBytes: device.limits.maxComputeWorkgroupStorageSize,
+      maxStorageBufferBytes: device.limits.maxStorageBufferBindingSize,
+    };
+    device.addEventListener('uncapturederror', (e) => {
+      this.failure ??= `WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`;
+    });
+    void device.lost.then((lost) => {
+      if (lost.reason !== 'destroyed') this.failure = `the WebGPU device was lost (${lost.reason}: ${lost.message}). Tensors on it are gone; call ts.shutdown() and ts.init() to start again`;
+    });
+  }
+
+  /** Compiles all kernels up front so WGSL errors surface at init with file and line. */
+  async warmup(): Promise<void> {
+    await this.pipelines.compileAll();
+  }
+
+  private check(op: string): void {
+    if (this.failure) throw new Error(`${op}: ${this.failure}`);
+  }
+
+  alloc(bytes: number): DeviceBuffer {
+    this.check('alloc');
+    const size = sizeClass(bytes);
+    const limit = this.caps.maxStorageBufferBytes;
+    if (size > limit) {
+      throw new Error(`alloc: a tensor of ${bytes} bytes exceeds this device's largest storage buffer (${limit} bytes). Use smaller batches or split the tensor`);
+    }
+    let buf = this.pool.acquire(size);
+    if (!buf) {
+      this.device.pushErrorScope('out-of-memory');
+      buf = this.device.createBuffer({ size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
+      void this.device.popErrorScope().then((err) => {
+        if (err) this.failure ??= `out of GPU memory while allocating ${size} bytes (${err.message}). Free tensors, use smaller batches, or call ts.shutdown()`;
+      });
+      this.bufferIds.set(buf, this.nextBufferId++);
+      this.counters.buffersCreated++;
+      this.counters.allocatedBytes += size;
+    }
+    return buf;
+  }
+
+  free(buf: DeviceBuffer): void {
+    this.pendingFree.push(buf as GPUBuffer);
+    if (!this.encoder) this.releasePending();
+  }
+
+  write(buf: DeviceBuffer, data: ArrayBufferView): void {
+    this.check('write');
+    this.device.queue.writeBuffer(buf as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  run(call: AnyKernelCall): void {
+    this.check(call.kernel);
+    const { key, pipeline } = this.pipelines.pipeline(call.kernel, call.constants as Record<string, number> | undefined);
+    const layout = uniformLayout(call.kernel);
+    if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
+    const offset = this.arenaUsed;
+    packUniforms(layout, call.uniforms as Record<string, number | readonly number[]>, this.arenaView, offset);
+    this.arenaUsed += Math.ceil(layout.size / UNIFORM_SLOT) * UNIFORM_SLOT;
+    const buffers = Object.values(call.buffers) as GPUBuffer[];
+    const bg = this.bindGroup(call.kernel, key, buffers, layout.size);
+    this.pass ??= (this.encoder ??= this.device.createCommandEncoder()).beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bg, [offset]);
+    const [x, y, z] = call.workgroups;
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.counters.dispatches++;
+    if (++this.pendingDispatches >= MAX_PENDING_DISPATCHES) this.flush();
+  }
+
+  private bindGroup(kernel: AnyKernelCall['kernel'], key: string, buffers: GPUBuffer[], uniformSize: number): GPUBindGroup {
+    const bgKey = `${key}|${buffers.map((b) => this.bufferIds.get(b)).join(',')}`;
+    let bg = this.bindGroups.get(bgKey);
+    if (!bg) {
+      if (this.bindGroups.size > 8192) this.bindGroups.clear();
+      bg = this.device.createBindGroup({
+        layout: this.pipelines.layout(kernel),
+        entries: [{ binding: 0, resource: { buffer: this.arena, size: uniformSize } }, ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }))],
+      });
+      this.bindGroups.set(bgKey, bg);
+    }
+    return bg;
+  }
+
+  flush(): void {
+    if (!this.encoder) return;
+    this.pass?.end();
+    this.pass = null;
+    if (this.arenaUsed) this.device.queue.writeBuffer(this.arena, 0, this.arenaCpu, 0, this.arenaUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.counters.submits++;
+    this.encoder = null;
+    this.arenaUsed = 0;
+    this.pendingDispatches = 0;
+    this.releasePending();
+  }
+
+  private releasePending(): void {
+    for (const b of this.pendingFree) this.pool.release(b);
+    this.pendingFree = [];
+  }
+
+  async read(buf: DeviceBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.check('data');
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const cls = sizeClass(size);
+    const staging = this.stagingPool.acquire(cls) ?? this.device.createBuffer({ size: cls, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    this.pass?.end();
+    this.pass = null;
+    (this.encoder ??= this.device.createCommandEncoder()).copyBufferToBuffer(buf as GPUBuffer, 0, staging, 0, size);
+    this.flush();
+    try {
+      await staging.mapAsync(MapMode.READ, 0, size);
+    } catch (e) {
+      this.check('data');
+      throw new Error(`data: reading back ${bytes} bytes failed: ${(e as Error).message}`);
+    }
+    this.check('data');
+    const copy = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    this.stagingPool.release(staging);
+    return copy;
+  }
+
+  stats(): BackendStats {
+    return { ...this.counters, pooledBytes: this.pool.pooledBytes };
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.drain();
+    this.stagingPool.drain();
+    this.bindGroups.clear();
+    this.device.destroy();
+  }
+}
+
+/** Reads an adapter's identity into the shape `ts.backendInfo()` reports. */
+export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): BackendInfo {
+  const i = adapter.info;
+  const name = [i.description, i.device].find((s) => s) || i.vendor || 'unknown adapter';
+  const text = `${i.vendor} ${i.architecture} ${i.description} ${i.device}`.toLowerCase();
+  const limits: Record<string, number> = {};
+  for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension'] as const) {
+    limits[k] = device.limits[k];
+  }
+  return {
+    adapter: name,
+    vendor: i.vendor,
+    architecture: i.architecture,
+    features: [...adapter.features].sort(),
+    isCPU: text.includes('swiftshader') || (i as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+    limits,
+  };
+}

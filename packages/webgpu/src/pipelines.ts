@@ -1,0 +1,87 @@
+import { KERNELS, type KernelName } from '@tessera/core';
+import { ShaderStage } from './flags.js';
+import { WGSL } from './kernels.generated.js';
+
+/** Storage access per binding, read from the WGSL declarations so the layout can't disagree. */
+function storageAccess(file: string): Map<number, 'read' | 'read_write'> {
+  const out = new Map<number, 'read' | 'read_write'>();
+  for (const m of WGSL[file]!.matchAll(/@binding\((\d+)\)\s*var<storage,\s*(read_write|read)>/g)) out.set(Number(m[1]), m[2] as 'read' | 'read_write');
+  return out;
+}
+
+/** Formats a WGSL compile message with the kernel file, line and the offending source line. */
+export function formatCompileMessage(file: string, msg: GPUCompilationMessage): string {
+  const line = WGSL[file]!.split('\n')[msg.lineNum - 1] ?? '';
+  return `kernels/${file}.wgsl:${msg.lineNum}:${msg.linePos}: ${msg.type}: ${msg.message}\n    ${line.trim()}`;
+}
+
+/**
+ * Shader modules, bind group layouts and specialised pipelines, each created once. Layouts are
+ * explicit (not 'auto') so the uniform block can use a dynamic offset into one shared buffer.
+ */
+export class PipelineCache {
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly layouts = new Map<KernelName, GPUBindGroupLayout>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  module(file: string): GPUShaderModule {
+    let m = this.modules.get(file);
+    if (!m) {
+      const code = WGSL[file];
+      if (code === undefined) throw new Error(`webgpu: no kernel file kernels/${file}.wgsl (run \`npm run kernels\`)`);
+      m = this.device.createShaderModule({ label: `kernels/${file}.wgsl`, code });
+      this.modules.set(file, m);
+    }
+    return m;
+  }
+
+  /** Compiles every kernel file and throws one error listing all WGSL errors with their lines. */
+  async compileAll(): Promise<void> {
+    const errors: string[] = [];
+    for (const file of Object.keys(WGSL)) {
+      const info = await this.module(file).getCompilationInfo();
+      for (const msg of info.messages) if (msg.type === 'error') errors.push(formatCompileMessage(file, msg));
+    }
+    if (errors.length) throw new Error(`webgpu: WGSL compile errors:\n${errors.join('\n')}`);
+  }
+
+  layout(kernel: KernelName): GPUBindGroupLayout {
+    let l = this.layouts.get(kernel);
+    if (!l) {
+      const spec = KERNELS[kernel];
+      const access = storageAccess(spec.file);
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+        ...spec.buffers.map((name, i): GPUBindGroupLayoutEntry => {
+          const a = access.get(i + 1);
+          if (!a) throw new Error(`webgpu: kernels/${spec.file}.wgsl declares no storage binding ${i + 1} for buffer '${name}' of kernel '${kernel}'`);
+          return { binding: i + 1, visibility: ShaderStage.COMPUTE, buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' } };
+        }),
+      ];
+      l = this.device.createBindGroupLayout({ label: kernel, entries });
+      this.layouts.set(kernel, l);
+    }
+    return l;
+  }
+
+  pipeline(kernel: KernelName, constants: Record<string, number> | undefined): { key: string; pipeline: GPUComputePipeline } {
+    const key = constants ? `${kernel}:${Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(',')}` : kernel;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const spec = KERNELS[kernel];
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout(kernel)] }),
+        compute: { module: this.module(spec.file), entryPoint: spec.entry, constants },
+      });
+      this.pipelines.set(key, p);
+    }
+    return { key, pipeline: p };
+  }
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+}

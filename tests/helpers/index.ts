@@ -1,0 +1,100 @@
+/**
+ * The one place for test helpers: closeness checks, finite-difference gradient checks, golden
+ * fixture loading and a leak check.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import * as ts from '@tessera/core';
+
+export { ts };
+
+/** Asserts |actual - expected| <= atol + rtol * |expected| elementwise, naming the worst index. */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { rtol = 1e-5, atol = 1e-6, what = 'values' } = {}): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let worst = -1;
+  let worstErr = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (Number.isNaN(e) && Number.isNaN(a)) continue;
+    if (a === e) continue;
+    const err = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    if (!(err <= 0) && (worst < 0 || err > worstErr || Number.isNaN(err))) {
+      worst = i;
+      worstErr = err;
+    }
+  }
+  if (worst >= 0) {
+    expect.fail(`${what}: index ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`);
+  }
+}
+
+/** Reads a tensor and compares it with expected values and, optionally, a shape. */
+export async function expectTensor(t: ts.Tensor, expected: ArrayLike<number>, opts: { shape?: readonly number[]; rtol?: number; atol?: number; what?: string } = {}): Promise<void> {
+  if (opts.shape) expect([...t.shape], `${opts.what ?? 'tensor'}: shape`).toEqual([...opts.shape]);
+  expectClose(await t.data(), expected, opts);
+}
+
+export interface GoldenTensor {
+  shape: number[];
+  dtype?: 'float32' | 'int32';
+  data: number[];
+}
+
+export interface GoldenCase {
+  name: string;
+  op: string;
+  params: Record<string, unknown>;
+  inputs: GoldenTensor[];
+  output: GoldenTensor;
+  cotangent?: GoldenTensor;
+  grads?: (GoldenTensor | null)[];
+}
+
+/** Loads a committed fixture from tests/fixtures (written by scripts/golden/*.py). */
+export function loadGolden<T = { cases: GoldenCase[] }>(name: string): T {
+  return JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')) as T;
+}
+
+export function fromGolden(g: GoldenTensor, requiresGrad = false): ts.Tensor {
+  const dtype = g.dtype ?? 'float32';
+  return ts.tensor(dtype === 'int32' ? Int32Array.from(g.data) : Float32Array.from(g.data), { shape: g.shape, dtype, requiresGrad: requiresGrad && dtype === 'float32' });
+}
+
+/**
+ * Central finite differences of sum(f(inputs) * cotangent) against autograd, in float32.
+ * `eps` is large because f32 round-off in f(x ± eps) would otherwise swamp the difference.
+ */
+export async function gradcheck(f: (...xs: ts.Tensor[]) => ts.Tensor, inputs: Float32Array[], shapes: number[][], { eps = 1e-2, rtol = 2e-2, atol = 2e-3 } = {}): Promise<void> {
+  const leaves = inputs.map((d, i) => ts.tensor(d, { shape: shapes[i], requiresGrad: true }));
+  const out0 = f(...leaves);
+  const cot = ts.randn(out0.shape, { seed: 7 });
+  const cotData = await cot.data();
+  ts.tidy(() => out0.mul(cot).sum()).backward();
+  const evalAt = async (i: number, j: number, delta: number): Promise<number> => {
+    const d = Float32Array.from(inputs[i]!);
+    d[j]! += delta;
+    return ts.tidy(() => {
+      const xs = inputs.map((x, k) => ts.tensor(k === i ? d : x, { shape: shapes[k] }));
+      const y = ts.noGrad(() => f(...xs));
+      return y.mul(ts.tensor(cotData, { shape: y.shape })).sum();
+    }).item();
+  };
+  for (let i = 0; i < inputs.length; i++) {
+    const analytic = await leaves[i]!.grad!.data();
+    const numeric = new Float32Array(inputs[i]!.length);
+    for (let j = 0; j < numeric.length; j++) numeric[j] = ((await evalAt(i, j, eps)) - (await evalAt(i, j, -eps))) / (2 * eps);
+    expectClose(analytic, numeric, { rtol, atol, what: `gradient of input ${i}` });
+  }
+  ts.dispose([leaves, out0, cot]);
+}
+
+/** Runs `fn` and asserts it leaves no tensors and no tensor bytes behind. */
+export async function expectNoLeak(fn: () => unknown | Promise<unknown>, what = 'block'): Promise<void> {
+  const before = ts.memory();
+  await fn();
+  const after = ts.memory();
+  expect(after.tensors, `${what}: live tensors`).toBe(before.tensors);
+  expect(after.bytes, `${what}: live bytes`).toBe(before.bytes);
+}
