@@ -117,7 +117,11 @@ export function backward(root: Tensor, seed?: Tensor): void {
       }
       const needs = node.sinks.map((s) => s !== null);
       const rule = OPS[node.op].grad!;
-      const grads = tidy(() => rule(dy, { inputs: node.inputs, out: node.out, aux: node.aux, params: node.params as never, needs }));
+      const raw = tidy(() => rule(dy, { inputs: node.inputs, out: node.out, aux: node.aux, params: node.params as never, needs }));
+      // A rule may pass dy through (add) or return one tensor twice; give each its own handle
+      // so that disposing one does not free the others' storage.
+      const seen = new Set<Tensor>([dy]);
+      const grads = raw.map((g) => (g && seen.has(g) ? g._view(g.shape) : (g && seen.add(g), g)));
       dy.dispose();
       node.sinks.forEach((sink, i) => {
         const g = grads[i];

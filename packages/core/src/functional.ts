@@ -7,3 +7,4 @@ export * from './api/linalg.js';
 export * from './api/nnops.js';
 export * from './api/grad.js';
 export * from './api/memory.js';
+export * from './api/assign.js';

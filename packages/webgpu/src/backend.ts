@@ -23,7 +23,8 @@ export class WebGPUBackend implements Backend {
   private readonly pipelines: PipelineCache;
   private readonly pool = new BufferPool();
   private readonly stagingPool = new BufferPool();
-  private pendingFree: GPUBuffer[] = [];
+  /** Buffers freed while commands were still being recorded; see `write`. */
+  private recycled = new Set<GPUBuffer>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly arena: GPUBuffer;
@@ -86,13 +87,19 @@ export class WebGPUBackend implements Backend {
     return buf;
   }
 
+  /**
+   * A freed buffer is reusable at once by later kernels: they are recorded after the kernels
+   * that read it, and the GPU runs one pass in order. Only `queue.writeBuffer` jumps ahead of
+   * the commands still being recorded, so `write` flushes first when it targets such a buffer.
+   */
   free(buf: DeviceBuffer): void {
-    this.pendingFree.push(buf as GPUBuffer);
-    if (!this.encoder) this.releasePending();
+    this.pool.release(buf as GPUBuffer);
+    if (this.encoder) this.recycled.add(buf as GPUBuffer);
   }
 
   write(buf: DeviceBuffer, data: ArrayBufferView): void {
     this.check('write');
+    if (this.recycled.has(buf as GPUBuffer)) this.flush();
     this.device.queue.writeBuffer(buf as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -139,12 +146,7 @@ export class WebGPUBackend implements Backend {
     this.encoder = null;
     this.arenaUsed = 0;
     this.pendingDispatches = 0;
-    this.releasePending();
-  }
-
-  private releasePending(): void {
-    for (const b of this.pendingFree) this.pool.release(b);
-    this.pendingFree = [];
+    this.recycled.clear();
   }
 
   async read(buf: DeviceBuffer, bytes: number): Promise<ArrayBuffer> {
