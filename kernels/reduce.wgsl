@@ -36,6 +36,14 @@ fn offset_of(index: u32, rank: u32, shape: array<vec4<u32>, 2>, strides: array<v
   return off;
 }
 
+// The offset of the r-th reduced element; the common single-axis case skips the divisions.
+fn red_offset(r: u32) -> u32 {
+  if (P.red_rank == 1u) {
+    return r * P.red_strides[0][0];
+  }
+  return offset_of(r, P.red_rank, P.red_shape, P.red_strides);
+}
+
 fn load(i: u32) -> f32 {
   if (X_INT == 1u) {
     return f32(bitcast<i32>(X[i]));
@@ -50,13 +58,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let base = offset_of(o, P.out_rank, P.out_shape, P.out_strides);
-  let single = P.red_rank == 1u;
-  let stride0 = at8(P.red_strides, 0u);
   if (OP == 0u && X_INT == 1u) {
     var isum = 0;
     for (var r = 0u; r < P.red_size; r++) {
-      let off = select(offset_of(r, P.red_rank, P.red_shape, P.red_strides), r * stride0, single);
-      isum += bitcast<i32>(X[base + off]);
+      isum += bitcast<i32>(X[base + red_offset(r)]);
     }
     OUT[o] = bitcast<u32>(isum);
     return;
@@ -64,8 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var acc = 0.0;
   var best = 0u;
   for (var r = 0u; r < P.red_size; r++) {
-    let off = select(offset_of(r, P.red_rank, P.red_shape, P.red_strides), r * stride0, single);
-    let v = load(base + off);
+    let v = load(base + red_offset(r));
     if (OP == 0u) {
       acc += v;
     } else if (r == 0u || ((OP == 1u || OP == 3u) && v > acc) || ((OP == 2u || OP == 4u) && v < acc) || (v != v && acc == acc)) {

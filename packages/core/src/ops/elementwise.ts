@@ -4,7 +4,7 @@ import { broadcastShapes, broadcastStrides } from '../shape.js';
 import { grid1d, kernelCall } from '../kernels.js';
 import type { Tensor } from '../tensor.js';
 import type { GradRule, KernelArgs, OpDef, OpDefs, OpParams, TensorInfo } from './registry.js';
-import { isInt, u32x8 } from './util.js';
+import { collapseDims, isInt, u32x8 } from './util.js';
 import { unbroadcast } from './gradutil.js';
 import { where as ts_where } from '../api/math.js';
 
@@ -53,16 +53,17 @@ function nary<P>(fn: keyof typeof NARY, outDtype: (ins: readonly TensorInfo[]) =
       const [a, b, c = a] = inputs as [typeof inputs[0], typeof inputs[0], typeof inputs[0]];
       // `where` reads its condition as input `c` so that `a` and `b` stay the two operands.
       const [x, y, z] = fn === 'where' ? [b, c, a] : [a, b, c];
+      const { shape, strides } = collapseDims(out.shape, [x!, y!, z!].map((t) => broadcastStrides(t.shape, out.shape)));
       return kernelCall({
         kernel: 'elementwise',
         constants: { OP: NARY[fn], A_INT: isInt(x!.dtype), B_INT: isInt(y!.dtype), C_INT: isInt(z!.dtype), OUT_INT: isInt(out.dtype) },
         uniforms: {
           size: out.size,
-          rank: out.shape.length,
-          shape: u32x8(out.shape),
-          a_strides: u32x8(broadcastStrides(x!.shape, out.shape)),
-          b_strides: u32x8(broadcastStrides(y!.shape, out.shape)),
-          c_strides: u32x8(fn === 'where' ? broadcastStrides(z!.shape, out.shape) : []),
+          rank: shape.length,
+          shape: u32x8(shape),
+          a_strides: u32x8(strides[0]!),
+          b_strides: u32x8(strides[1]!),
+          c_strides: u32x8(strides[2]!),
         },
         buffers: { a: x!.buf, b: y!.buf, c: z!.buf, out: out.buf },
         workgroups: grid1d(out.size),

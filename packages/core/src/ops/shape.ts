@@ -2,7 +2,7 @@ import { fmtShape, opError } from '../errors.js';
 import { broadcastShapes, broadcastStrides, inferReshape, sameShape, sizeOf, stridesOf } from '../shape.js';
 import { grid1d, kernelCall, type DeviceBuffer, type KernelCall } from '../kernels.js';
 import type { OpDefs } from './registry.js';
-import { u32x8 } from './util.js';
+import { collapseDims, u32x8 } from './util.js';
 import { unbroadcast } from './gradutil.js';
 import { pad as ts_pad } from '../api/shape.js';
 
@@ -15,11 +15,12 @@ function copyCall(
   xStrides: readonly number[], xOffset: number, outStrides: readonly number[], outOffset: number,
 ): KernelCall<'copy'> {
   const size = sizeOf(shape);
+  const c = collapseDims(shape, [xStrides, outStrides]);
   return kernelCall({
     kernel: 'copy',
     uniforms: {
-      size, rank: shape.length, x_offset: xOffset, out_offset: outOffset,
-      shape: u32x8(shape), x_strides: u32x8(xStrides), out_strides: u32x8(outStrides),
+      size, rank: c.shape.length, x_offset: xOffset, out_offset: outOffset,
+      shape: u32x8(c.shape), x_strides: u32x8(c.strides[0]!), out_strides: u32x8(c.strides[1]!),
     },
     buffers: { x, out },
     workgroups: grid1d(size),

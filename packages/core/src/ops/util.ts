@@ -16,3 +16,26 @@ export function bitsOf(value: number, dtype: 'float32' | 'int32'): number {
 }
 
 export const isInt = (dtype: string): number => (dtype === 'int32' ? 1 : 0);
+
+/**
+ * Merges adjacent dimensions that every operand walks contiguously (stride[i] = stride[i+1] *
+ * shape[i+1]) and drops size-1 dimensions, so kernels do fewer index divisions: a same-shape
+ * or scalar-broadcast op becomes 1-D, a bias add over NCHW becomes 3-D.
+ */
+export function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let i = 0; i < shape.length; i++) {
+    const n = shape[i]!;
+    if (n === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[i]! * n)) {
+      outShape[last]! *= n;
+      strides.forEach((s, k) => (outStrides[k]![last] = s[i]!));
+    } else {
+      outShape.push(n);
+      strides.forEach((s, k) => outStrides[k]!.push(s[i]!));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
