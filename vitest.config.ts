@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@tessera\/node$/, replacement: src('node') },
       { find: /^@tessera\/nn$/, replacement: src('nn') },
       { find: /^@tessera\/data$/, replacement: src('data') },
+      { find: /^@tessera\/data\/node$/, replacement: fileURLToPath(new URL('./packages/data/src/node.ts', import.meta.url)) },
     ],
   },
   test: {
