@@ -23,6 +23,18 @@ export interface KernelSpec {
 
 const spec = <const S extends KernelSpec>(s: S): S => s;
 const SHAPE = 'u32x8' as const;
+/** Convolution geometry shared by the three conv kernels' Params (kernels/conv2d*.wgsl). */
+const CONV = [
+  ['total', 'u32'], ['C', 'u32'], ['H', 'u32'], ['W', 'u32'], ['F', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
+  ['KH', 'u32'], ['KW', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['dh', 'u32'], ['dw', 'u32'], ['pt', 'u32'], ['pl', 'u32'],
+  ['groups', 'u32'], ['cpg', 'u32'], ['fpg', 'u32'],
+] as const;
+const POOL = [
+  ['total', 'u32'], ['H', 'u32'], ['W', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
+  ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['ph', 'u32'], ['pw', 'u32'],
+] as const;
+const SOFTMAX = [['rows', 'u32'], ['D', 'u32'], ['inner', 'u32']] as const;
+const XENT = [['N', 'u32'], ['C', 'u32']] as const;
 
 export const KERNELS = {
   fill: spec({ file: 'fill', entry: 'main', buffers: ['out'], uniforms: [['size', 'u32'], ['bits', 'u32']], constants: [] }),
@@ -55,6 +67,22 @@ export const KERNELS = {
     uniforms: [['size', 'u32'], ['rank', 'u32'], ['x_offset', 'u32'], ['out_offset', 'u32'], ['shape', SHAPE], ['x_strides', SHAPE], ['out_strides', SHAPE]],
     constants: [],
   }),
+  // CNN ops (ops/conv.ts, ops/pool.ts, ops/softmax.ts).
+  conv2d: spec({ file: 'conv2d', entry: 'main', buffers: ['x', 'w', 'bias', 'out'], uniforms: [...CONV, ['fblocks', 'u32'], ['owblocks', 'u32']], constants: ['HAS_BIAS', 'ACT', 'SLIDE'] }),
+  conv2dInput: spec({ file: 'conv2d_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: [...CONV, ['cblocks', 'u32'], ['iwblocks', 'u32']], constants: ['SLIDE'] }),
+  conv2dFilter: spec({
+    file: 'conv2d_filter', entry: 'main', buffers: ['x', 'dy', 'out'],
+    uniforms: [...CONV, ['fblocks', 'u32'], ['tblocks', 'u32'], ['rows', 'u32'], ['rows_per_chunk', 'u32']], constants: ['BIAS'],
+  }),
+  reluBackward: spec({ file: 'relu_backward', entry: 'main', buffers: ['dy', 'y', 'dx'], uniforms: [['size', 'u32']], constants: [] }),
+  maxPool2d: spec({ file: 'max_pool2d', entry: 'forward', buffers: ['x', 'out', 'arg'], uniforms: POOL, constants: ['K2'] }),
+  maxPool2dBackward: spec({ file: 'max_pool2d', entry: 'backward', buffers: ['dy', 'dx', 'arg'], uniforms: POOL, constants: ['NONOVERLAP'] }),
+  avgPool2d: spec({ file: 'avg_pool2d', entry: 'forward', buffers: ['x', 'out'], uniforms: POOL, constants: ['K2'] }),
+  avgPool2dBackward: spec({ file: 'avg_pool2d', entry: 'backward', buffers: ['dy', 'dx'], uniforms: POOL, constants: ['NONOVERLAP'] }),
+  softmax: spec({ file: 'softmax', entry: 'forward', buffers: ['x', 'out'], uniforms: SOFTMAX, constants: ['LOG'] }),
+  softmaxBackward: spec({ file: 'softmax_backward', entry: 'backward', buffers: ['y', 'dy', 'dx'], uniforms: SOFTMAX, constants: ['LOG'] }),
+  crossEntropy: spec({ file: 'cross_entropy', entry: 'forward', buffers: ['x', 'labels', 'out', 'stats'], uniforms: XENT, constants: ['LABEL_INT'] }),
+  crossEntropyBackward: spec({ file: 'cross_entropy_backward', entry: 'backward', buffers: ['x', 'labels', 'stats', 'dy', 'dx'], uniforms: XENT, constants: ['LABEL_INT'] }),
   matmul: spec({
     file: 'matmul', entry: 'main', buffers: ['a', 'b', 'bias', 'out'],
     uniforms: [
@@ -63,6 +91,15 @@ export const KERNELS = {
       ['batch_rank', 'u32'], ['batch_shape', SHAPE], ['a_bstrides', SHAPE], ['b_bstrides', SHAPE],
     ],
     constants: ['HAS_BIAS', 'ACT'],
+  }),
+  // One in-place optimizer step per parameter (api/optim.ts); RULE picks sgd ... adamw.
+  optim: spec({
+    file: 'optim', entry: 'main', buffers: ['param', 'grad', 's1', 's2', 'scale'],
+    uniforms: [
+      ['size', 'u32'], ['lr', 'f32'], ['beta1', 'f32'], ['beta2', 'f32'], ['eps', 'f32'],
+      ['weight_decay', 'f32'], ['momentum', 'f32'], ['bias_correction1', 'f32'], ['bias_correction2_sqrt', 'f32'],
+    ],
+    constants: ['RULE'],
   }),
 } as const satisfies Record<string, KernelSpec>;
 

@@ -6,6 +6,7 @@ import type { OpDefs, OpParams, TensorInfo } from './registry.js';
 import { unbroadcast } from './gradutil.js';
 import { matmulRaw } from '../api/linalg.js';
 import { u32x8 } from './util.js';
+import { reluBackward } from './conv.js';
 
 type MatmulParams = OpParams['matmul'];
 
@@ -61,7 +62,8 @@ export const matmulOps: OpDefs<'matmul'> = {
       });
     },
     grad(dy, { inputs: [a, b, bias], out, params: p, needs }) {
-      const g: Tensor = p.activation === 'relu' ? dy.mul(out.gt(0)) : dy;
+      // One fused masking pass (ops/conv.ts) instead of broadcasting gt + mul.
+      const g: Tensor = p.activation === 'relu' ? reluBackward(dy, out) : dy;
       const ta = p.transA, tb = p.transB;
       const da = needs[0]
         ? unbroadcast(ta ? matmulRaw(b!, g, { transA: tb, transB: true }) : matmulRaw(g, b!, { transA: false, transB: !tb }), a!.shape)

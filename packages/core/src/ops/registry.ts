@@ -31,6 +31,37 @@ export interface OpParams {
   concat: { axis: number };
   // linear algebra
   matmul: { transA: boolean; transB: boolean; activation: 'none' | 'relu' };
+  // CNN ops (ops/conv.ts, ops/pool.ts, ops/softmax.ts)
+  conv2d: Conv2dParams & { activation: 'none' | 'relu' };
+  conv2dBackpropInput: Conv2dParams & { inputShape: number[] };
+  /** With `withBias` the result is [F, C/groups*KH*KW + 1]: each filter's gradient, then its bias's. */
+  conv2dBackpropFilter: Conv2dParams & { filterShape: number[]; chunks: number; withBias: boolean };
+  reluBackward: {};
+  maxPool2d: Pool2dParams;
+  maxPool2dBackward: Pool2dParams & { inputShape: number[] };
+  avgPool2d: Pool2dParams;
+  avgPool2dBackward: Pool2dParams & { inputShape: number[] };
+  softmax: { axis: number };
+  logSoftmax: { axis: number };
+  softmaxBackward: { axis: number; log: boolean };
+  softmaxCrossEntropy: {};
+  softmaxCrossEntropyBackward: {};
+}
+
+/** Geometry of a 2-D convolution, resolved by the API layer (NCHW, PyTorch semantics). */
+export interface Conv2dParams {
+  stride: [number, number];
+  dilation: [number, number];
+  /** Zero padding [top, bottom, left, right]; asymmetric only for 'same' with an odd total. */
+  padding: [number, number, number, number];
+  groups: number;
+}
+
+/** Window geometry of max / average pooling; padding is symmetric, [ph, pw]. */
+export interface Pool2dParams {
+  kernelSize: [number, number];
+  stride: [number, number];
+  padding: [number, number];
 }
 
 export interface ReduceParams {

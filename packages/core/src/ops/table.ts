@@ -1,9 +1,12 @@
+import { convOps } from './conv.js';
 import { creationOps } from './creation.js';
 import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
 import { reduceOps } from './reduce.js';
+import { poolOps } from './pool.js';
 import type { OpDefs, OpName } from './registry.js';
 import { shapeOps } from './shape.js';
+import { softmaxOps } from './softmax.js';
 
 /**
  * The op table: every primitive's shape rule, kernel and gradient rule. Its type is a mapped
@@ -15,4 +18,7 @@ export const OPS: OpDefs<OpName> = {
   ...reduceOps,
   ...shapeOps,
   ...matmulOps,
+  ...convOps,
+  ...poolOps,
+  ...softmaxOps,
 };

@@ -1,0 +1,173 @@
+// Gradient of conv2d with respect to its input: a transposed convolution in gather form. Each
+// thread owns input-gradient elements and sums, over the filters of its group and the taps,
+// every output gradient whose window covered them, so no two threads write the same element
+// and no atomics are needed:
+//   dx[n, c, ih, iw] = sum over f, kh, kw of dy[n, f, oh, ow] * w[f, c - g*cpg, kh, kw]
+//   where oh*sh = ih + pt - kh*dh and ow*sw = iw + pl - kw*dw (exact divisions, in range).
+//
+// The register tile is 4 input channels (one vec4) x 2 rows x 4 adjacent columns: each output
+// gradient loaded feeds 4 FMAs and each weight feeds 8. With stride 1 and dilation 1 along w
+// (SLIDE), walking kw backwards shifts the 4 needed dy columns by one, so a tap loads one new
+// value per row; taps whose columns all miss the output row are skipped.
+
+struct Params {
+  total: u32,
+  C: u32,
+  H: u32,
+  W: u32,
+  F: u32,
+  OH: u32,
+  OW: u32,
+  KH: u32,
+  KW: u32,
+  sh: u32,
+  sw: u32,
+  dh: u32,
+  dw: u32,
+  pt: u32,
+  pl: u32,
+  groups: u32,
+  cpg: u32,
+  fpg: u32,
+  cblocks: u32,
+  iwblocks: u32,
+}
+
+override SLIDE: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> DY: array<f32>;
+@group(0) @binding(2) var<storage, read> WT: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
+
+// dy[row + ow], or 0 where ow is outside the output row.
+fn ld(row: u32, ow: i32) -> f32 {
+  let v = DY[row + u32(clamp(ow, 0, i32(P.OW) - 1))];
+  return select(0.0, v, ow >= 0 && ow < i32(P.OW));
+}
+
+// dy at output column (iw + pl - kw*dw) / sw when that is an exact, in-range column.
+fn ld_strided(row: u32, num: i32) -> f32 {
+  let s = i32(P.sw);
+  let ow = num / s;
+  return select(0.0, ld(row, ow), num >= 0 && ow * s == num);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= P.total) {
+    return;
+  }
+  // Thread order (fastest first): column block, row pair, channel block, group, image.
+  let iwb = i % P.iwblocks;
+  var r = i / P.iwblocks;
+  let ihb = (P.H + 1u) / 2u;
+  let ih = (r % ihb) * 2u;
+  r = r / ihb;
+  let gcb = r % (P.groups * P.cblocks);
+  let n = r / (P.groups * P.cblocks);
+  let g = gcb / P.cblocks;
+  let cb = gcb - g * P.cblocks;
+  let iw0 = iwb * 4u;
+
+  // Channels past the group's last one re-read a valid weight and are never stored.
+  let ksize = P.KH * P.KW;
+  let cl = min(vec4<u32>(cb * 4u) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.cpg - 1u)) * ksize;
+  let oplane = P.OH * P.OW;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
+  // The second row of the tile; past the last input row it recomputes the first.
+  let ih1 = min(ih + 1u, P.H - 1u);
+  let col = i32(iw0 + P.pl);
+  // SLIDE: tap t (kw = KW-1-t) reads dy columns s0+t .. s0+t+3; skip the t where all 4 miss.
+  let s0 = col - i32(P.KW) + 1;
+  let t0 = u32(clamp(-s0 - 3, 0, i32(P.KW)));
+  let t1 = u32(clamp(i32(P.OW) - s0, 0, i32(P.KW)));
+  let sh = i32(P.sh);
+  for (var f = 0u; f < P.fpg; f++) {
+    let fa = g * P.fpg + f;
+    let dyf = (n * P.F + fa) * oplane;
+    let wf = fa * P.cpg * ksize;
+    for (var kh = 0u; kh < P.KH; kh++) {
+      let na = i32(ih + P.pt) - i32(kh * P.dh);
+      let nb = i32(ih1 + P.pt) - i32(kh * P.dh);
+      let oha = na / sh;
+      let ohb = nb / sh;
+      let oka = na >= 0 && oha * sh == na && oha < i32(P.OH);
+      let okb = nb >= 0 && ohb * sh == nb && ohb < i32(P.OH);
+      if (!oka && !okb) {
+        continue;
+      }
+      let rowa = dyf + u32(clamp(oha, 0, i32(P.OH) - 1)) * P.OW;
+      let rowb = dyf + u32(clamp(ohb, 0, i32(P.OH) - 1)) * P.OW;
+      let ma = select(0.0, 1.0, oka);
+      let mb = select(0.0, 1.0, okb);
+      let wk = wf + kh * P.KW;
+      if (SLIDE == 1u) {
+        let c0 = s0 + i32(t0);
+        var a0 = ld(rowa, c0) * ma;
+        var a1 = ld(rowa, c0 + 1) * ma;
+        var a2 = ld(rowa, c0 + 2) * ma;
+        var b0 = ld(rowb, c0) * mb;
+        var b1 = ld(rowb, c0 + 1) * mb;
+        var b2 = ld(rowb, c0 + 2) * mb;
+        for (var t = t0; t < t1; t++) {
+          let a3 = ld(rowa, s0 + i32(t) + 3) * ma;
+          let b3 = ld(rowb, s0 + i32(t) + 3) * mb;
+          let k = wk + P.KW - 1u - t;
+          let wv = vec4<f32>(WT[k + cl.x], WT[k + cl.y], WT[k + cl.z], WT[k + cl.w]);
+          acc0 += a0 * wv;
+          acc1 += a1 * wv;
+          acc2 += a2 * wv;
+          acc3 += a3 * wv;
+          acc4 += b0 * wv;
+          acc5 += b1 * wv;
+          acc6 += b2 * wv;
+          acc7 += b3 * wv;
+          a0 = a1;
+          a1 = a2;
+          a2 = a3;
+          b0 = b1;
+          b1 = b2;
+          b2 = b3;
+        }
+      } else {
+        for (var kw = 0u; kw < P.KW; kw++) {
+          let k = wk + kw;
+          let wv = vec4<f32>(WT[k + cl.x], WT[k + cl.y], WT[k + cl.z], WT[k + cl.w]);
+          let c0 = col - i32(kw * P.dw);
+          acc0 += ld_strided(rowa, c0) * ma * wv;
+          acc1 += ld_strided(rowa, c0 + 1) * ma * wv;
+          acc2 += ld_strided(rowa, c0 + 2) * ma * wv;
+          acc3 += ld_strided(rowa, c0 + 3) * ma * wv;
+          acc4 += ld_strided(rowb, c0) * mb * wv;
+          acc5 += ld_strided(rowb, c0 + 1) * mb * wv;
+          acc6 += ld_strided(rowb, c0 + 2) * mb * wv;
+          acc7 += ld_strided(rowb, c0 + 3) * mb * wv;
+        }
+      }
+    }
+  }
+
+  let cols = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+  let plane = P.H * P.W;
+  let base = (n * P.C + g * P.cpg + cb * 4u) * plane + ih * P.W;
+  let nc = min(4u, P.cpg - cb * 4u);
+  let nr = min(2u, P.H - ih);
+  for (var q = 0u; q < 8u; q++) {
+    let iw = iw0 + (q & 3u);
+    let row = q >> 2u;
+    if (iw < P.W && row < nr) {
+      for (var j = 0u; j < nc; j++) {
+        DX[base + j * plane + row * P.W + iw] = cols[q][j];
+      }
+    }
+  }
+}

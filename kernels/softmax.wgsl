@@ -1,0 +1,75 @@
+// Softmax and log-softmax along one axis (their gradients are in softmax_backward.wgsl). One
+// thread per row: the row's elements sit `inner` apart (inner = 1 for the last axis), so any
+// axis works without a transpose, and on a GPU neighbouring threads read neighbouring addresses.
+// Stable: the row maximum m is subtracted before exp, so logits of any finite size give finite
+// results (a fully -inf row gives NaN, as in PyTorch). Log-softmax is (x - m) - log1p(rest), where
+// rest sums exp(x - m) over all but the (first) maximum: x - m is exact, and log1p keeps full
+// relative precision when the other logits are far below the maximum, where log(sum) would
+// round away the small result (e.g. -1.1e-4 at logits of magnitude 100).
+
+struct Params {
+  rows: u32,
+  D: u32,
+  inner: u32,
+}
+
+// 0 softmax, 1 log-softmax.
+override LOG: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
+
+// -inf, made at run time (a constant -inf is rejected by WGSL).
+fn neg_inf() -> f32 {
+  var bits = 0xff800000u;
+  return bitcast<f32>(bits);
+}
+
+// log(1 + r) for r >= 0, accurate where 1 + r rounds: below 0.1 by its series (8 terms, error
+// < 1e-8 relative), since a GPU's log only promises an absolute error near 1.
+fn log1p_pos(r: f32) -> f32 {
+  if (r < 0.1) {
+    return r * (1.0 - r * (0.5 - r * (0.33333334 - r * (0.25 - r * (0.2 - r * (0.16666667 - r * (0.14285715 - r * 0.125)))))));
+  }
+  return log(1.0 + r);
+}
+
+fn row_base(r: u32) -> u32 {
+  let o = r / P.inner;
+  return o * P.D * P.inner + (r - o * P.inner);
+}
+
+@compute @workgroup_size(64)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= P.rows) {
+    return;
+  }
+  let base = row_base(r);
+  let s = P.inner;
+  var m = neg_inf();
+  var top = 0u;
+  for (var k = 0u; k < P.D; k++) {
+    let v = X[base + k * s];
+    if (v > m) {
+      m = v;
+      top = k;
+    }
+  }
+  var rest = 0.0;
+  for (var k = 0u; k < P.D; k++) {
+    rest += select(exp(X[base + k * s] - m), 0.0, k == top);
+  }
+  if (LOG == 1u) {
+    let l = log1p_pos(rest);
+    for (var k = 0u; k < P.D; k++) {
+      OUT[base + k * s] = (X[base + k * s] - m) - l;
+    }
+  } else {
+    let inv = 1.0 / (1.0 + rest);
+    for (var k = 0u; k < P.D; k++) {
+      OUT[base + k * s] = exp(X[base + k * s] - m) * inv;
+    }
+  }
+}
