@@ -1,1 +1,94 @@
-export {};
+/**
+ * @tessera/nn: layers, initializers, nonlinearities, objectives, regularization, optimizers
+ * and parameter files for Tessera, in the style of Lasagne (camelCase). A network is a graph
+ * of layers kept in a plain object; its last layer knows the rest.
+ *
+ * @example
+ * import * as ts from '@tessera/core';
+ * import { InputLayer, Conv2DLayer, MaxPool2DLayer, DenseLayer, getOutput, getAllParams,
+ *          nonlinearities, objectives, updates } from '@tessera/nn';
+ * await ts.init();
+ * const net: Record<string, Layer> = {};
+ * net.data = new InputLayer([null, 1, 28, 28]);
+ * net.conv1 = new Conv2DLayer(net.data, { numFilters: 6, filterSize: 5, pad: 'same' });
+ * net.pool1 = new MaxPool2DLayer(net.conv1, { poolSize: 2 });
+ * net.out = new DenseLayer(net.pool1, { numUnits: 10, nonlinearity: null });
+ * const opt = updates.adam(getAllParams(net.out, { trainable: true }), { learningRate: 1e-3 });
+ * const loss = ts.tidy(() => objectives.categoricalCrossentropy(getOutput(net.out, x), y, { fromLogits: true }).mean());
+ * await opt.step(loss);
+ */
+export {
+  Layer, fmtLayerShape, shapeFits, matchTags,
+  type LayerShape, type ParamTags, type ParamSpec, type LayerOptions, type ForwardOptions,
+} from './layers/base.js';
+export { InputLayer } from './layers/input.js';
+export { DenseLayer, type DenseLayerOptions } from './layers/dense.js';
+export { Conv2DLayer, convOutputLength, type Conv2DLayerOptions, type ConvPad } from './layers/conv.js';
+export { Pool2DLayer, MaxPool2DLayer, type Pool2DLayerOptions, type AnyPool2DLayerOptions } from './layers/pool.js';
+export { DropoutLayer, GaussianNoiseLayer, type DropoutLayerOptions, type GaussianNoiseLayerOptions } from './layers/noise.js';
+export { FlattenLayer, ReshapeLayer, type FlattenLayerOptions, type ReshapeLayerOptions, type ReshapeDim } from './layers/shape.js';
+export { NonlinearityLayer, type NonlinearityLayerOptions } from './layers/special.js';
+export { ConcatLayer, ElemwiseSumLayer, type ConcatLayerOptions, type ElemwiseSumLayerOptions } from './layers/merge.js';
+export { Sequential } from './layers/sequential.js';
+export {
+  getOutput, getAllLayers, getAllParams, countParams, getAllParamValues, setAllParamValues,
+  nameLayers, paramNames, setTrainable, disposeLayers,
+  type LayerSource, type OutputInputs,
+} from './layers/helper.js';
+export { Optimizer, type ParamSource } from './updates.js';
+export { saveParams, loadParams, type ParamsTarget, type SaveOptions, type LoadOptions } from './params-io.js';
+export { encodeSafetensors, decodeSafetensors, entryToFloat32, type SafetensorsEntry, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
+/** Types of the namespaces below, re-exported for annotations. @example const act: Nonlinearity = nonlinearities.tanh; */
+export type { Initializer, InitFactory, Gain } from './init.js';
+export type { Nonlinearity } from './nonlinearities.js';
+export type { Penalty } from './regularization.js';
+
+/**
+ * Parameter initializers (GlorotUniform is the default of Dense and Conv2D layers).
+ *
+ * @example
+ * new DenseLayer(l, { numUnits: 100, W: init.HeNormal({ gain: 'relu', seed: 1 }), b: init.Constant(0.1) });
+ */
+export * as init from './init.js';
+
+/**
+ * Activation functions to pass as `nonlinearity`.
+ *
+ * @example
+ * new DenseLayer(l, { numUnits: 1, nonlinearity: nonlinearities.sigmoid });
+ */
+export * as nonlinearities from './nonlinearities.js';
+
+/**
+ * Losses and metrics, per example; reduce with `.mean()` or `aggregate`.
+ *
+ * @example
+ * const loss = objectives.categoricalCrossentropy(logits, labels, { fromLogits: true }).mean();
+ */
+export * as objectives from './objectives.js';
+
+/**
+ * Weight penalties (l1, l2) over a network's regularizable parameters.
+ *
+ * @example
+ * const reg = regularization.regularizeNetworkParams(net.out, regularization.l2).mul(1e-4);
+ */
+export * as regularization from './regularization.js';
+
+/**
+ * Optimizers that update parameters in place on the GPU (sgd, momentum, nesterovMomentum,
+ * rmsprop, adam, adamw, byName) and gradient-norm clipping.
+ *
+ * @example
+ * const opt = updates.adam(getAllParams(net.out, { trainable: true }), { learningRate: 1e-3 });
+ * await opt.step(loss);
+ */
+export * as updates from './updates.js';
+
+/**
+ * Ready-made networks.
+ *
+ * @example
+ * const net = models.lenet5({ seed: 1 });
+ */
+export * as models from './models/index.js';

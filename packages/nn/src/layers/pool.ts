@@ -1,0 +1,84 @@
+import * as ts from '@tessera/core';
+import type { Tensor } from '@tessera/core';
+import { Layer, pair, type LayerOptions, type LayerShape } from './base.js';
+import { convOutputLength } from './conv.js';
+
+/** Options of MaxPool2DLayer. @example { poolSize: 2 } */
+export interface Pool2DLayerOptions extends LayerOptions {
+  poolSize: number | readonly [number, number];
+  /** Default: the pool size (non-overlapping windows). */
+  stride?: number | readonly [number, number];
+  /** Zero padding per side, at most half the pool size (as in PyTorch). */
+  pad?: number | readonly [number, number];
+  /**
+   * Lasagne's default, true: windows that would cross the border are dropped (floor). Only
+   * true is supported; it is PyTorch's ceil_mode=False.
+   */
+  ignoreBorder?: boolean;
+}
+
+/** Options of Pool2DLayer: a pooling mode as well. @example { poolSize: 2, mode: 'average_inc_pad' } */
+export interface AnyPool2DLayerOptions extends Pool2DLayerOptions {
+  /** 'max', or 'average_inc_pad' (zeros of the padding count, as Lasagne's default average). */
+  mode?: 'max' | 'average_inc_pad';
+}
+
+/**
+ * 2-D pooling over NCHW input, Lasagne's `Pool2DLayer`: max or average over windows of
+ * `poolSize`, moved by `stride`. `MaxPool2DLayer` is this with mode 'max'.
+ *
+ * @example
+ * const avg = new Pool2DLayer(conv, { poolSize: 2, mode: 'average_inc_pad' });
+ */
+export class Pool2DLayer extends Layer {
+  readonly typeName: string = 'pool2d';
+  readonly poolSize: [number, number];
+  readonly stride: [number, number];
+  readonly pad: [number, number];
+  readonly mode: 'max' | 'average_inc_pad';
+
+  constructor(incoming: Layer, opts: AnyPool2DLayerOptions) {
+    super([incoming], opts);
+    const o = opts ?? ({} as AnyPool2DLayerOptions);
+    this.poolSize = pair(this.label, 'poolSize', o.poolSize);
+    this.stride = pair(this.label, 'stride', o.stride ?? this.poolSize);
+    this.pad = pair(this.label, 'pad', o.pad ?? 0, 0);
+    this.mode = o.mode ?? 'max';
+    if (this.mode !== 'max' && this.mode !== 'average_inc_pad') {
+      throw new Error(`${this.label}: mode must be 'max' or 'average_inc_pad', got ${JSON.stringify(o.mode)}`);
+    }
+    if (o.ignoreBorder === false) throw new Error(`${this.label}: ignoreBorder: false is not supported; windows crossing the border are always dropped`);
+    if (this.pad[0] * 2 > this.poolSize[0] || this.pad[1] * 2 > this.poolSize[1]) {
+      throw new Error(`${this.label}: pad ${JSON.stringify(this.pad)} must be at most half the pool size ${JSON.stringify(this.poolSize)}`);
+    }
+    this.outputShape; // checks the input shape now, at construction
+  }
+
+  getOutputShapeFor([shape]: readonly LayerShape[]): LayerShape {
+    const s = shape!;
+    if (s.length !== 4) this.shapeError(s, '[batch, channels, height, width] (rank 4, NCHW)');
+    const [h, w] = [0, 1].map((i) => convOutputLength(s[2 + i]!, this.poolSize[i]!, this.stride[i]!, 2 * this.pad[i]!));
+    if ((h !== null && h! < 1) || (w !== null && w! < 1)) {
+      this.shapeError(s, `a spatial size of at least the ${this.poolSize[0]}x${this.poolSize[1]} pool window (with padding ${JSON.stringify(this.pad)})`);
+    }
+    return [s[0]!, s[1]!, h!, w!];
+  }
+
+  getOutputFor([x]: readonly Tensor[]): Tensor {
+    const opts = { kernelSize: this.poolSize, stride: this.stride, padding: this.pad };
+    return this.mode === 'max' ? ts.maxPool2d(x!, opts) : ts.avgPool2d(x!, opts);
+  }
+}
+
+/**
+ * Max pooling over NCHW input; `stride` defaults to `poolSize`.
+ *
+ * @example
+ * const pool1 = new MaxPool2DLayer(conv1, { poolSize: 2 });   // [null,6,28,28] -> [null,6,14,14]
+ */
+export class MaxPool2DLayer extends Pool2DLayer {
+  override readonly typeName: string = 'maxpool2d';
+  constructor(incoming: Layer, opts: Pool2DLayerOptions) {
+    super(incoming, { ...opts, mode: 'max' });
+  }
+}

@@ -1,0 +1,1 @@
+export { lenet5, type LeNet } from './lenet.js';

@@ -1,0 +1,393 @@
+/**
+ * Optimizers, as in `lasagne.updates`, with PyTorch's formulas (torch.optim) so that runs can
+ * be compared with PyTorch step by step. Each optimizer keeps its state (momentum buffers,
+ * moment estimates) on the GPU and updates every parameter in place with one fused kernel
+ * dispatch (`ts.applyUpdate`): a step reads nothing back and allocates nothing after the
+ * first.
+ *
+ * Differences from Lasagne, on purpose:
+ * - momentum / nesterovMomentum keep PyTorch's buffer (buf = momentum * buf + g; p -= lr * buf).
+ *   It equals Lasagne's velocity form while the learning rate is constant, and behaves like
+ *   PyTorch when the rate changes between steps.
+ * - rmsprop is PyTorch's: p -= lr * g / (sqrt(avg) + eps), eps outside the sqrt, and its
+ *   defaults (learningRate 0.01, rho 0.99, epsilon 1e-8). Lasagne puts eps inside the sqrt and
+ *   defaults to learning_rate 1, rho 0.9, epsilon 1e-6; `rho` is PyTorch's `alpha`.
+ * - adam adds eps after the bias-corrected sqrt (PyTorch), where Lasagne adds it before.
+ * - `weightDecay` is L2 added to the gradient (torch.optim); adamw decouples it.
+ */
+import * as ts from '@tessera/core';
+import { Tensor, type OptimHyper, type OptimRule } from '@tessera/core';
+import { getAllParams, type LayerSource } from './layers/helper.js';
+
+/**
+ * What an optimizer updates: a list of tensors, or layers (then the trainable parameters
+ * below them are looked up at every step, so freezing a layer with `setTrainable` takes
+ * effect at once).
+ *
+ * @example
+ * updates.adam(net.out, { learningRate: 1e-3 });   // follows setTrainable changes
+ */
+export type ParamSource = readonly Tensor[] | LayerSource;
+
+/** Options every optimizer takes. @example { learningRate: 1e-3, weightDecay: 1e-4, totalNormConstraint: 5 } */
+export interface CommonOptions {
+  learningRate?: number;
+  /** L2 penalty added to the gradient (decoupled for adamw). */
+  weightDecay?: number;
+  /** Rescale all gradients together so their global L2 norm is at most this (computed on the GPU). */
+  totalNormConstraint?: number;
+}
+
+/** Options of sgd (learningRate is required). @example { learningRate: 0.1 } */
+export interface SgdOptions extends CommonOptions {
+  learningRate: number;
+}
+/** Options of momentum and nesterovMomentum. @example { learningRate: 0.01, momentum: 0.9 } */
+export interface MomentumOptions extends SgdOptions {
+  /** Default 0.9, as in Lasagne. */
+  momentum?: number;
+}
+/** Options of rmsprop. @example { learningRate: 1e-3, rho: 0.9 } */
+export interface RmspropOptions extends CommonOptions {
+  /** Decay of the squared-gradient average, default 0.99 (PyTorch's alpha). */
+  rho?: number;
+  /** Alias of rho, PyTorch's name. */
+  alpha?: number;
+  epsilon?: number;
+  momentum?: number;
+}
+/** Options of adam and adamw. @example { learningRate: 1e-3, beta2: 0.99 } */
+export interface AdamOptions extends CommonOptions {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** Per-parameter state: buffers and the parameter's own step count, as torch.optim keeps. */
+interface ParamState {
+  buffers: Tensor[];
+  step: number;
+}
+
+function isTensorList(src: ParamSource): src is readonly Tensor[] {
+  // An empty array counts as an (empty) list of tensors.
+  return Array.isArray(src) && src.every((p: unknown) => p instanceof Tensor);
+}
+
+/**
+ * A configured optimizer. `await opt.step(loss)` runs backward, updates the parameters on the
+ * GPU and frees the gradients; nothing is read back.
+ *
+ * @example
+ * const opt = updates.adam(getAllParams(net.out, { trainable: true }), { learningRate: 1e-3 });
+ * for (const [x, y] of batches) {
+ *   const loss = ts.tidy(() => objectives.categoricalCrossentropy(getOutput(net.out, x), y).mean());
+ *   await opt.step(loss);
+ *   loss.dispose();
+ * }
+ * opt.learningRate = 1e-4;   // takes effect at the next step
+ */
+export class Optimizer {
+  private lr: number;
+  private readonly state = new Map<Tensor, ParamState>();
+  private disposed = false;
+  /** Steps taken (calls to `step` / `update`). */
+  stepCount = 0;
+
+  constructor(
+    /** The factory name, e.g. 'adam'. */
+    readonly name: string,
+    readonly rule: OptimRule,
+    private readonly source: ParamSource,
+    private readonly hyper: Omit<OptimHyper, 'lr' | 'step'>,
+    learningRate: number,
+    /** Global gradient-norm limit, or null. */
+    public totalNormConstraint: number | null = null,
+  ) {
+    this.lr = checkRate(name, learningRate);
+    if (isTensorList(source)) {
+      source.forEach((p, i) => {
+        if (p.dtype !== 'float32') throw new Error(`updates.${name}: parameter ${i} is ${p.dtype}; only float32 tensors can be trained`);
+      });
+      if (new Set(source).size !== source.length) throw new Error(`updates.${name}: the parameter list contains the same tensor twice`);
+    } else {
+      getAllParams(source as LayerSource); // validates the source now rather than at the first step
+    }
+  }
+
+  /** The learning rate of the next step; may be changed between steps. */
+  get learningRate(): number {
+    return this.lr;
+  }
+
+  set learningRate(value: number) {
+    this.lr = checkRate(this.name, value);
+  }
+
+  /** The parameters this optimizer updates (for layer sources, the trainable ones now). */
+  get params(): Tensor[] {
+    return isTensorList(this.source) ? [...this.source] : getAllParams(this.source as LayerSource, { trainable: true });
+  }
+
+  /** The state tensors of one parameter (empty before its first update). */
+  stateOf(param: Tensor): readonly Tensor[] {
+    return this.state.get(param)?.buffers ?? [];
+  }
+
+  /**
+   * Backpropagates from `loss` (a scalar), updates every parameter that received a gradient,
+   * then frees the gradients. Without `loss`, uses gradients already accumulated by your own
+   * `backward()` calls. Returns once the work is queued; it never waits for the GPU.
+   */
+  async step(loss?: Tensor): Promise<void> {
+    this.checkAlive();
+    if (loss !== undefined) {
+      if (!(loss instanceof Tensor)) throw new Error(`updates.${this.name}.step: loss must be a Tensor, got ${loss === null ? 'null' : typeof loss}`);
+      loss.backward();
+    }
+    this.update();
+  }
+
+  /** The synchronous core of `step`: applies the accumulated gradients and frees them. */
+  update(): void {
+    this.checkAlive();
+    const params = this.params.filter((p) => p.grad && !p.disposed);
+    this.stepCount++;
+    const scale = this.totalNormConstraint !== null && params.length ? globalNormScale(params.map((p) => p.grad!), this.totalNormConstraint) : undefined;
+    try {
+      for (const p of params) {
+        const st = this.stateFor(p);
+        st.step++;
+        ts.applyUpdate(this.rule, p, p.grad!, st.buffers, { ...this.hyper, lr: this.lr, step: st.step }, scale);
+      }
+    } finally {
+      scale?.dispose();
+      this.zeroGrad();
+    }
+  }
+
+  /** Frees the gradients of this optimizer's parameters (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const p of this.params) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** Frees the optimizer's state; the optimizer cannot step afterwards. */
+  dispose(): void {
+    for (const st of this.state.values()) for (const b of st.buffers) b.dispose();
+    this.state.clear();
+    this.disposed = true;
+  }
+
+  private stateFor(p: Tensor): ParamState {
+    let st = this.state.get(p);
+    if (!st) {
+      const n = ts.optimStateCount(this.rule, this.hyper);
+      st = { buffers: Array.from({ length: n }, () => ts.keep(ts.zeros(p.shape))), step: 0 };
+      this.state.set(p, st);
+    }
+    return st;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new Error(`updates.${this.name}: this optimizer was disposed`);
+  }
+}
+
+function checkRate(name: string, lr: unknown): number {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+    throw new Error(`updates.${name}: learningRate must be a finite number >= 0, got ${String(lr)}`);
+  }
+  return lr;
+}
+
+/** Validates an options object: known keys only, and each number in its range. */
+function options<T extends object>(name: string, opts: T | undefined, allowed: readonly string[]): T {
+  const o = (opts ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object') throw new Error(`updates.${name}: options must be an object, got ${typeof o}`);
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new Error(`updates.${name}: unknown option '${k}'. Valid options: ${allowed.join(', ')}`);
+  }
+  return o as T;
+}
+
+function num(name: string, key: string, v: unknown, fallback: number, range: [number, number, boolean]): number {
+  const x = v === undefined ? fallback : v;
+  const [lo, hi, hiOpen] = range;
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || (hiOpen ? x >= hi : x > hi)) {
+    throw new Error(`updates.${name}: ${key} must be a number in [${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${String(x)}`);
+  }
+  return x;
+}
+
+const COMMON = ['learningRate', 'weightDecay', 'totalNormConstraint'] as const;
+const UNIT: [number, number, boolean] = [0, 1, true];
+const NONNEG: [number, number, boolean] = [0, Infinity, false];
+
+function make(name: string, rule: OptimRule, params: ParamSource, o: CommonOptions, hyper: Omit<OptimHyper, 'lr' | 'step' | 'weightDecay'>, defaults: { lr?: number; wd?: number }): Optimizer {
+  if (o.learningRate === undefined && defaults.lr === undefined) {
+    throw new Error(`updates.${name}: learningRate is required (it has no default, as in Lasagne)`);
+  }
+  const wd = num(name, 'weightDecay', o.weightDecay, defaults.wd ?? 0, NONNEG);
+  const clip = o.totalNormConstraint === undefined ? null : num(name, 'totalNormConstraint', o.totalNormConstraint, 0, NONNEG);
+  if (clip === 0) throw new Error(`updates.${name}: totalNormConstraint must be > 0`);
+  return new Optimizer(name, rule, params, { ...hyper, weightDecay: wd }, o.learningRate ?? defaults.lr!, clip);
+}
+
+/**
+ * Plain stochastic gradient descent: p -= learningRate * g.
+ *
+ * @example
+ * const opt = updates.sgd(params, { learningRate: 0.1 });
+ */
+export function sgd(params: ParamSource, opts: SgdOptions): Optimizer {
+  const o = options('sgd', opts, COMMON);
+  return make('sgd', 'sgd', params, o, {}, {});
+}
+
+/**
+ * SGD with classical momentum (default 0.9).
+ *
+ * @example
+ * const opt = updates.momentum(params, { learningRate: 0.01, momentum: 0.9 });
+ */
+export function momentum(params: ParamSource, opts: MomentumOptions): Optimizer {
+  const o = options('momentum', opts, [...COMMON, 'momentum']);
+  return make('momentum', 'momentum', params, o, { momentum: num('momentum', 'momentum', o.momentum, 0.9, UNIT) }, {});
+}
+
+/**
+ * SGD with Nesterov momentum (default 0.9).
+ *
+ * @example
+ * const opt = updates.nesterovMomentum(params, { learningRate: 0.01 });
+ */
+export function nesterovMomentum(params: ParamSource, opts: MomentumOptions): Optimizer {
+  const o = options('nesterovMomentum', opts, [...COMMON, 'momentum']);
+  const m = num('nesterovMomentum', 'momentum', o.momentum, 0.9, UNIT);
+  if (m === 0) throw new Error('updates.nesterovMomentum: momentum must be > 0 (with 0 it is plain sgd)');
+  return make('nesterovMomentum', 'nesterov', params, o, { momentum: m }, {});
+}
+
+/**
+ * RMSProp with PyTorch's formula and defaults (learningRate 0.01, rho 0.99, epsilon 1e-8); see
+ * the module note for how it differs from Lasagne's.
+ *
+ * @example
+ * const opt = updates.rmsprop(params, { learningRate: 1e-3 });
+ */
+export function rmsprop(params: ParamSource, opts: RmspropOptions = {}): Optimizer {
+  const o = options('rmsprop', opts, [...COMMON, 'rho', 'alpha', 'epsilon', 'momentum']);
+  if (o.rho !== undefined && o.alpha !== undefined) throw new Error('updates.rmsprop: give rho or its alias alpha, not both');
+  return make('rmsprop', 'rmsprop', params, o, {
+    beta1: num('rmsprop', 'rho', o.rho ?? o.alpha, 0.99, [0, 1, false]),
+    eps: num('rmsprop', 'epsilon', o.epsilon, 1e-8, NONNEG),
+    momentum: num('rmsprop', 'momentum', o.momentum, 0, UNIT),
+  }, { lr: 0.01 });
+}
+
+function adamHyper(name: string, o: AdamOptions) {
+  return {
+    beta1: num(name, 'beta1', o.beta1, 0.9, UNIT),
+    beta2: num(name, 'beta2', o.beta2, 0.999, UNIT),
+    eps: num(name, 'epsilon', o.epsilon, 1e-8, NONNEG),
+  };
+}
+
+/**
+ * Adam (learningRate 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-8), with PyTorch's bias
+ * correction; `weightDecay` is L2 on the gradient.
+ *
+ * @example
+ * const opt = updates.adam(getAllParams(net.out, { trainable: true }), { learningRate: 1e-3 });
+ */
+export function adam(params: ParamSource, opts: AdamOptions = {}): Optimizer {
+  const o = options('adam', opts, [...COMMON, 'beta1', 'beta2', 'epsilon']);
+  return make('adam', 'adam', params, o, adamHyper('adam', o), { lr: 1e-3 });
+}
+
+/**
+ * AdamW: Adam with decoupled weight decay (default 0.01, as PyTorch's AdamW).
+ *
+ * @example
+ * const opt = updates.adamw(params, { learningRate: 1e-3, weightDecay: 0.05 });
+ */
+export function adamw(params: ParamSource, opts: AdamOptions = {}): Optimizer {
+  const o = options('adamw', opts, [...COMMON, 'beta1', 'beta2', 'epsilon']);
+  return make('adamw', 'adamw', params, o, adamHyper('adamw', o), { lr: 1e-3, wd: 0.01 });
+}
+
+/** Every optimizer by its name, as `byName` accepts them. @example Object.keys(updates.OPTIMIZERS) */
+export const OPTIMIZERS = { sgd, momentum, nesterovMomentum, rmsprop, adam, adamw } as const;
+
+/** A name `byName` accepts. @example const name: OptimizerName = 'adam'; */
+export type OptimizerName = keyof typeof OPTIMIZERS;
+
+/** Edit distance, to suggest the name the user probably meant. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * Builds an optimizer from its name (case-insensitive; 'nesterov' and 'nesterov_momentum' are
+ * accepted for nesterovMomentum), e.g. from a command-line flag. An unknown name throws an
+ * error listing the valid ones.
+ *
+ * @example
+ * const opt = updates.byName(args.optimizer, params, { learningRate: args.lr });
+ */
+export function byName(name: string, params: ParamSource, opts: CommonOptions & Record<string, unknown> = {}): Optimizer {
+  const valid = Object.keys(OPTIMIZERS) as OptimizerName[];
+  const key = String(name).toLowerCase().replace(/[_-]/g, '');
+  const found = valid.find((v) => v.toLowerCase() === key) ?? (key === 'nesterov' ? 'nesterovMomentum' : undefined);
+  if (!found) {
+    const best = valid.map((v) => [v, distance(key, v.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0]!;
+    const hint = best[1] <= 2 ? ` Did you mean '${best[0]}'?` : '';
+    throw new Error(`updates.byName: unknown optimizer '${name}'. Valid names: ${valid.join(', ')}.${hint}`);
+  }
+  return (OPTIMIZERS[found] as (p: ParamSource, o: CommonOptions) => Optimizer)(params, opts);
+}
+
+/**
+ * The global L2 norm of several tensors, as a scalar tensor (no readback).
+ *
+ * @example
+ * const norm = await updates.globalNorm(params.map((p) => p.grad!)).item();
+ */
+export function globalNorm(tensors: readonly Tensor[]): Tensor {
+  return ts.tidy(() => tensors.reduce((acc: Tensor, t) => acc.add(t.square().sum()), ts.zeros([])).sqrt());
+}
+
+/** min(norm, maxNorm) / (norm + eps): the factor that brings the global norm down to maxNorm. */
+function globalNormScale(tensors: readonly Tensor[], maxNorm: number, epsilon = 1e-7): Tensor {
+  return ts.tidy(() => {
+    const norm = globalNorm(tensors);
+    return norm.minimum(maxNorm).div(norm.add(epsilon));
+  });
+}
+
+/**
+ * Lasagne's `total_norm_constraint`: rescales tensors (usually gradients) together so that
+ * their global L2 norm is at most `maxNorm`; returns new tensors. Optimizers do the same
+ * without new tensors through their `totalNormConstraint` option.
+ *
+ * @example
+ * const clipped = updates.totalNormConstraint(grads, 5);
+ */
+export function totalNormConstraint(tensors: readonly Tensor[], maxNorm: number, opts: { epsilon?: number } = {}): Tensor[] {
+  if (!Array.isArray(tensors) || !tensors.every((t) => t instanceof Tensor)) throw new Error('totalNormConstraint: expected an array of tensors');
+  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) throw new Error(`totalNormConstraint: maxNorm must be a positive number, got ${String(maxNorm)}`);
+  return ts.tidy(() => {
+    const scale = globalNormScale(tensors, maxNorm, opts.epsilon ?? 1e-7);
+    return tensors.map((t) => t.mul(scale));
+  });
+}
