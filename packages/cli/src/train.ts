@@ -3,7 +3,7 @@ import * as nn from '@tessera/nn';
 import { batches, batchCount } from '@tessera/data';
 import { loadFashionMnist, loadMnist, type Dataset } from '@tessera/data/node';
 import { Progress } from './progress.js';
-import { buildLeNet5, type LeNet } from './lenet.js';
+
 
 export interface TrainOptions {
   epochs: number;
@@ -42,7 +42,7 @@ async function load(name: TrainOptions['dataset'], split: 'train' | 'test', limi
  * @example
  * const acc = await evaluate(net, test);
  */
-export async function evaluate(net: LeNet, data: Dataset, batchSize = 500): Promise<number> {
+export async function evaluate(net: nn.models.LeNet, data: Dataset, batchSize = 500): Promise<number> {
   const counts: ts.Tensor[] = [];
   for (const b of batches({ images: data.images, labels: data.labels, sampleShape: [1, 28, 28], batchSize, shuffle: false })) {
     counts.push(
@@ -70,7 +70,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   log(`tessera: ${info.adapter} (${info.isCPU ? 'CPU emulation' : 'GPU'}); loading ${o.dataset}...`);
   const [trainSet, testSet] = await Promise.all([load(o.dataset, 'train', o.limit), load(o.dataset, 'test', o.testLimit)]);
-  const net = buildLeNet5({ seed: o.seed });
+  const net = nn.models.lenet5({ seed: o.seed });
   const params = nn.getAllParams(net.out, { trainable: true });
   const opt = nn.updates.byName(o.optimizer, params, { learningRate: o.lr });
   log(`tessera: LeNet-5, ${nn.countParams(net.out)} parameters; ${trainSet.count} training and ${testSet.count} test images`);
