@@ -1,0 +1,152 @@
+/**
+ * LeNet-5 in the page: one training step, evaluation, single-image prediction, the first-layer
+ * filters, and weights in and out. The UI and the training loop never touch layers directly.
+ *
+ * Every computation runs inside a synchronous `ts.tidy` and only its result leaves it; the
+ * awaits (readbacks) happen outside. That matters here because training, evaluation and the
+ * drawing pad interleave on one page: an async tidy spanning an await would also sweep up the
+ * tensors the other tasks create meanwhile.
+ */
+import * as ts from '@tessera/core';
+import * as nn from '@tessera/nn';
+type LeNet = nn.models.LeNet;
+import { PIXELS, gather, inOrder, type Split } from './data.js';
+
+/** Optimizers the page offers, by `nn.updates.byName` name, with a sensible learning rate each. */
+export const OPTIMIZERS: Record<string, { label: string; learningRate: number }> = {
+  adam: { label: 'Adam', learningRate: 1e-3 },
+  sgd: { label: 'SGD', learningRate: 0.05 },
+  momentum: { label: 'SGD + momentum', learningRate: 0.01 },
+  nesterovMomentum: { label: 'Nesterov momentum', learningRate: 0.01 },
+  rmsprop: { label: 'RMSprop', learningRate: 1e-3 },
+};
+
+/** Test images per forward pass in `evaluate` (large enough to keep the GPU busy). */
+const EVAL_BATCH = 500;
+
+/** LeNet-5 with its optimizer. */
+export class Model {
+  readonly net: LeNet;
+  private opt: nn.updates.Optimizer;
+
+  /**
+   * A freshly initialised LeNet-5 (seeded: the same seed gives the same weights).
+   *
+   * @example
+   * const model = new Model({ seed: 1, optimizer: 'adam', learningRate: 1e-3 });
+   */
+  constructor({ seed, optimizer, learningRate }: { seed: number; optimizer: string; learningRate: number }) {
+    this.net = nn.models.lenet5({ seed });
+    this.opt = this.makeOptimizer(optimizer, learningRate);
+  }
+
+  private makeOptimizer(name: string, learningRate: number): nn.updates.Optimizer {
+    return nn.updates.byName(name, nn.getAllParams(this.net.out, { trainable: true }), { learningRate });
+  }
+
+  /** Optimizer name and learning rate in use. */
+  get optimizer(): { name: string; learningRate: number } {
+    return { name: this.opt.name, learningRate: this.opt.learningRate };
+  }
+
+  /**
+   * Switches optimizer or learning rate. A new rule starts with fresh state (moments, momentum);
+   * a new rate alone keeps it, as changing `lr` in PyTorch does.
+   */
+  setOptimizer(name: string, learningRate: number): void {
+    if (this.opt.name === name) {
+      this.opt.learningRate = learningRate;
+      return;
+    }
+    this.opt.dispose();
+    this.opt = this.makeOptimizer(name, learningRate);
+  }
+
+  /**
+   * One step of Adam/SGD/... on a batch. Returns the loss as a GPU scalar that the caller may
+   * read back (or not) and must dispose; nothing here waits for the GPU.
+   *
+   * @example
+   * const loss = await model.trainStep(x, y);   // x: n*784 floats, y: n labels
+   */
+  async trainStep(x: Float32Array, y: Int32Array): Promise<ts.Tensor> {
+    const n = y.length;
+    const xt = ts.tensor(x, { shape: [n, 1, 28, 28] });
+    const yt = ts.tensor(y, { shape: [n], dtype: 'int32' });
+    const loss = ts.tidy(() => ts.crossEntropy(nn.getOutput(this.net.out, xt, { deterministic: false }), yt));
+    await this.opt.step(loss);
+    xt.dispose();
+    yt.dispose();
+    return loss;
+  }
+
+  /**
+   * Predicted classes of the first `count` images of a split, with one readback per 500.
+   *
+   * @example
+   * const preds = await model.predictClasses(data.test, 2000);
+   */
+  async predictClasses(split: Split, count: number): Promise<Int32Array> {
+    const order = inOrder(count);
+    const parts: ts.Tensor[] = [];
+    for (let start = 0; start < count; start += EVAL_BATCH) {
+      const size = Math.min(EVAL_BATCH, count - start);
+      const { x } = gather(split, order, start, size);
+      parts.push(
+        ts.tidy(() => ts.noGrad(() => nn.getOutput(this.net.out, ts.tensor(x, { shape: [size, 1, 28, 28] }), { deterministic: true }).argmax(1))),
+      );
+    }
+    try {
+      const read = await Promise.all(parts.map((p) => p.data()));
+      const out = new Int32Array(count);
+      let at = 0;
+      for (const r of read) {
+        out.set(r as ArrayLike<number>, at);
+        at += r.length;
+      }
+      return out;
+    } finally {
+      ts.dispose(parts);
+    }
+  }
+
+  /**
+   * Class probabilities for one normalized 28x28 image (784 floats, as `gather` makes them).
+   *
+   * @example
+   * const probs = await model.probabilities(pad.toInput());   // Float32Array(10), sums to 1
+   */
+  async probabilities(image: Float32Array): Promise<Float32Array> {
+    if (image.length !== PIXELS) throw new Error(`probabilities: expected ${PIXELS} pixels, got ${image.length}`);
+    const p = ts.tidy(() => ts.noGrad(() => ts.softmax(nn.getOutput(this.net.out, ts.tensor(image, { shape: [1, 1, 28, 28] }), { deterministic: true }))));
+    try {
+      return Float32Array.from(await p.data());
+    } finally {
+      p.dispose();
+    }
+  }
+
+  /** The first convolution's weights: 6 filters of 5x5, as `[filter][row * 5 + col]`. */
+  async firstLayerFilters(): Promise<Float32Array[]> {
+    const W = (this.net.conv1 as nn.Conv2DLayer).W;
+    const [f, , kh, kw] = W.shape as [number, number, number, number];
+    const all = Float32Array.from(await W.data());
+    return Array.from({ length: f }, (_, i) => all.subarray(i * kh * kw, (i + 1) * kh * kw));
+  }
+
+  /** The weights as a safetensors file (names like `conv1.W`), loadable in PyTorch. */
+  async save(): Promise<Uint8Array> {
+    return nn.saveParams(this.net.out);
+  }
+
+  /** Loads weights saved by `save` (or by the CLI / PyTorch with the same names and shapes). */
+  async load(bytes: Uint8Array): Promise<void> {
+    await nn.loadParams(this.net.out, bytes);
+  }
+
+  /** Frees the weights and optimizer state on the GPU. */
+  dispose(): void {
+    this.opt.dispose();
+    nn.disposeLayers(this.net.out);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * End-to-end: the MNIST demo in headless Chromium with WebGPU on SwiftShader.
+ *
+ * One page session walks through what a visitor does: wait for the data, choose a small subset
+ * (SwiftShader is a CPU: 512 training images, batch 32, 500 test images), press Train, watch the
+ * loss fall and the test accuracy pass 50%, draw a digit and see probabilities, pause and
+ * resume, download the weights and upload them again. The console must stay free of errors.
+ * The mid-training screenshot also becomes docs/mnist-demo.png, which the README shows (written
+ * when missing, or refreshed with TESSERA_UPDATE_DOCS=1).
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, HAVE_CHROMIUM, REPO, buildDemo, demoState, drawStroke, launch, screenshot, serveStatic, type BrowserSession, type StaticServer } from './harness.js';
+
+interface MnistState {
+  state: string;
+  adapter: string;
+  steps: number;
+  epoch: number;
+  lastLoss: number | null;
+  losses: { step: number; loss: number }[];
+  testAccuracy: number | null;
+  accuracies: { step: number; accuracy: number }[];
+  imagesPerSecond: number | null;
+  drawnDigit: number | null;
+  drawPending: boolean;
+  bytesDownloaded: number;
+  timings: { webgpuReady?: number; dataLoaded?: number; firstStep?: number };
+  errors: string[];
+}
+
+/** 512 images at batch 32 is 16 steps an epoch; accuracy must pass 50% within 6 epochs. */
+const MAX_STEPS = 96;
+
+describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)', () => {
+  let server: StaticServer;
+  let b: BrowserSession;
+
+  beforeAll(async () => {
+    server = await serveStatic(await buildDemo('mnist'));
+    b = await launch({ webgpu: true });
+  }, 90_000);
+
+  afterAll(async () => {
+    await b?.close();
+    await server?.close();
+  });
+
+  const state = () => demoState<MnistState>(b.page);
+
+  it('loads MNIST with progress and shows the adapter', async () => {
+    await b.page.goto(server.url);
+    await b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
+    const s = await state();
+    expect(s.errors, b.log.join('\n')).toEqual([]);
+    expect(s.state).toBe('idle');
+    expect(s.adapter.toLowerCase()).toContain('swiftshader');
+    expect(await b.page.locator('#adapter').textContent()).toBe(s.adapter);
+    // The four gzipped IDX files: 11.5 MB of 55 MB raw.
+    expect(s.bytesDownloaded).toBeGreaterThan(10e6);
+    expect(s.bytesDownloaded).toBeLessThan(13e6);
+  }, 90_000);
+
+  it('trains: the loss falls and test accuracy passes 50% within a bounded number of steps', async () => {
+    await b.page.selectOption('#subset', '512');
+    await b.page.selectOption('#test-size', '500');
+    await b.page.selectOption('#batch', '32');
+    await b.page.click('#start');
+    await b.page.waitForFunction(
+      (max) => {
+        const d = (window as unknown as { __demo: MnistState }).__demo;
+        return (d.testAccuracy ?? 0) > 0.5 || d.steps > max || d.errors.length > 0;
+      },
+      MAX_STEPS,
+      { timeout: 150_000, polling: 500 },
+    );
+    const s = await state();
+    expect(s.errors, b.log.join('\n')).toEqual([]);
+    expect(s.state).toBe('running');
+    expect(s.testAccuracy!, `accuracy after ${s.steps} steps`).toBeGreaterThan(0.5);
+    expect(s.steps).toBeLessThanOrEqual(MAX_STEPS);
+    const first = s.losses[0]!.loss;
+    const last = s.losses.at(-1)!.loss;
+    expect(first).toBeGreaterThan(1.5); // about ln 10 = 2.30 at random initialisation
+    expect(last).toBeLessThan(first * 0.75);
+    expect(await b.page.locator('#gallery .digit').count()).toBe(40);
+    expect(Number(await b.page.locator('#gallery').getAttribute('data-mistakes'))).toBeLessThan(40);
+    expect(s.timings.firstStep).toBeGreaterThan(0);
+  }, 160_000);
+
+  it('draws a digit on the canvas and shows class probabilities while training', async () => {
+    // Two more evaluations first, so the README picture shows a model that has learned something.
+    await b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.accuracies.length >= 3, undefined, { timeout: 60_000 });
+    // A seven: the top bar, then the long diagonal.
+    await drawStroke(b.page, '#draw', [[0.25, 0.22], [0.75, 0.22], [0.5, 0.85]]);
+    // While training, predictions queue behind the steps: wait until the bars show the whole 7.
+    await b.page.waitForFunction(() => {
+      const d = (window as unknown as { __demo: MnistState }).__demo;
+      return d.drawnDigit !== null && !d.drawPending;
+    }, undefined, { timeout: 30_000 });
+    expect((await state()).drawnDigit, 'the drawn seven, as the network reads it').toBe(7);
+    const values = await b.page.locator('#probs .prob-value').allTextContents();
+    expect(values).toHaveLength(10);
+    const total = values.reduce((sum, v) => sum + Number.parseFloat(v), 0);
+    expect(total).toBeGreaterThan(98);
+    expect(total).toBeLessThan(102);
+    // The mid-training picture for the README: charts, digits, drawing and bars all filled in.
+    // docs/ is committed, so it is written only when missing or when asked for
+    // (TESSERA_UPDATE_DOCS=1): an ordinary test run leaves the work tree clean.
+    const shot = await screenshot(b.page, 'mnist-demo');
+    const doc = join(REPO, 'docs', 'mnist-demo.png');
+    if (!existsSync(doc) || process.env['TESSERA_UPDATE_DOCS'] === '1') {
+      mkdirSync(join(REPO, 'docs'), { recursive: true });
+      copyFileSync(shot, doc);
+    }
+    expect((await state()).state).toBe('running');
+  }, 90_000);
+
+  it('pauses and resumes', async () => {
+    await b.page.click('#pause');
+    await b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.state === 'paused', undefined, { timeout: 30_000 });
+    const paused = (await state()).steps;
+    await b.page.waitForTimeout(500);
+    expect((await state()).steps).toBe(paused);
+    await b.page.click('#pause');
+    await b.page.waitForFunction((n) => (window as unknown as { __demo: MnistState }).__demo.steps > n, paused, { timeout: 30_000 });
+    await b.page.click('#pause');
+    await b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.state === 'paused', undefined, { timeout: 30_000 });
+  }, 90_000);
+
+  it('downloads the weights as safetensors and loads them back', async () => {
+    const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.click('#download')]);
+    expect(download.suggestedFilename()).toBe('lenet5-mnist.safetensors');
+    const file = join(ARTIFACTS, 'lenet5-mnist.safetensors');
+    await download.saveAs(file);
+    const bytes = readFileSync(file);
+    const headerLen = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8')) as Record<string, { shape: number[] }>;
+    expect(header['conv1.W']?.shape).toEqual([6, 1, 5, 5]);
+    expect(header['out.W']?.shape).toEqual([84, 10]);
+    const { accuracies } = await state();
+    await b.page.setInputFiles('#upload', file);
+    await b.page.locator('#weights-note', { hasText: 'Loaded' }).waitFor({ timeout: 30_000 });
+    // Loading re-evaluates: trained weights, so well above chance.
+    await b.page.waitForFunction((n) => (window as unknown as { __demo: MnistState }).__demo.accuracies.length > n, accuracies.length, { timeout: 30_000 });
+    expect((await state()).testAccuracy!).toBeGreaterThan(0.5);
+    // The round trip is exact: saving the loaded weights gives the same file.
+    const [again] = await Promise.all([b.page.waitForEvent('download'), b.page.click('#download')]);
+    const file2 = join(ARTIFACTS, 'lenet5-mnist-reloaded.safetensors');
+    await again.saveAs(file2);
+    expect(readFileSync(file2).equals(bytes)).toBe(true);
+  }, 60_000);
+
+  it('without WebGPU shows the explanation instead of the demo', async () => {
+    const plain = await launch({ webgpu: false });
+    try {
+      await plain.context.addInitScript(() => {
+        Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+      });
+      await plain.page.goto(server.url);
+      await plain.page.locator('#no-webgpu', { hasText: 'Safari 26' }).waitFor({ timeout: 20_000 });
+      expect((await demoState<MnistState>(plain.page)).state).toBe('no-webgpu');
+      expect(await plain.page.locator('#ui').count()).toBe(0);
+      expect(plain.errors, 'console errors').toEqual([]);
+    } finally {
+      await plain.close();
+    }
+  }, 60_000);
+
+  it('leaves no errors in the console', async () => {
+    expect(b.errors, b.log.join('\n')).toEqual([]);
+    expect((await state()).errors).toEqual([]);
+  });
+});
