@@ -15,10 +15,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<u32>;
 
-fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
-  return v[i >> 2u][i & 3u];
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
@@ -29,11 +25,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var xo = P.x_offset;
   var oo = P.out_offset;
   for (var d = i32(P.rank) - 1; d >= 0; d--) {
-    let n = at8(P.shape, u32(d));
+    let n = P.shape[u32(d) >> 2u][u32(d) & 3u];
     let k = rem % n;
     rem = rem / n;
-    xo += k * at8(P.x_strides, u32(d));
-    oo += k * at8(P.out_strides, u32(d));
+    xo += k * P.x_strides[u32(d) >> 2u][u32(d) & 3u];
+    oo += k * P.out_strides[u32(d) >> 2u][u32(d) & 3u];
   }
   OUT[oo] = X[xo];
 }

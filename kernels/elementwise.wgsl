@@ -23,10 +23,6 @@ override OUT_INT: u32 = 0u;
 @group(0) @binding(3) var<storage, read> C: array<u32>;
 @group(0) @binding(4) var<storage, read_write> OUT: array<u32>;
 
-fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
-  return v[i >> 2u][i & 3u];
-}
-
 fn as_f32(bits: u32, is_int: u32) -> f32 {
   if (is_int == 1u) {
     return f32(bitcast<i32>(bits));
@@ -90,13 +86,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var ia = 0u;
   var ib = 0u;
   var ic = 0u;
-  for (var d = i32(P.rank) - 1; d >= 0; d--) {
-    let n = at8(P.shape, u32(d));
+  if (P.rank == 1u) {
+    // Same-shape and scalar operands collapse to one dimension: no divisions at all.
+    ia = i * P.a_strides[0][0];
+    ib = i * P.b_strides[0][0];
+    ic = i * P.c_strides[0][0];
+    rem = 0u;
+  }
+  for (var d = select(i32(P.rank) - 1, -1, P.rank == 1u); d >= 0; d--) {
+    let n = P.shape[u32(d) >> 2u][u32(d) & 3u];
     let k = rem % n;
     rem = rem / n;
-    ia += k * at8(P.a_strides, u32(d));
-    ib += k * at8(P.b_strides, u32(d));
-    ic += k * at8(P.c_strides, u32(d));
+    ia += k * P.a_strides[u32(d) >> 2u][u32(d) & 3u];
+    ib += k * P.b_strides[u32(d) >> 2u][u32(d) & 3u];
+    ic += k * P.c_strides[u32(d) >> 2u][u32(d) & 3u];
   }
   if (OP == 13u) {
     // where(C, A, B): the chosen operand is copied with its dtype converted to the output's.

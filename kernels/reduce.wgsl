@@ -21,16 +21,14 @@ override OUT_INT: u32 = 0u;
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<u32>;
 
-fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
-  return v[i >> 2u][i & 3u];
-}
-
-fn offset_of(index: u32, rank: u32, shape: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
+// Offsets are read straight from the uniform block: passing its arrays to a function by value
+// made SwiftShader copy them for every element.
+fn out_offset(index: u32) -> u32 {
   var rem = index;
   var off = 0u;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let n = at8(shape, u32(d));
-    off += (rem % n) * at8(strides, u32(d));
+  for (var d = i32(P.out_rank) - 1; d >= 0; d--) {
+    let n = P.out_shape[u32(d) >> 2u][u32(d) & 3u];
+    off += (rem % n) * P.out_strides[u32(d) >> 2u][u32(d) & 3u];
     rem = rem / n;
   }
   return off;
@@ -41,7 +39,14 @@ fn red_offset(r: u32) -> u32 {
   if (P.red_rank == 1u) {
     return r * P.red_strides[0][0];
   }
-  return offset_of(r, P.red_rank, P.red_shape, P.red_strides);
+  var rem = r;
+  var off = 0u;
+  for (var d = i32(P.red_rank) - 1; d >= 0; d--) {
+    let n = P.red_shape[u32(d) >> 2u][u32(d) & 3u];
+    off += (rem % n) * P.red_strides[u32(d) >> 2u][u32(d) & 3u];
+    rem = rem / n;
+  }
+  return off;
 }
 
 fn load(i: u32) -> f32 {
@@ -57,7 +62,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (o >= P.out_size) {
     return;
   }
-  let base = offset_of(o, P.out_rank, P.out_shape, P.out_strides);
+  let base = out_offset(o);
   if (OP == 0u && X_INT == 1u) {
     var isum = 0;
     for (var r = 0u; r < P.red_size; r++) {

@@ -10,11 +10,11 @@ export class Progress {
   private loss = NaN;
   private acc = NaN;
 
-  constructor(label: string, total: number, private readonly batchSize: number) {
+  constructor(label: string, private readonly total: number, private readonly batchSize: number) {
     this.bar = new cliProgress.SingleBar(
       {
         stream: process.stderr,
-        format: `${label} {bar} {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`,
+        format: `${label} {bar} {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | ETA {etaText}`,
         noTTYOutput: true,
         notTTYSchedule: 5000,
         hideCursor: true,
@@ -27,7 +27,11 @@ export class Progress {
 
   private payload(step: number) {
     const secs = (performance.now() - this.t0) / 1000;
+    // Our own ETA from the mean step time: cli-progress's estimate follows only the last few
+    // updates, which jump when a step waits for a loss readback.
+    const eta = step > 0 ? Math.round((secs / step) * (this.total - step)) : NaN;
     return {
+      etaText: Number.isNaN(eta) ? '-' : eta >= 60 ? `${Math.floor(eta / 60)}m${String(eta % 60).padStart(2, '0')}s` : `${eta}s`,
       loss: Number.isNaN(this.loss) ? '-' : this.loss.toFixed(4),
       acc: Number.isNaN(this.acc) ? '-' : `${(this.acc * 100).toFixed(1)}%`,
       ips: secs > 0 ? Math.round((step * this.batchSize) / secs) : 0,

@@ -1,4 +1,4 @@
-import type { AnyKernelCall, Backend, BackendInfo, BackendStats, DeviceBuffer, DeviceCaps } from '@tessera/core';
+import { KERNELS, type AnyKernelCall, type Backend, type BackendInfo, type BackendStats, type DeviceBuffer, type DeviceCaps } from '@tessera/core';
 import { BufferUsage, MapMode } from './flags.js';
 import { BufferPool, sizeClass } from './pool.js';
 import { PipelineCache } from './pipelines.js';
@@ -111,7 +111,9 @@ export class WebGPUBackend implements Backend {
     const offset = this.arenaUsed;
     packUniforms(layout, call.uniforms as Record<string, number | readonly number[]>, this.arenaView, offset);
     this.arenaUsed += Math.ceil(layout.size / UNIFORM_SLOT) * UNIFORM_SLOT;
-    const buffers = Object.values(call.buffers) as GPUBuffer[];
+    // Bind in the order the kernel's spec lists its buffers, never the call's key order.
+    const named = call.buffers as Record<string, GPUBuffer>;
+    const buffers = KERNELS[call.kernel].buffers.map((name) => named[name]!);
     const bg = this.bindGroup(call.kernel, key, buffers, layout.size);
     this.pass ??= (this.encoder ??= this.device.createCommandEncoder()).beginComputePass();
     this.pass.setPipeline(pipeline);
