@@ -37,12 +37,13 @@ async function load(name: TrainOptions['dataset'], split: 'train' | 'test', limi
 }
 
 /**
- * Accuracy of `net` on a dataset, in batches of 500 under noGrad; one readback at the end.
+ * Accuracy of `net` (any record whose `out` gives class logits for [N,1,28,28] images) on a
+ * dataset, in batches of 500 under noGrad; one readback at the end.
  *
  * @example
  * const acc = await evaluate(net, test);
  */
-export async function evaluate(net: nn.models.LeNet, data: Dataset, batchSize = 500): Promise<number> {
+export async function evaluate(net: { readonly out: nn.Layer }, data: Dataset, batchSize = 500): Promise<number> {
   const counts: ts.Tensor[] = [];
   for (const b of batches({ images: data.images, labels: data.labels, sampleShape: [1, 28, 28], batchSize, shuffle: false })) {
     counts.push(
@@ -113,6 +114,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     log(`saved parameters to ${o.save}`);
   }
   opt.dispose();
+  nn.disposeLayers(net.out);
   return {
     dataset: o.dataset,
     epochs: o.epochs,

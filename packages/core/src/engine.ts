@@ -33,6 +33,8 @@ export const engine = {
   /** Live user-visible tensors (internal handles kept for autograd are not counted). */
   liveTensors: 0,
   liveBytes: 0,
+  /** Bytes of internal caches (device-resident scalar constants), reported apart from tensors. */
+  cachedBytes: 0,
   gradEnabled: true,
   scopes: [] as Set<Disposable>[],
   nextId: 1,

@@ -145,6 +145,7 @@ export function scalarTensor(value: number, dtype: DType): Tensor {
     t = user._internalView();
     user.dispose();
     scalarCache.set(key, t);
+    engine.cachedBytes += 4;
   }
   return t;
 }
@@ -153,4 +154,5 @@ export function scalarTensor(value: number, dtype: DType): Tensor {
 export function clearScalarCache(): void {
   for (const t of scalarCache.values()) t.dispose();
   scalarCache.clear();
+  engine.cachedBytes = 0;
 }

@@ -72,8 +72,11 @@ export function dispose(value: unknown): void {
 /** Live tensor count and bytes, and the bytes waiting in the buffer pool. */
 export interface MemoryInfo {
   tensors: number;
+  /** Bytes held by live tensors (internal caches excluded, see `cachedBytes`). */
   bytes: number;
   pooledBytes: number;
+  /** Bytes of cached scalar constants (4 per distinct number used in ops like `x.mul(0.5)`). */
+  cachedBytes: number;
 }
 
 /**
@@ -83,5 +86,10 @@ export interface MemoryInfo {
  * const before = ts.memory().tensors;  step();  console.assert(ts.memory().tensors === before);
  */
 export function memory(): MemoryInfo {
-  return { tensors: engine.liveTensors, bytes: engine.liveBytes, pooledBytes: engine.backend?.stats().pooledBytes ?? 0 };
+  return {
+    tensors: engine.liveTensors,
+    bytes: engine.liveBytes - engine.cachedBytes,
+    pooledBytes: engine.backend?.stats().pooledBytes ?? 0,
+    cachedBytes: engine.cachedBytes,
+  };
 }
