@@ -35,7 +35,7 @@ export const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '-
  * @example
  * const dist = await buildDemo('xor');
  */
-export async function buildDemo(name: 'mnist' | 'xor'): Promise<string> {
+export async function buildDemo(name: 'mnist' | 'xor' | 'transfer'): Promise<string> {
   const { build } = await import('vite');
   const root = join(REPO, 'demos', name);
   const outDir = join(ARTIFACTS, `${name}-dist`);

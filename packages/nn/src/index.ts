@@ -37,6 +37,11 @@ export {
 } from './layers/helper.js';
 export { Optimizer, type ParamSource } from './updates.js';
 export { saveParams, loadParams, type ParamsTarget, type SaveOptions, type LoadOptions } from './params-io.js';
+export {
+  loadTorchStateDict, exportTorchStateDict, tesseraNameOf, torchNameOf,
+  type TorchNameMap, type TorchNameFn, type TorchLoadOptions, type TorchExportOptions,
+} from './torch.js';
+export { replaceHead, freeze, unfreeze, freezeThrough, trainableSummary, type ReplaceHeadOptions, type TrainableRow, type WithHead } from './transfer.js';
 export { encodeSafetensors, decodeSafetensors, entryToFloat32, type SafetensorsEntry, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
 /** Types of the namespaces below, re-exported for annotations. @example const act: Nonlinearity = nonlinearities.tanh; */
 export type { Initializer, InitFactory, Gain } from './init.js';

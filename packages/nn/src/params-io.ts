@@ -47,6 +47,31 @@ async function nodeIO(fn: string, path: string) {
   return import('./node-io.js');
 }
 
+/**
+ * The bytes of a parameter source (a file path in Node, a Uint8Array or an ArrayBuffer) and how
+ * errors should name it (`loadParams: 'net.safetensors'`). Shared by every loader in this
+ * package so they all accept the same sources and fail the same way. Internal: not re-exported.
+ *
+ * @example
+ * const { bytes, where } = await readParamSource('loadTorchStateDict', 'model.safetensors');
+ */
+export async function readParamSource(fn: string, source: Uint8Array | ArrayBuffer | string): Promise<{ bytes: Uint8Array; where: string }> {
+  if (typeof source === 'string') return { bytes: await (await nodeIO(fn, source)).readBytes(fn, source), where: `${fn}: '${source}'` };
+  if (source instanceof Uint8Array) return { bytes: source, where: fn };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), where: fn };
+  throw new Error(`${fn}: expected a file path, a Uint8Array or an ArrayBuffer, got ${source === null ? 'null' : typeof source}`);
+}
+
+/**
+ * Writes bytes to a file (Node only; a clear error in a browser). Internal: not re-exported.
+ *
+ * @example
+ * await writeParamFile('exportTorchStateDict', 'model.safetensors', bytes);
+ */
+export async function writeParamFile(fn: string, file: string, bytes: Uint8Array): Promise<void> {
+  await (await nodeIO(fn, file)).writeBytes(fn, file, bytes);
+}
+
 /** Options of saveParams. @example await saveParams(net, 'net.safetensors', { metadata: { epoch: '3' } }) */
 export interface SaveOptions {
   /** String metadata stored in the header's `__metadata__`. */
@@ -70,7 +95,7 @@ export async function saveParams(target: ParamsTarget, file?: string, opts: Save
     tensors.set(name, { shape: t.shape, data: await t.data() });
   }
   const bytes = encodeSafetensors(tensors, { producer: '@tessera/nn', ...opts.metadata });
-  if (file !== undefined) await (await nodeIO(fn, file)).writeBytes(fn, file, bytes);
+  if (file !== undefined) await writeParamFile(fn, file, bytes);
   return bytes;
 }
 
@@ -93,17 +118,7 @@ export interface LoadOptions {
 export async function loadParams(target: ParamsTarget, source: Uint8Array | ArrayBuffer | string, opts: LoadOptions = {}): Promise<void> {
   const fn = 'loadParams';
   const named = namedParams(fn, target);
-  let bytes: Uint8Array;
-  let where: string;
-  if (typeof source === 'string') {
-    bytes = await (await nodeIO(fn, source)).readBytes(fn, source);
-    where = `${fn}: '${source}'`;
-  } else if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-    where = fn;
-  } else {
-    throw new Error(`${fn}: expected a file path, a Uint8Array or an ArrayBuffer, got ${source === null ? 'null' : typeof source}`);
-  }
+  const { bytes, where } = await readParamSource(fn, source);
   const file = decodeSafetensors(bytes, where);
   const missing = [...named.keys()].filter((n) => !file.tensors.has(n));
   if (missing.length) {
