@@ -58,7 +58,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo in Chromium (WebGP
     expect(s.errors, b.log.join('\n')).toEqual([]);
     expect(s.adapter.toLowerCase()).toContain('swiftshader');
     expect(s.steps).toBe(STEPS);
-    // The pretrained model (250 KB) and the gzipped Fashion subset: about 1 MB, nothing else big.
+    // The pretrained model (250 KB) and the gzipped Fashion subset (1.3 MB), nothing else big.
     expect(s.bytesDownloaded).toBeGreaterThan(0.5e6);
     expect(s.bytesDownloaded).toBeLessThan(2e6);
     // Both curves, evaluated at the same steps: 0, 10, 20, 30, 40.

@@ -7,13 +7,13 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
-/** The two series, in legend order, and their colours. */
+/** The two series, in legend order, and their colours. @example SERIES[0].label   // 'fine-tuned (MNIST features)' */
 export const SERIES = [
   { key: 'finetuned', label: 'fine-tuned (MNIST features)', color: '#1e9e5a' },
   { key: 'scratch', label: 'from scratch', color: '#d8363a' },
 ] as const;
 
-/** A series key: 'finetuned' or 'scratch'. */
+/** A series key: 'finetuned' or 'scratch'. @example chart.push('scratch' satisfies SeriesKey, 10, 50) */
 export type SeriesKey = (typeof SERIES)[number]['key'];
 
 /**

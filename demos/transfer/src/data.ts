@@ -1,6 +1,6 @@
 /**
  * The page's inputs: the pretrained weights and the Fashion-MNIST subset that the demo's Vite
- * plugin serves (four gzipped IDX files and one safetensors file, about 1 MB in all).
+ * plugin serves (four gzipped IDX files and one safetensors file, 1.6 MB in all).
  *
  * Pixels stay bytes until a batch needs them, as in the MNIST demo; they become floats through
  * a 256-entry table with Fashion-MNIST's own mean and std, as `tessera finetune` normalises them.
@@ -9,17 +9,17 @@ import {
   FASHION_MNIST_MEAN, FASHION_MNIST_STD, decodeLabels, fetchBytes, gunzipIfNeeded, parseIdx, pixelsToFloat32,
 } from '@tessera/data';
 
-/** Pixels per image (28 x 28, one channel). */
+/** Pixels per image (28 x 28, one channel). @example new Float32Array(n * PIXELS) */
 export const PIXELS = 784;
 
-/** One split as stored bytes. */
+/** One split as stored bytes. @example assets.test.labels[0]   // a Fashion-MNIST class id */
 export interface Split {
   pixels: Uint8Array;
   labels: Int32Array;
   count: number;
 }
 
-/** Everything the page downloads. */
+/** Everything the page downloads. @example await nn.loadParams(net, assets.model) */
 export interface Assets {
   /** The MNIST-pretrained LeNet-5, safetensors bytes. */
   model: Uint8Array;
@@ -73,7 +73,7 @@ export async function loadAssets(baseUrl: string, onProgress?: (loaded: number) 
   };
 }
 
-/** Float value of each grey level: `(p / 255 - 0.286) / 0.353`, Fashion-MNIST's statistics. */
+/** Float value of each grey level: `(p / 255 - 0.286) / 0.353`, Fashion-MNIST's statistics. @example PIXEL_TABLE[0]   // -0.81 */
 export const PIXEL_TABLE: Float32Array = pixelsToFloat32(Uint8Array.from({ length: 256 }, (_, i) => i), 'standard', {
   mean: FASHION_MNIST_MEAN,
   std: FASHION_MNIST_STD,

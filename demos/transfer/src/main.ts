@@ -16,7 +16,7 @@ import { PIXELS, loadAssets, type Assets } from './data.js';
 import type { Kind } from './model.js';
 import { Race, type RaceSettings, type RaceState } from './race.js';
 
-/** What `window.__demo` holds. Times are ms since navigation start. */
+/** What `window.__demo` holds. Times are ms since navigation start. @example window.__demo.curves.finetuned.at(-1).accuracy */
 export interface DemoHook {
   state: RaceState | 'loading' | 'no-webgpu' | 'error';
   adapter: string;
@@ -58,7 +58,7 @@ async function boot(): Promise<void> {
   const loading = loadAssets(document.baseURI, (n) => {
     const bar = $('load-bar'), text = $('load-text');
     if (!bar || !text) return;
-    bar.style.width = `${Math.min(100, (n / 1.3e6) * 100).toFixed(0)}%`;
+    bar.style.width = `${Math.min(100, (n / 1.6e6) * 100).toFixed(0)}%`; // about 1.6 MB in all
     text.textContent = `${(n / 1e6).toFixed(2)} MB`;
   }, abort.signal);
   loading.catch(() => {}); // awaited below, or abandoned on purpose

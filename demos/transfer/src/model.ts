@@ -14,16 +14,16 @@ import * as ts from '@tessera/core';
 import * as nn from '@tessera/nn';
 import { gather, type Split } from './data.js';
 
-/** Which network: the pretrained one with a new head, or a fresh one. */
+/** Which network: the pretrained one with a new head, or a fresh one. @example const k: Kind = 'finetuned'; */
 export type Kind = 'finetuned' | 'scratch';
 
-/** The layer the new head is built on. */
+/** The layer the new head is built on. @example const on: HeadLayer = 'fc1'; */
 export type HeadLayer = 'fc1' | 'fc2';
 
 /** Test images per forward pass when evaluating. */
 const EVAL_BATCH = 250;
 
-/** One network and its optimizer. */
+/** One network and its optimizer. @example const c = await Contender.create('scratch', opts); */
 export class Contender {
   private constructor(
     readonly kind: Kind,

@@ -13,7 +13,7 @@ import { nextFrame, yieldToBrowser } from '../../shared/yield.js';
 import { gather, type Assets } from './data.js';
 import { Contender, type HeadLayer, type Kind } from './model.js';
 
-/** What the controls set; all apply from the next reset. */
+/** What the controls set; all apply from the next reset. @example { steps: 40, batchSize: 32, learningRate: 1e-3, evalEvery: 10, testSize: 500, freeze: false, headOn: 'fc1', seed: 1 } */
 export interface RaceSettings {
   /** The budget: training steps for each network. */
   steps: number;
@@ -30,10 +30,10 @@ export interface RaceSettings {
   seed: number;
 }
 
-/** `done` once the budget is spent. */
+/** `done` once the budget is spent. @example if (race.state === 'done') showTable(); */
 export type RaceState = 'idle' | 'running' | 'paused' | 'done';
 
-/** What the race reports; the page turns these into charts and numbers. */
+/** What the race reports; the page turns these into charts and numbers. @example { evaluated: ({ step, finetuned, scratch }) => chart.push('finetuned', step, finetuned), ... } */
 export interface RaceEvents {
   state(state: RaceState): void;
   step(step: number): void;
