@@ -14,9 +14,10 @@ tile by 4, so 7x7, 13x13, C=1 and F=6 exercise every tail path.
 import json
 import os
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from fixture import encode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_PATH = os.path.join(ROOT, "tests", "fixtures", "cnn_ops.json")
@@ -29,20 +30,6 @@ def uniform(shape, lo=-1.0, hi=1.0):
     return torch.rand(shape, dtype=torch.float32) * (hi - lo) + lo
 
 
-def _num(v, dtype):
-    if dtype == torch.int32:
-        return int(v)
-    # Shortest decimal that round-trips to the same float32.
-    return float(str(np.float32(v)))
-
-
-def encode(t, with_dtype=True):
-    t = t.detach().contiguous()
-    d = {"shape": list(t.shape)}
-    if with_dtype:
-        d["dtype"] = {torch.float32: "float32", torch.int32: "int32"}[t.dtype]
-    d["data"] = [_num(v, t.dtype) for v in t.reshape(-1).tolist()]
-    return d
 
 
 def case(name, op, params, inputs, fn):

@@ -14,9 +14,10 @@ would only widen the tolerances the tests need.
 import json
 import os
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from fixture import encode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_PATH = os.path.join(ROOT, "tests", "fixtures", "core_ops.json")
@@ -48,21 +49,6 @@ def ints(shape, lo=-5, hi=6):
 
 # -------------------------------------------------------------- encoding ----
 
-def _num(v, dtype):
-    if dtype == torch.int32:
-        return int(v)
-    # Shortest decimal that round-trips to the same float32: exact after
-    # Math.fround / Float32Array in JS, and roughly half the bytes of repr(double).
-    return float(str(np.float32(v)))
-
-
-def encode(t, with_dtype=True):
-    t = t.detach().contiguous()
-    d = {"shape": list(t.shape)}
-    if with_dtype:
-        d["dtype"] = {torch.float32: "float32", torch.int32: "int32"}[t.dtype]
-    d["data"] = [_num(v, t.dtype) for v in t.reshape(-1).tolist()]
-    return d
 
 
 # ------------------------------------------------------------------ cases ----
