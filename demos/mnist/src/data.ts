@@ -6,6 +6,7 @@
  * as uint8 47 MB. A batch of 64 is converted through a 256-entry table in microseconds.
  */
 import { decodeLabels, fetchBytes, gunzipIfNeeded, parseIdx, pixelsToFloat32, shuffledIndices } from '@tessera/data';
+import { gatherBatch } from '../../shared/batch.js';
 
 /** Pixels per image (28 x 28, one channel). */
 export const PIXELS = 28 * 28;
@@ -98,15 +99,7 @@ export const PIXEL_TABLE: Float32Array = pixelsToFloat32(Uint8Array.from({ lengt
  * const { x, y } = gather(data.train, order, 0, 64);   // x: Float32Array(64 * 784)
  */
 export function gather(s: Split, order: ArrayLike<number>, start: number, size: number): { x: Float32Array; y: Int32Array } {
-  const x = new Float32Array(size * PIXELS);
-  const y = new Int32Array(size);
-  for (let i = 0; i < size; i++) {
-    const j = order[start + i]!;
-    const src = s.pixels.subarray(j * PIXELS, (j + 1) * PIXELS);
-    for (let p = 0; p < PIXELS; p++) x[i * PIXELS + p] = PIXEL_TABLE[src[p]!]!;
-    y[i] = s.labels[j]!;
-  }
-  return { x, y };
+  return gatherBatch(s.pixels, s.labels, PIXEL_TABLE, order, start, size);
 }
 
 /**

@@ -8,6 +8,7 @@
 import {
   FASHION_MNIST_MEAN, FASHION_MNIST_STD, decodeLabels, fetchBytes, gunzipIfNeeded, parseIdx, pixelsToFloat32,
 } from '@tessera/data';
+import { gatherBatch } from '../../shared/batch.js';
 
 /** Pixels per image (28 x 28, one channel). @example new Float32Array(n * PIXELS) */
 export const PIXELS = 784;
@@ -86,13 +87,5 @@ export const PIXEL_TABLE: Float32Array = pixelsToFloat32(Uint8Array.from({ lengt
  * const { x, y } = gather(assets.train, order, 0, 32);
  */
 export function gather(s: Split, order: ArrayLike<number>, start: number, size: number): { x: Float32Array; y: Int32Array } {
-  const x = new Float32Array(size * PIXELS);
-  const y = new Int32Array(size);
-  for (let i = 0; i < size; i++) {
-    const j = order[start + i]!;
-    const src = s.pixels.subarray(j * PIXELS, (j + 1) * PIXELS);
-    for (let p = 0; p < PIXELS; p++) x[i * PIXELS + p] = PIXEL_TABLE[src[p]!]!;
-    y[i] = s.labels[j]!;
-  }
-  return { x, y };
+  return gatherBatch(s.pixels, s.labels, PIXEL_TABLE, order, start, size);
 }
