@@ -58,6 +58,26 @@ describe('autograd', () => {
     expect(() => y.sum().backward()).toThrow(/already freed/);
   });
 
+  it('shares an explicit gradient with the graph but never hands it out as a .grad', async () => {
+    const w = ts.tensor([1, 2], { requiresGrad: true });
+    const leaf = ts.tensor([3, 4], { requiresGrad: true });
+    const seed = ts.tensor([10, 20]);
+    w.add(1).backward(seed); // add passes the seed through to the leaf
+    leaf.backward(seed); // the root is itself a leaf
+    ts.assign(w.grad!, ts.tensor([0, 0]));
+    ts.assign(leaf.grad!, ts.tensor([0, 0]));
+    await expectTensor(seed, [10, 20]);
+    const before = ts.memory().tensors;
+    const y = w.mul(3);
+    y.backward(seed);
+    y.dispose();
+    await expectTensor(w.grad!, [30, 60]);
+    seed.dispose();
+    await expectTensor(w.grad!, [30, 60]);
+    expect(ts.memory().tensors).toBe(before - 1);
+    ts.dispose([w, leaf]);
+  });
+
   it('needs a gradient for non-scalar outputs', () => {
     const w = ts.tensor([1, 2], { requiresGrad: true });
     expect(() => w.mul(2).backward()).toThrow(/backward: the output has shape \[2\]/);

@@ -104,10 +104,15 @@ export function backward(root: Tensor, seed?: Tensor): void {
   const scope = new Set<{ dispose(): void }>();
   engine.scopes.push(scope);
   try {
-    const start = seed ?? onesLike(root);
-    if (!root._node) return accumulateLeaf(root, seed ? seed.mul(1) : start);
+    // An explicit seed is shared, not copied (a full pass over it, for every op-level backward):
+    // the graph disposes its handle, never the caller's tensor, and a copy is made only where the
+    // seed's storage would become a leaf's .grad, which the caller may later change in place.
+    const seedStorage = seed?._use('backward');
+    const own = (g: Tensor): Tensor => (seedStorage && g._use('backward') === seedStorage ? g.mul(1) : g);
+    const start = seed ? seed._view(seed.shape) : onesLike(root);
+    if (!root._node) return accumulateLeaf(root, own(start));
     const order = topoOrder(root._node);
-    const pending = new Map<GradNode, Tensor>([[root._node, seed ? seed.mul(1) : start]]);
+    const pending = new Map<GradNode, Tensor>([[root._node, start]]);
     for (const node of order) {
       const dy = pending.get(node);
       if (!dy) continue;
@@ -129,7 +134,7 @@ export function backward(root: Tensor, seed?: Tensor): void {
         if (!sameShape(g.shape, node.inputs[i]!.shape)) {
           throw opError('backward', `gradient rule of '${node.op}' gave shape ${fmtShape(g.shape)} for input ${i} of shape ${fmtShape(node.inputs[i]!.shape)}`);
         }
-        if (sink.leaf) return accumulateLeaf(sink.leaf, g);
+        if (sink.leaf) return accumulateLeaf(sink.leaf, own(g));
         const prev = pending.get(sink.node);
         if (prev) {
           pending.set(sink.node, prev.add(g));
