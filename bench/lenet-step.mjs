@@ -78,13 +78,6 @@ const g = (t, seed) => keep(ts.randn(t.shape, { seed }));
 const dA1 = g(A.a1, 21), dP1 = g(A.p1, 22), dA2 = g(A.a2, 23), dH1 = g(A.h1, 25), dH2 = g(A.h2, 26), dLog = g(A.logits, 27);
 const dP2 = g(A.p2, 24).reshape([batch, 16, 5, 5]);
 const conv = (s, pad) => ({ stride: [1, 1], dilation: [1, 1], padding: [pad, pad, pad, pad], groups: 1 });
-const chunks = (xs, ws, pad) => {
-  const rowsN = xs[0] * (xs[2] + 2 * pad - ws[2] + 1);
-  const OW = xs[3] + 2 * pad - ws[3] + 1;
-  const perChunk = Math.ceil(ws[0] / 8) * Math.ceil((ws[1] * ws[2] * ws[3] + 1) / 4);   // as filterChunks in ops/conv.ts
-  const want = Math.min(Math.ceil((info.isCPU ? 1024 : 16384) / perChunk), Math.ceil((rowsN * OW) / 64), rowsN);
-  return Math.ceil(rowsN / Math.ceil(rowsN / want));
-};
 const lse0 = keep(ts.zeros([batch, 3]));
 const dRows = keep(ts.full([batch], 1 / batch));
 const arg2 = keep(ts.zeros(dP2.shape, { dtype: 'int32' }));
@@ -113,9 +106,9 @@ await ts.noGrad(async () => {
   await row('relu backward x4 (fc1, fc2, conv2, conv1)', () => [dH1, dH2, dA2, dA1].map((d, i) => raw('reluBackward', [d, [A.h1, A.h2, A.a2, A.a1][i]], {}))[3]);
   await row('maxPool2 backward', () => raw('maxPool2dBackward', [dP2, arg2], { ...pool2, inputShape: [...A.a2.shape] }));
   await row('conv2 backprop input', () => raw('conv2dBackpropInput', [dA2, P.c2w], { ...conv(1, 0), inputShape: [...A.p1.shape] }));
-  await row('conv2 backprop filter (+bias grad)', () => raw('conv2dBackpropFilter', [A.p1, dA2], { ...conv(1, 0), filterShape: [16, 6, 5, 5], chunks: chunks(A.p1.shape, [16, 6, 5, 5], 0), withBias: true }));
+  await row('conv2 backprop filter (+bias grad)', () => raw('conv2dBackpropFilter', [A.p1, dA2], { ...conv(1, 0), filterShape: [16, 6, 5, 5], withBias: true }));
   await row('maxPool1 backward', () => raw('maxPool2dBackward', [dP1, arg1], { ...pool2, inputShape: [...A.a1.shape] }));
-  await row('conv1 backprop filter (+bias grad)', () => raw('conv2dBackpropFilter', [x, dA1], { ...conv(1, 2), filterShape: [6, 1, 5, 5], chunks: chunks(x.shape, [6, 1, 5, 5], 2), withBias: true }));
+  await row('conv1 backprop filter (+bias grad)', () => raw('conv2dBackpropFilter', [x, dA1], { ...conv(1, 2), filterShape: [6, 1, 5, 5], withBias: true }));
 });
 
 const stepOnce = () => ts.tidy(() => {

@@ -1,4 +1,5 @@
-// Gradient of conv2d with respect to its filters:
+// Gradient of conv2d with respect to its filters, for the shapes conv2d_filter_rows.wgsl does not
+// take (stride or dilation along w, kernels wider than 8):
 //   dw[f, c, kh, kw] = sum over n, oh, ow of dy[n, f, oh, ow] * x[n, g*cpg + c, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw]
 //
 // The reduction over n*OH*OW is long and the number of weights is small, so one thread per

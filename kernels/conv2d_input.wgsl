@@ -34,6 +34,7 @@ struct Params {
 }
 
 override SLIDE: u32 = 0u;
+override BATCH_FASTEST: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
@@ -59,14 +60,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= P.total) {
     return;
   }
-  // Thread order (fastest first): column block, row pair, channel block, group, image.
-  let iwb = i % P.iwblocks;
-  var r = i / P.iwblocks;
+  // Thread order (fastest first): column block, row pair, channel block, group, image; or with
+  // BATCH_FASTEST, image first. Neighbouring threads then share every bound and skip, which a
+  // CPU adapter, running a few threads in lockstep SIMD lanes, needs to skip taps at all.
   let ihb = (P.H + 1u) / 2u;
+  let gcbs = P.groups * P.cblocks;
+  var r = i;
+  var n = 0u;
+  if (BATCH_FASTEST == 1u) {
+    let N = P.total / (gcbs * ihb * P.iwblocks);
+    n = r % N;
+    r = r / N;
+  }
+  let iwb = r % P.iwblocks;
+  r = r / P.iwblocks;
   let ih = (r % ihb) * 2u;
   r = r / ihb;
-  let gcb = r % (P.groups * P.cblocks);
-  let n = r / (P.groups * P.cblocks);
+  let gcb = r % gcbs;
+  if (BATCH_FASTEST == 0u) {
+    n = r / gcbs;
+  }
   let g = gcb / P.cblocks;
   let cb = gcb - g * P.cblocks;
   let iw0 = iwb * 4u;

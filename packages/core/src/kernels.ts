@@ -69,10 +69,14 @@ export const KERNELS = {
   }),
   // CNN ops (ops/conv.ts, ops/pool.ts, ops/softmax.ts).
   conv2d: spec({ file: 'conv2d', entry: 'main', buffers: ['x', 'w', 'bias', 'out'], uniforms: [...CONV, ['fblocks', 'u32'], ['owblocks', 'u32']], constants: ['HAS_BIAS', 'ACT', 'SLIDE'] }),
-  conv2dInput: spec({ file: 'conv2d_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: [...CONV, ['cblocks', 'u32'], ['iwblocks', 'u32']], constants: ['SLIDE'] }),
+  conv2dInput: spec({ file: 'conv2d_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: [...CONV, ['cblocks', 'u32'], ['iwblocks', 'u32']], constants: ['SLIDE', 'BATCH_FASTEST'] }),
   conv2dFilter: spec({
     file: 'conv2d_filter', entry: 'main', buffers: ['x', 'dy', 'out'],
     uniforms: [...CONV, ['fblocks', 'u32'], ['tblocks', 'u32'], ['rows', 'u32'], ['rows_per_chunk', 'u32']], constants: ['BIAS'],
+  }),
+  conv2dFilterRows: spec({
+    file: 'conv2d_filter_rows', entry: 'main', buffers: ['x', 'dy', 'out'],
+    uniforms: [...CONV, ['fblocks', 'u32'], ['rows', 'u32'], ['rows_per_chunk', 'u32']], constants: ['BIAS', 'KWT', 'NF'],
   }),
   reluBackward: spec({ file: 'relu_backward', entry: 'main', buffers: ['dy', 'y', 'dx'], uniforms: [['size', 'u32']], constants: [] }),
   maxPool2d: spec({ file: 'max_pool2d', entry: 'forward', buffers: ['x', 'out', 'arg'], uniforms: POOL, constants: ['K2'] }),

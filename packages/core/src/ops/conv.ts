@@ -1,16 +1,19 @@
 import { engine } from '../engine.js';
 import { fmtShape, opError } from '../errors.js';
-import { grid1d, kernelCall, type KernelCall } from '../kernels.js';
+import { grid1d, kernelCall, type DeviceBuffer, type KernelCall } from '../kernels.js';
 import { Tensor } from '../tensor.js';
 import type { DeviceCaps } from '../backend.js';
-import type { Conv2dParams, OpDefs, TensorInfo } from './registry.js';
+import type { Conv2dParams, OpDefs, OpParams, TensorInfo } from './registry.js';
 
 /**
  * conv2d, its two gradient primitives and the fused-ReLU gradient. The convolutions are direct
  * (no im2col buffer): each thread keeps a register tile (forward and input gradient: 4 channels
- * x 2 rows x 4 columns; filter gradient: 8 filters x 4 taps) and needs no workgroup memory or
- * barrier; see kernels/conv2d*.wgsl. The one adapter-dependent choice, how far the filter
- * gradient's reduction is split, reads `caps.registerTiling` in `filterChunks`.
+ * x 2 rows x 4 columns; filter gradient: a kernel row for up to 8 filters, or 8 filters x 4
+ * taps, see `filterTile`) and needs no workgroup memory or barrier; see kernels/conv2d*.wgsl.
+ * Two choices depend on the adapter (`caps.registerTiling`, true on CPU adapters): how far the
+ * filter gradient's reduction is split (`filterChunks`), and whether the input gradient's
+ * neighbouring threads take neighbouring images (BATCH_FASTEST: lockstep SIMD lanes on a CPU
+ * then share their bounds; a GPU wants neighbouring columns, for coalesced loads).
  */
 
 /** Everything a conv kernel needs to know about the shapes, derived once per call. */
@@ -75,12 +78,24 @@ const slide = (g: ConvGeometry): number => (g.sw === 1 && g.dw === 1 ? 1 : 0);
  * positions of work.
  */
 export function filterChunks(g: ConvGeometry, caps: DeviceCaps): number {
-  const threadsPerChunk = g.groups * ceilDiv(g.fpg, 8) * ceilDiv(g.cpg * g.KH * g.KW + 1, 4);
-  const target = caps.registerTiling ? 1024 : 16384;
+  const tile = filterTile(g);
+  const threadsPerChunk = g.groups * ceilDiv(g.fpg, tile.filters) * (tile.rows ? g.cpg * g.KH : ceilDiv(g.cpg * g.KH * g.KW + 1, 4));
+  const target = caps.registerTiling ? (tile.rows ? 512 : 1024) : 16384;
   const rows = g.N * g.OH;
   if (rows === 0) return 1;
   const want = Math.min(ceilDiv(target, threadsPerChunk), ceilDiv(rows * g.OW, 64), rows);
   return Math.max(1, ceilDiv(rows, ceilDiv(rows, Math.max(1, want))));
+}
+
+/**
+ * The filter gradient's register tile: with stride 1 and dilation 1 along w and a kernel at
+ * most 8 wide, a whole kernel row of taps for up to 8 filters, split evenly (16 -> 8 + 8,
+ * 6 -> 6) (kernels/conv2d_filter_rows.wgsl); otherwise 4 taps for 8 filters
+ * (kernels/conv2d_filter.wgsl).
+ */
+export function filterTile(g: ConvGeometry): { rows: boolean; filters: number } {
+  if (slide(g) && g.KW <= 8) return { rows: true, filters: ceilDiv(g.fpg, ceilDiv(g.fpg, 8)) };
+  return { rows: false, filters: 8 };
 }
 
 /** The reduce kernel summing `chunks` partial filter gradients laid out [chunks, size]. */
@@ -112,8 +127,7 @@ const inputGrad = (dy: Tensor, w: Tensor, p: Conv2dParams, inputShape: readonly 
   Tensor._fromOp('conv2dBackpropInput', [dy, w], { ...convOnly(p), inputShape: [...inputShape] });
 function filterGrad(x: Tensor, dy: Tensor, p: Conv2dParams, filterShape: readonly number[], withBias = false): Tensor {
   const g = convGeometry('conv2dBackpropFilter', x.shape, filterShape, p);
-  const chunks = filterChunks(g, engine.backend!.caps);
-  return Tensor._fromOp('conv2dBackpropFilter', [x, dy], { ...convOnly(p), filterShape: [...filterShape], chunks, withBias });
+  return Tensor._fromOp('conv2dBackpropFilter', [x, dy], { ...convOnly(p), filterShape: [...filterShape], withBias });
 }
 
 /** Splits the [F, taps + 1] result of a filter gradient with bias into [weight, bias]. */
@@ -135,6 +149,27 @@ function checkDy(op: string, g: ConvGeometry, dy: readonly number[]): void {
  * is ~20x cheaper than the broadcasting `gt` + `mul` pair. Exported for dense layers too.
  */
 export const reluBackward = (dy: Tensor, y: Tensor): Tensor => Tensor._fromOp('reluBackward', [dy, y], {});
+
+/** The filter gradient by kernel rows (kernels/conv2d_filter_rows.wgsl), then the chunk reduce. */
+function filterRowsCalls(g: ConvGeometry, p: OpParams['conv2dBackpropFilter'], x: DeviceBuffer, dy: DeviceBuffer, out: DeviceBuffer, partialBuf: DeviceBuffer | undefined, nf: number) {
+  const fblocks = ceilDiv(g.fpg, nf);
+  const rows = g.N * g.OH;
+  const rowsPerChunk = ceilDiv(rows, p.chunks ?? filterChunks(g, engine.backend!.caps));
+  const chunks = ceilDiv(rows, rowsPerChunk);
+  const total = chunks * g.groups * fblocks * g.cpg * g.KH;
+  const partial = chunks > 1 ? partialBuf! : out;
+  const calls: (KernelCall<'conv2dFilterRows'> | KernelCall<'reduce'>)[] = [
+    kernelCall({
+      kernel: 'conv2dFilterRows',
+      constants: { BIAS: p.withBias ? 1 : 0, KWT: g.KW, NF: nf },
+      uniforms: { ...convUniforms(g, total), fblocks, rows, rows_per_chunk: rowsPerChunk },
+      buffers: { x, dy, out: partial },
+      workgroups: grid1d(total),
+    }),
+  ];
+  if (chunks > 1) calls.push(sumChunks(partial, out, chunks, g.F * (g.cpg * g.KH * g.KW + (p.withBias ? 1 : 0))));
+  return calls;
+}
 
 export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'reluBackward'> = {
   conv2d: {
@@ -185,7 +220,7 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
       const total = g.N * g.groups * cblocks * ceilDiv(g.H, 2) * iwblocks;
       return kernelCall({
         kernel: 'conv2dInput',
-        constants: { SLIDE: slide(g) },
+        constants: { SLIDE: slide(g), BATCH_FASTEST: engine.backend!.caps.registerTiling && g.N >= 4 ? 1 : 0 },
         uniforms: { ...convUniforms(g, total), cblocks, iwblocks },
         buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
         workgroups: grid1d(total),
@@ -205,19 +240,22 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
       requireF32('conv2dBackpropFilter', ins);
       const g = convGeometry('conv2dBackpropFilter', x.shape, p.filterShape, p);
       checkDy('conv2dBackpropFilter', g, dy.shape);
-      if (!Number.isInteger(p.chunks) || p.chunks < 1 || p.chunks > g.N * g.OH) {
-        throw opError('conv2dBackpropFilter', `chunks ${p.chunks} must be an integer in [1, ${g.N * g.OH}]`);
+      const chunks = p.chunks ?? filterChunks(g, engine.backend!.caps);
+      if (!Number.isInteger(chunks) || chunks < 1 || chunks > Math.max(1, g.N * g.OH)) {
+        throw opError('conv2dBackpropFilter', `chunks ${chunks} must be an integer in [1, ${g.N * g.OH}]`);
       }
       const taps = g.cpg * g.KH * g.KW + (p.withBias ? 1 : 0);
       const shape = p.withBias ? [g.F, taps] : [...p.filterShape];
-      return { shape, dtype: 'float32', aux: p.chunks > 1 ? [{ shape: [p.chunks, g.F * taps], dtype: 'float32' }] : [] };
+      return { shape, dtype: 'float32', aux: chunks > 1 ? [{ shape: [chunks, g.F * taps], dtype: 'float32' }] : [] };
     },
     kernel({ inputs: [x, dy], out, aux, params }) {
       const g = convGeometry('conv2dBackpropFilter', x!.shape, params.filterShape, params);
+      const tile = filterTile(g);
+      if (tile.rows) return filterRowsCalls(g, params, x!.buf, dy!.buf, out.buf, aux[0]?.buf, tile.filters);
       const fblocks = ceilDiv(g.fpg, 8);
       const tblocks = ceilDiv(g.cpg * g.KH * g.KW + (params.withBias ? 1 : 0), 4);
       const rows = g.N * g.OH;
-      const rowsPerChunk = ceilDiv(rows, params.chunks);
+      const rowsPerChunk = ceilDiv(rows, params.chunks ?? filterChunks(g, engine.backend!.caps));
       const chunks = ceilDiv(rows, rowsPerChunk);
       const total = chunks * g.groups * fblocks * tblocks;
       const partial = chunks > 1 ? aux[0]!.buf : out.buf;

@@ -35,7 +35,8 @@ export interface OpParams {
   conv2d: Conv2dParams & { activation: 'none' | 'relu' };
   conv2dBackpropInput: Conv2dParams & { inputShape: number[] };
   /** With `withBias` the result is [F, C/groups*KH*KW + 1]: each filter's gradient, then its bias's. */
-  conv2dBackpropFilter: Conv2dParams & { filterShape: number[]; chunks: number; withBias: boolean };
+  /** `chunks`: how many partial sums the reduction is split into; by default the adapter's choice. */
+  conv2dBackpropFilter: Conv2dParams & { filterShape: number[]; chunks?: number; withBias: boolean };
   reluBackward: {};
   maxPool2d: Pool2dParams;
   maxPool2dBackward: Pool2dParams & { inputShape: number[] };
