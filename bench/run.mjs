@@ -156,7 +156,7 @@ async function main() {
   }
   torch?.ok && torch.close();
 
-  const titles = { tessera: 'Tessera', 'tfjs-webgpu': 'tfjs-webgpu', 'tfjs-cpu': 'tfjs-cpu', torch: 'PyTorch CPU' };
+  const titles = { tessera: 'Tessera', 'tfjs-webgpu': 'tfjs-webgpu', 'tfjs-cpu': 'tfjs-cpu', torch: torch?.info?.label ?? 'PyTorch CPU' };
   const table = markdownTable(rows, peers, titles);
   const durationS = (Date.now() - t0) / 1000;
   const cpus = os.cpus();

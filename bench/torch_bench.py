@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer of the Tessera benchmark suite.
+"""PyTorch peer of the Tessera benchmark suite: CPU, or CUDA with TORCH_DEVICE=cuda.
 
 Two modes:
   /usr/bin/python3 bench/torch_bench.py --serve
@@ -16,6 +16,8 @@ Two modes:
 
 Specs use the same NCHW shapes as bench/suite.mjs. Timing is measured here (perf_counter), so the
 pipe does not count. Threads: all CPUs (os.cpu_count()) unless TORCH_THREADS is set.
+TORCH_DEVICE (default cpu) picks the device, e.g. cuda: then every timed region (and warm-up) ends
+with torch.cuda.synchronize(), so a sample includes the completion of the work it queued.
 """
 import json
 import os
@@ -33,10 +35,24 @@ except Exception as e:  # noqa: BLE001
 THREADS = int(os.environ.get("TORCH_THREADS") or os.cpu_count() or 1)
 torch.set_num_threads(THREADS)
 torch.manual_seed(0)
+try:
+    DEVICE = torch.device(os.environ.get("TORCH_DEVICE") or "cpu")
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("torch.cuda.is_available() is False")
+    torch.zeros(1, device=DEVICE)
+except Exception as e:  # noqa: BLE001
+    print(json.dumps({"error": f"TORCH_DEVICE={os.environ.get('TORCH_DEVICE')} is not usable: {e}"}), flush=True)
+    sys.exit(3)
+
+
+def sync():
+    """Waits for the device's queued work (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def rand(shape, scale=1.0):
-    return (torch.rand(*shape) - 0.5) * 2 * scale
+    return (torch.rand(*shape, device=DEVICE) - 0.5) * 2 * scale
 
 
 def lenet():
@@ -112,7 +128,7 @@ def build(spec):
     if kind == "xent":
         n_, c = spec["shape"]
         x = rand(spec["shape"], 3).requires_grad_()
-        labels = torch.randint(0, c, (n_,))
+        labels = torch.randint(0, c, (n_,), device=DEVICE)
 
         def run(n):
             for _ in range(n):
@@ -131,10 +147,10 @@ def build(spec):
 
     if kind == "lenet-train":
         b = spec["batch"]
-        model = lenet()
+        model = lenet().to(DEVICE)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        x = torch.rand(b, 1, 28, 28)
-        y = torch.randint(0, 10, (b,))
+        x = torch.rand(b, 1, 28, 28, device=DEVICE)
+        y = torch.randint(0, 10, (b,), device=DEVICE)
 
         def run(n):
             for _ in range(n):
@@ -147,8 +163,8 @@ def build(spec):
 
     if kind == "lenet-infer":
         b = spec["batch"]
-        model = lenet().eval()
-        x = torch.rand(b, 1, 28, 28)
+        model = lenet().to(DEVICE).eval()
+        x = torch.rand(b, 1, 28, 28, device=DEVICE)
 
         def run(n):
             with torch.no_grad():
@@ -161,7 +177,8 @@ def build(spec):
 
 def hello():
     return {"torch": torch.__version__, "threads": THREADS, "python": sys.version.split()[0],
-            "mkldnn": bool(torch.backends.mkldnn.is_available())}
+            "mkldnn": bool(torch.backends.mkldnn.is_available()), "device": str(DEVICE),
+            "deviceName": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else None}
 
 
 def serve():
@@ -182,8 +199,10 @@ def serve():
                 b = benches[req["id"]]
                 if b.prepare:
                     b.prepare()
+                sync()
                 t0 = time.perf_counter()
                 b.run(int(req.get("inner", 1)))
+                sync()
                 rep = {"ms": (time.perf_counter() - t0) * 1000}
             elif cmd == "facts":
                 rep = benches[req["id"]].facts()
@@ -222,12 +241,15 @@ def standalone(argv):
         try:
             b = build(s["spec"])
             b.run(1)  # warm-up
+            sync()
             times = []
             for _ in range(reps):
                 if b.prepare:
                     b.prepare()
+                sync()
                 t0 = time.perf_counter()
                 b.run(1)
+                sync()
                 times.append((time.perf_counter() - t0) * 1000)
             times.sort()
             out["results"][s["id"]] = {"median_ms": times[len(times) // 2], "min_ms": times[0], "max_ms": times[-1], "runs": reps}

@@ -1,5 +1,6 @@
-// PyTorch CPU peer: a long-lived `python3 bench/torch_bench.py --serve` child, driven one sample
-// at a time, so that its runs interleave with Tessera's and tfjs's in the same measuring loop.
+// PyTorch peer: a long-lived `python3 bench/torch_bench.py --serve` child, driven one sample at a
+// time, so that its runs interleave with Tessera's and tfjs's in the same measuring loop. It runs on
+// the CPU unless TORCH_DEVICE (inherited by the child) names another device, e.g. cuda.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -14,7 +15,9 @@ export function pythonPath() {
 
 /**
  * Starts the PyTorch server. Resolves to `{ ok: true, info, impl, close }`, or `{ ok: false, why }`
- * when Python or torch is missing (the suite then reports PyTorch as absent and goes on).
+ * when Python or torch (or the TORCH_DEVICE asked for) is missing (the suite then reports PyTorch
+ * as absent and goes on). `info.label` is the column title, 'PyTorch CPU' or e.g. 'PyTorch CUDA';
+ * off the CPU, `info.torch` (the version the results record) also names the device.
  */
 export async function startTorch() {
   const py = pythonPath();
@@ -62,6 +65,9 @@ export async function startTorch() {
     child.kill();
     return { ok: false, why: `PyTorch is not available (${py}): ${e.message}` };
   }
+  const device = info.device ?? 'cpu';
+  info.label = `PyTorch ${device.split(':')[0].toUpperCase()}`;
+  if (device !== 'cpu') info.torch = `${info.torch} on ${device}${info.deviceName ? ` (${info.deviceName})` : ''}`;
   let n = 0;
   const impl = {
     name: 'torch',
