@@ -35,6 +35,8 @@ struct Params {
 
 override SLIDE: u32 = 0u;
 override BATCH_FASTEST: u32 = 0u;
+// Channels per thread, 1 to 4 (3 for LeNet's 6: no idle lanes).
+override CPT: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
@@ -52,6 +54,21 @@ fn ld_strided(row: u32, num: i32) -> f32 {
   let s = i32(P.sw);
   let ow = num / s;
   return select(0.0, ld(row, ow), num >= 0 && ow * s == num);
+}
+
+// The weights of tap k for the thread's CPT channels (offsets cl); lanes past CPT stay 0.
+fn weights(k: u32, cl: vec4<u32>) -> vec4<f32> {
+  var wv = vec4<f32>(WT[k + cl.x], 0.0, 0.0, 0.0);
+  if (CPT > 1u) {
+    wv.y = WT[k + cl.y];
+  }
+  if (CPT > 2u) {
+    wv.z = WT[k + cl.z];
+  }
+  if (CPT > 3u) {
+    wv.w = WT[k + cl.w];
+  }
+  return wv;
 }
 
 @compute @workgroup_size(64)
@@ -86,7 +103,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
   // Channels past the group's last one re-read a valid weight and are never stored.
   let ksize = P.KH * P.KW;
-  let cl = min(vec4<u32>(cb * 4u) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.cpg - 1u)) * ksize;
+  let cl = min(vec4<u32>(cb * CPT) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.cpg - 1u)) * ksize;
   let oplane = P.OH * P.OW;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -134,8 +151,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var t = t0; t < t1; t++) {
           let a3 = ld(rowa, s0 + i32(t) + 3) * ma;
           let b3 = ld(rowb, s0 + i32(t) + 3) * mb;
-          let k = wk + P.KW - 1u - t;
-          let wv = vec4<f32>(WT[k + cl.x], WT[k + cl.y], WT[k + cl.z], WT[k + cl.w]);
+          let wv = weights(wk + P.KW - 1u - t, cl);
           acc0 += a0 * wv;
           acc1 += a1 * wv;
           acc2 += a2 * wv;
@@ -153,8 +169,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
       } else {
         for (var kw = 0u; kw < P.KW; kw++) {
-          let k = wk + kw;
-          let wv = vec4<f32>(WT[k + cl.x], WT[k + cl.y], WT[k + cl.z], WT[k + cl.w]);
+          let wv = weights(wk + kw, cl);
           let c0 = col - i32(kw * P.dw);
           acc0 += ld_strided(rowa, c0) * ma * wv;
           acc1 += ld_strided(rowa, c0 + 1) * ma * wv;
@@ -169,18 +184,37 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
   }
 
-  let cols = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+  // Stores name each accumulator and lane as a constant (no array indexed at run time), so
+  // that the lanes past CPT are dead code: their FMAs are never emitted.
   let plane = P.H * P.W;
-  let base = (n * P.C + g * P.cpg + cb * 4u) * plane + ih * P.W;
-  let nc = min(4u, P.cpg - cb * 4u);
-  let nr = min(2u, P.H - ih);
-  for (var q = 0u; q < 8u; q++) {
-    let iw = iw0 + (q & 3u);
-    let row = q >> 2u;
-    if (iw < P.W && row < nr) {
-      for (var j = 0u; j < nc; j++) {
-        DX[base + j * plane + row * P.W + iw] = cols[q][j];
-      }
-    }
+  let base = (n * P.C + g * P.cpg + cb * CPT) * plane + ih * P.W;
+  let nc = min(CPT, P.cpg - cb * CPT);
+  let ok1 = ih + 1u < P.H;
+  put(base, iw0, nc, plane, acc0, true);
+  put(base, iw0 + 1u, nc, plane, acc1, true);
+  put(base, iw0 + 2u, nc, plane, acc2, true);
+  put(base, iw0 + 3u, nc, plane, acc3, true);
+  put(base + P.W, iw0, nc, plane, acc4, ok1);
+  put(base + P.W, iw0 + 1u, nc, plane, acc5, ok1);
+  put(base + P.W, iw0 + 2u, nc, plane, acc6, ok1);
+  put(base + P.W, iw0 + 3u, nc, plane, acc7, ok1);
+}
+
+// Writes the first nc (<= CPT) channels of v to dx row `row` (channel planes `plane` apart) at
+// column iw, if that column and row exist.
+fn put(row: u32, iw: u32, nc: u32, plane: u32, v: vec4<f32>, ok: bool) {
+  if (!ok || iw >= P.W) {
+    return;
+  }
+  let o = row + iw;
+  DX[o] = v.x;
+  if (CPT > 1u && nc > 1u) {
+    DX[o + plane] = v.y;
+  }
+  if (CPT > 2u && nc > 2u) {
+    DX[o + 2u * plane] = v.z;
+  }
+  if (CPT > 3u && nc > 3u) {
+    DX[o + 3u * plane] = v.w;
   }
 }

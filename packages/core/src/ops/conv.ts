@@ -68,6 +68,17 @@ function convUniforms(g: ConvGeometry, total: number) {
   };
 }
 
+/**
+ * Channels (or filters) per thread in a vec4 register tile over `n` of them: of 4, 3 and 2, the
+ * one that leaves the fewest lanes idle (ties to the larger), e.g. 3 for LeNet's 6. The kernels
+ * compile the idle lanes away, and the FMAs bound a CPU adapter.
+ */
+export function lanesPerThread(n: number): number {
+  if (n < 4) return n;
+  const idle = (c: number) => ceilDiv(n, c) * c - n;
+  return [3, 2].reduce((best, c) => (idle(c) < idle(best) ? c : best), 4);
+}
+
 /** Stride 1 and dilation 1 along w let the kernels slide one register window across the taps. */
 const slide = (g: ConvGeometry): number => (g.sw === 1 && g.dw === 1 ? 1 : 0);
 
@@ -215,12 +226,13 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
     },
     kernel({ inputs: [dy, w], out, params }) {
       const g = convGeometry('conv2dBackpropInput', params.inputShape, w!.shape, params);
-      const cblocks = ceilDiv(g.cpg, 4);
+      const cpt = lanesPerThread(g.cpg);
+      const cblocks = ceilDiv(g.cpg, cpt);
       const iwblocks = ceilDiv(g.W, 4);
       const total = g.N * g.groups * cblocks * ceilDiv(g.H, 2) * iwblocks;
       return kernelCall({
         kernel: 'conv2dInput',
-        constants: { SLIDE: slide(g), BATCH_FASTEST: engine.backend!.caps.registerTiling && g.N >= 4 ? 1 : 0 },
+        constants: { SLIDE: slide(g), BATCH_FASTEST: engine.backend!.caps.registerTiling && g.N >= 4 ? 1 : 0, CPT: cpt },
         uniforms: { ...convUniforms(g, total), cblocks, iwblocks },
         buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
         workgroups: grid1d(total),
