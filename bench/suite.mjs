@@ -127,10 +127,11 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
  * other processes hits all of them alike.
  *
  * An implementation is `{ name, setup: async () => Run | null }` with
- * `Run = { run(inner): Promise<void | number>, prepare?(): Promise<void>, fixedInner?: boolean, reportsOwnTime?: boolean,
+ * `Run = { run(inner): Promise<void | number>, prepare?(inner): Promise<void>, reportsOwnTime?: boolean,
  *         facts?(): Promise<object>, dispose(): void }`.
- * `run(inner)` does the work `inner` times and waits for it to finish (a readback); `prepare()`
- * runs untimed before each sample (e.g. the forward pass whose backward is timed).
+ * `run(inner)` does the work `inner` times and waits for it to finish (a readback);
+ * `prepare(inner)` runs untimed before each sample (e.g. the forward passes whose backwards are
+ * timed).
  * `skip(name)` may return a reason to skip an implementation (a time budget).
  * Returns `{ [name]: { samples, inner, warmupMs, facts } | { error } | { skipped } }`.
  */
@@ -159,7 +160,7 @@ export async function measure(bench, impls, opts = {}) {
         warm = await timeOnce(r, 1);
         warmups.push(warm);
       }
-      const inner = r.fixedInner ? 1 : Math.max(1, Math.min(cfg.maxInner, Math.ceil(cfg.minSampleMs / Math.max(warm, 1e-3))));
+      const inner = Math.max(1, Math.min(cfg.maxInner, Math.ceil(cfg.minSampleMs / Math.max(warm, 1e-3))));
       const reps = Math.max(cfg.minReps, Math.min(cfg.maxReps, Math.floor(cfg.budgetMs / Math.max(warm, 1e-3))));
       const state = { name: impl.name, r, inner, reps, samples: [], warmupMs: warmups };
       live.push(state);
@@ -211,7 +212,7 @@ export async function measure(bench, impls, opts = {}) {
 }
 
 async function timeOnce(r, inner) {
-  if (r.prepare) await r.prepare();
+  if (r.prepare) await r.prepare(inner);
   const t0 = now();
   const own = await r.run(inner);
   // A peer in another process (PyTorch) times itself, so the pipe round trip does not count.
@@ -372,33 +373,37 @@ function tesseraSetup(ts, nn, spec) {
 }
 
 /**
- * Times the backward pass of one op through the public autograd: `prepare` runs the forward
- * pass (untimed, waited for); `run` calls `y.backward(dy)` and reads the gradient back.
+ * Times the backward pass of one op through the public autograd: `prepare(inner)` runs `inner`
+ * forward passes (untimed, waited for), each from its own leaf, since backward frees its graph;
+ * `run(inner)` calls `y.backward(dy)` on each and reads the last gradient back. So, like the
+ * peers' repeated kernels, a sample pays for one readback however many backwards it times.
  */
 function backwardOf(ts, target, f, wrtFirst, a, b) {
-  let y = null;
+  let graphs = [];
   let dy = null;
-  let leaf = null;
-  const mkLeaf = () => {
-    leaf?.dispose();
-    leaf = (wrtFirst ? a : b).detach();
-    leaf.requiresGrad = true;
+  const drop = () => {
+    for (const { y, leaf } of graphs) ts.dispose([y, leaf]);
+    graphs = [];
   };
   return {
-    fixedInner: true,
-    async prepare() {
-      mkLeaf();
-      y?.dispose();
-      y = wrtFirst ? f(leaf, b) : f(a, leaf);
+    async prepare(inner = 1) {
+      drop();
+      for (let i = 0; i < inner; i++) {
+        const leaf = (wrtFirst ? a : b).detach();
+        leaf.requiresGrad = true;
+        graphs.push({ leaf, y: wrtFirst ? f(leaf, b) : f(a, leaf) });
+      }
+      const { y } = graphs[graphs.length - 1];
       dy ??= ts.tensor(randomArray(prod(y.shape), 3), { shape: y.shape });
       await y.data();
     },
-    async run() {
-      y.backward(dy);
-      await leaf.grad.data();
+    async run(inner) {
+      for (let i = 0; i < inner; i++) graphs[i].y.backward(dy);
+      await graphs[inner - 1].leaf.grad.data();
     },
     dispose() {
-      ts.dispose([y, dy, leaf, a, b].filter(Boolean));
+      drop();
+      ts.dispose([dy, a, b].filter(Boolean));
     },
   };
 }
