@@ -94,7 +94,7 @@ export const KERNELS = {
       ['a_rs', 'u32'], ['a_cs', 'u32'], ['b_rs', 'u32'], ['b_cs', 'u32'],
       ['batch_rank', 'u32'], ['batch_shape', SHAPE], ['a_bstrides', SHAPE], ['b_bstrides', SHAPE],
     ],
-    constants: ['HAS_BIAS', 'ACT'],
+    constants: ['HAS_BIAS', 'ACT', 'TM'],
   }),
   // One in-place optimizer step per parameter (api/optim.ts); RULE picks sgd ... adamw.
   optim: spec({

@@ -1,3 +1,4 @@
+import { engine } from '../engine.js';
 import { fmtShape, opError } from '../errors.js';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../shape.js';
 import { kernelCall } from '../kernels.js';
@@ -19,12 +20,21 @@ function dims(a: TensorInfo, b: TensorInfo, p: MatmulParams) {
   return { M, K, Kb, N };
 }
 
-/** Register tile of the matmul kernel: each thread computes TILE_M x TILE_N outputs. */
-const TILE_M = 4;
+/** Register tile of the matmul kernel: each thread computes TM (4 or 8) x TILE_N outputs. */
 const TILE_N = 4;
 const WG = 8; // 8x8 threads per workgroup
 
 const ACT = { none: 0, relu: 1 } as const;
+
+/**
+ * 8 rows per thread where that still leaves enough threads to fill the device (512 on a CPU
+ * adapter, whose two cores want long threads; 32k on a GPU), else 4. On SwiftShader 8 rows run
+ * a 512x512 product 1.45x faster (185 -> 128 ms); LeNet's dense layers keep 4.
+ */
+function rowsPerThread(M: number, N: number, batch: number, cpu: boolean): number {
+  const threads8 = Math.ceil(M / 8) * Math.ceil(N / TILE_N) * batch;
+  return threads8 >= (cpu ? 512 : 32768) ? 8 : 4;
+}
 
 export const matmulOps: OpDefs<'matmul'> = {
   matmul: {
@@ -48,9 +58,10 @@ export const matmulOps: OpDefs<'matmul'> = {
       const aStr = broadcastStrides(a!.shape.slice(0, -2), batchShape).map((s) => s * ar * ac);
       const bStr = broadcastStrides(b!.shape.slice(0, -2), batchShape).map((s) => s * br * bc);
       const batch = sizeOf(batchShape);
+      const tm = rowsPerThread(M, N, batch, engine.backend!.caps.registerTiling);
       return kernelCall({
         kernel: 'matmul',
-        constants: { HAS_BIAS: bias ? 1 : 0, ACT: ACT[params.activation] },
+        constants: { HAS_BIAS: bias ? 1 : 0, ACT: ACT[params.activation], TM: tm },
         uniforms: {
           M, N, K, batch,
           a_rs: params.transA ? 1 : K, a_cs: params.transA ? M : 1,
@@ -58,7 +69,7 @@ export const matmulOps: OpDefs<'matmul'> = {
           batch_rank: batchShape.length, batch_shape: u32x8(batchShape), a_bstrides: u32x8(aStr), b_bstrides: u32x8(bStr),
         },
         buffers: { a: a!.buf, b: b!.buf, bias: (bias ?? a!).buf, out: out.buf },
-        workgroups: [Math.ceil(N / (TILE_N * WG)), Math.ceil(M / (TILE_M * WG)), batch],
+        workgroups: [Math.ceil(N / (TILE_N * WG)), Math.ceil(M / (tm * WG)), batch],
       });
     },
     grad(dy, { inputs: [a, b, bias], out, params: p, needs }) {
