@@ -151,6 +151,14 @@ case("crossEntropy/ids reduction=none [4,5]", "crossEntropy", {"reduction": "non
      [uniform([4, 5], -3, 3), torch.randint(0, 5, [4], dtype=torch.int32)],
      lambda x, y: F.cross_entropy(x, y.long(), reduction="none"))
 
+# Wide rows, for the workgroup-per-row softmax a GPU runs (tests/cnn/variants.test.ts); appended
+# last so that the cases above keep their random draws.
+for xs, axis, lo in (([3, 300], -1, -30), ([2, 130, 3], 1, -3)):
+    case(f"softmax/{fmt(xs)} axis={axis} wide", "softmax", {"axis": axis}, [uniform(xs, lo, -lo)],
+         lambda x, axis=axis: torch.softmax(x, axis))
+    case(f"logSoftmax/{fmt(xs)} axis={axis} wide", "logSoftmax", {"axis": axis}, [uniform(xs, lo, -lo)],
+         lambda x, axis=axis: torch.log_softmax(x, axis))
+
 # ------------------------------------------------------------------ write ----
 
 os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)

@@ -1,8 +1,9 @@
 /**
  * The kernel variants a real GPU gets, checked on this machine's adapter: the backend's caps are
  * overridden to `registerTiling: false`, which changes how the filter gradient splits its
- * reduction (many more, shorter chunks, down to one (n, oh) row each). Every conv2d fixture case
- * must still match PyTorch.
+ * reduction (many more, shorter chunks, down to one (n, oh) row each), the input gradient's thread
+ * order, and gives rows of 64 or more a workgroup-per-row softmax. Every conv2d and softmax
+ * fixture case must still match PyTorch.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '@tessera/webgpu';
@@ -21,11 +22,14 @@ describe('GPU kernel variants on this adapter', () => {
     expect(ts.stats()).toBeTruthy();
   });
 
-  for (const c of cases.filter((k) => k.op === 'conv2d')) {
+  const apply = (op: string, xs: ts.Tensor[], p: Record<string, unknown>): ts.Tensor =>
+    op === 'conv2d' ? ts.conv2d(xs[0]!, xs[1]!, xs[2], p as ts.Conv2dOptions) : op === 'softmax' ? ts.softmax(xs[0]!, p.axis as number) : ts.logSoftmax(xs[0]!, p.axis as number);
+
+  for (const c of cases.filter((k) => ['conv2d', 'softmax', 'logSoftmax'].includes(k.op))) {
     it(c.name, async () => {
       await ts.tidy(async () => {
         const xs = c.inputs.map((g) => fromGolden(g, true));
-        const out = ts.conv2d(xs[0]!, xs[1]!, xs[2], c.params as ts.Conv2dOptions);
+        const out = apply(c.op, xs, c.params as Record<string, unknown>);
         expectClose(await out.data(), c.output.data, { rtol: 1e-4, atol: 1e-5, what: 'output' });
         out.backward(fromGolden(c.cotangent!));
         for (const [i, g] of (c.grads ?? []).entries()) {

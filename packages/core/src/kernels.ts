@@ -84,6 +84,7 @@ export const KERNELS = {
   avgPool2d: spec({ file: 'avg_pool2d', entry: 'forward', buffers: ['x', 'out'], uniforms: POOL, constants: ['K2'] }),
   avgPool2dBackward: spec({ file: 'avg_pool2d', entry: 'backward', buffers: ['dy', 'dx'], uniforms: POOL, constants: ['NONOVERLAP'] }),
   softmax: spec({ file: 'softmax', entry: 'forward', buffers: ['x', 'out'], uniforms: SOFTMAX, constants: ['LOG'] }),
+  softmaxRows: spec({ file: 'softmax', entry: 'forward_rows', buffers: ['x', 'out'], uniforms: SOFTMAX, constants: ['LOG'] }),
   softmaxBackward: spec({ file: 'softmax_backward', entry: 'backward', buffers: ['y', 'dy', 'dx'], uniforms: SOFTMAX, constants: ['LOG'] }),
   crossEntropy: spec({ file: 'cross_entropy', entry: 'forward', buffers: ['x', 'labels', 'out', 'stats'], uniforms: XENT, constants: ['LABEL_INT'] }),
   crossEntropyBackward: spec({ file: 'cross_entropy_backward', entry: 'backward', buffers: ['x', 'labels', 'stats', 'dy', 'dx'], uniforms: XENT, constants: ['LABEL_INT'] }),

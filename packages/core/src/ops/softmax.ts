@@ -1,3 +1,4 @@
+import { engine } from '../engine.js';
 import { fmtShape, opError } from '../errors.js';
 import { grid1d, kernelCall } from '../kernels.js';
 import { sizeOf } from '../shape.js';
@@ -33,12 +34,15 @@ function softmaxDef(log: boolean): OpDefs<'softmax'>['softmax'] {
     },
     kernel({ inputs: [x], out, params }) {
       const r = rowsOf(x!.shape, params.axis);
+      // A GPU gets a workgroup per row once rows are wide enough to share; a CPU adapter, which
+      // runs barrier-free code fastest, keeps a thread per row.
+      const rows = !engine.backend!.caps.registerTiling && r.D >= 64;
       return kernelCall({
-        kernel: 'softmax',
+        kernel: rows ? 'softmaxRows' : 'softmax',
         constants: { LOG: log ? 1 : 0 },
         uniforms: r,
         buffers: { x: x!.buf, out: out.buf },
-        workgroups: grid1d(r.rows),
+        workgroups: grid1d(rows ? r.rows * 64 : r.rows),
       });
     },
     grad: (dy, { out, params }) => [Tensor._fromOp('softmaxBackward', [out, dy], { axis: params.axis, log })],
