@@ -33,6 +33,19 @@ fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
   return v[i >> 2u][i & 3u];
 }
 
+// Where batch item z's A and B start (broadcast batch dimensions have stride 0).
+fn batch_offsets(z: u32) -> vec2<u32> {
+  var rem = z;
+  var off = vec2<u32>(0u);
+  for (var d = i32(P.batch_rank) - 1; d >= 0; d--) {
+    let n = at8(P.batch_shape, u32(d));
+    let k = rem % n;
+    rem = rem / n;
+    off += k * vec2<u32>(at8(P.a_bstrides, u32(d)), at8(P.b_bstrides, u32(d)));
+  }
+  return off;
+}
+
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let col0 = gid.x * 4u;
@@ -40,16 +53,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (row0 >= P.M || col0 >= P.N) {
     return;
   }
-  var rem = gid.z;
-  var a_off = 0u;
-  var b_off = 0u;
-  for (var d = i32(P.batch_rank) - 1; d >= 0; d--) {
-    let n = at8(P.batch_shape, u32(d));
-    let k = rem % n;
-    rem = rem / n;
-    a_off += k * at8(P.a_bstrides, u32(d));
-    b_off += k * at8(P.b_bstrides, u32(d));
-  }
+  let offs = batch_offsets(gid.z);
+  let a_off = offs.x;
+  let b_off = offs.y;
   // Out-of-range rows and columns read a clamped (valid) address and are never stored.
   let last = vec4<u32>(P.M - 1u);
   let arow = vec4<u32>(a_off) + min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), last) * P.a_rs;
@@ -109,6 +115,80 @@ fn put(out_base: u32, row: u32, col0: u32, acc: vec4<f32>) {
   for (var j = 0u; j < 4u; j++) {
     if (col0 + j < P.N) {
       OUT[out_base + row * P.N + col0 + j] = v[j];
+    }
+  }
+}
+
+// The same product for a GPU: a 16x16 workgroup computes a 64x64 block of C, staging 16-deep
+// slices of A and B in workgroup memory (each element read from device memory once per block
+// instead of once per thread), each thread a 4x4 tile. Its rows and columns are 16 apart, so
+// that neighbouring threads read neighbouring workgroup-memory words (no bank conflicts) and
+// write neighbouring columns of C. Edges load 0 and store nothing.
+var<workgroup> AS: array<array<f32, 64>, 16>;
+var<workgroup> BS: array<array<f32, 64>, 16>;
+
+@compute @workgroup_size(16, 16, 1)
+fn tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let offs = batch_offsets(wid.z);
+  let row0 = wid.y * 64u;
+  let col0 = wid.x * 64u;
+  let tx = lid.x;
+  let ty = lid.y;
+  let tid = ty * 16u + tx;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < P.K; k0 += 16u) {
+    for (var q = 0u; q < 4u; q++) {
+      let e = tid + q * 256u;
+      // A: consecutive threads take consecutive k (contiguous in a row-major A).
+      let am = e / 16u;
+      let ak = e % 16u;
+      let gr = row0 + am;
+      let gk = k0 + ak;
+      AS[ak][am] = select(0.0, A[offs.x + min(gr, P.M - 1u) * P.a_rs + min(gk, P.K - 1u) * P.a_cs], gr < P.M && gk < P.K);
+      // B: consecutive threads take consecutive columns.
+      let bk = e / 64u;
+      let bn = e % 64u;
+      let gk2 = k0 + bk;
+      let gc = col0 + bn;
+      BS[bk][bn] = select(0.0, B[offs.y + min(gk2, P.K - 1u) * P.b_rs + min(gc, P.N - 1u) * P.b_cs], gk2 < P.K && gc < P.N);
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      let a = vec4<f32>(AS[k][ty], AS[k][ty + 16u], AS[k][ty + 32u], AS[k][ty + 48u]);
+      let b = vec4<f32>(BS[k][tx], BS[k][tx + 16u], BS[k][tx + 32u], BS[k][tx + 48u]);
+      acc0 += a.x * b;
+      acc1 += a.y * b;
+      acc2 += a.z * b;
+      acc3 += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  let out_base = wid.z * P.M * P.N;
+  put_spread(out_base, row0 + ty, col0 + tx, acc0);
+  put_spread(out_base, row0 + ty + 16u, col0 + tx, acc1);
+  put_spread(out_base, row0 + ty + 32u, col0 + tx, acc2);
+  put_spread(out_base, row0 + ty + 48u, col0 + tx, acc3);
+}
+
+// Stores columns c, c+16, c+32, c+48 of one output row, with bias and activation, where they exist.
+fn put_spread(out_base: u32, row: u32, c: u32, acc: vec4<f32>) {
+  if (row >= P.M) {
+    return;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    let col = c + j * 16u;
+    if (col < P.N) {
+      var v = acc[j];
+      if (HAS_BIAS == 1u) {
+        v += BIAS[col];
+      }
+      if (ACT == 1u) {
+        v = max(v, 0.0);
+      }
+      OUT[out_base + row * P.N + col] = v;
     }
   }
 }

@@ -1,11 +1,10 @@
-// The matmul kernel's 8-row register tile (chosen for large products) against a float64
-// reference, on ragged shapes where the last row and column blocks are partly outside.
+// The matmul kernels against a float64 reference, on ragged shapes where the last row and column
+// blocks are partly outside: on this adapter's caps (SwiftShader: the register kernel, 8 rows per
+// thread for the larger products), then as a GPU gets them (the workgroup-memory kernel from four
+// 64x64 blocks of C).
 import { beforeAll, describe, it } from 'vitest';
+import { createBackend } from '@tessera/webgpu';
 import { ts, expectClose } from '../helpers/index.js';
-
-beforeAll(async () => {
-  await ts.init();
-});
 
 const fill = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * (1 + (i % 7) / 7));
 
@@ -28,29 +27,36 @@ function reference(a: Float32Array, b: Float32Array, batch: number, M: number, K
   return out;
 }
 
-describe('matmul register tiles', () => {
-  for (const [batch, M, K, N] of [[1, 130, 70, 140], [2, 75, 33, 258], [1, 1031, 9, 5]] as const) {
-    for (const [tA, tB] of [[false, false], [true, false], [false, true]] as const) {
-      it(`[${batch}] ${M}x${K} @ ${K}x${N}${tA ? ' (A transposed)' : ''}${tB ? ' (B transposed)' : ''}`, async () => {
-        const a = fill(batch * M * K, 1);
-        const b = fill(batch * K * N, 2);
-        const A = ts.tensor(a, { shape: batch > 1 ? [batch, tA ? K : M, tA ? M : K] : [tA ? K : M, tA ? M : K] });
-        const B = ts.tensor(b, { shape: batch > 1 ? [batch, tB ? N : K, tB ? K : N] : [tB ? N : K, tB ? K : N] });
-        const C = ts.matmulRaw(A, B, { transA: tA, transB: tB });
-        expectClose(await C.data(), reference(a, b, batch, M, K, N, tA, tB), { rtol: 1e-4, atol: 1e-4 });
-        ts.dispose([A, B, C]);
-      });
+for (const registerTiling of [true, false]) {
+  describe(`matmul tiles, registerTiling ${registerTiling}`, () => {
+    beforeAll(async () => {
+      const backend = await createBackend();
+      (backend.caps as { registerTiling: boolean }).registerTiling = registerTiling;
+      await ts.init({ backend });
+    });
+    for (const [batch, M, K, N] of [[1, 130, 70, 140], [2, 75, 33, 258], [1, 1031, 9, 5]] as const) {
+      for (const [tA, tB] of [[false, false], [true, false], [false, true]] as const) {
+        it(`[${batch}] ${M}x${K} @ ${K}x${N}${tA ? ' (A transposed)' : ''}${tB ? ' (B transposed)' : ''}`, async () => {
+          const a = fill(batch * M * K, 1);
+          const b = fill(batch * K * N, 2);
+          const A = ts.tensor(a, { shape: batch > 1 ? [batch, tA ? K : M, tA ? M : K] : [tA ? K : M, tA ? M : K] });
+          const B = ts.tensor(b, { shape: batch > 1 ? [batch, tB ? N : K, tB ? K : N] : [tB ? N : K, tB ? K : N] });
+          const C = ts.matmulRaw(A, B, { transA: tA, transB: tB });
+          expectClose(await C.data(), reference(a, b, batch, M, K, N, tA, tB), { rtol: 1e-4, atol: 1e-4 });
+          ts.dispose([A, B, C]);
+        });
+      }
     }
-  }
 
-  it('fuses bias and ReLU on the 8-row tile', async () => {
-    const [M, K, N] = [257, 40, 66];
-    const a = fill(M * K, 3);
-    const b = fill(K * N, 4);
-    const bias = fill(N, 5);
-    const [A, B, Bias] = [ts.tensor(a, { shape: [M, K] }), ts.tensor(b, { shape: [K, N] }), ts.tensor(bias)];
-    const C = ts.linear(A, B, Bias, { activation: 'relu' });
-    expectClose(await C.data(), reference(a, b, 1, M, K, N, false, false, bias, true), { rtol: 1e-4, atol: 1e-4 });
-    ts.dispose([A, B, Bias, C]);
+    it('fuses bias and ReLU', async () => {
+      const [M, K, N] = [257, 40, 66];
+      const a = fill(M * K, 3);
+      const b = fill(K * N, 4);
+      const bias = fill(N, 5);
+      const [A, B, Bias] = [ts.tensor(a, { shape: [M, K] }), ts.tensor(b, { shape: [K, N] }), ts.tensor(bias)];
+      const C = ts.linear(A, B, Bias, { activation: 'relu' });
+      expectClose(await C.data(), reference(a, b, 1, M, K, N, false, false, bias, true), { rtol: 1e-4, atol: 1e-4 });
+      ts.dispose([A, B, Bias, C]);
+    });
   });
-});
+}

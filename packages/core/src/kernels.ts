@@ -33,6 +33,12 @@ const POOL = [
   ['total', 'u32'], ['H', 'u32'], ['W', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
   ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['ph', 'u32'], ['pw', 'u32'],
 ] as const;
+/** Shared by the two matmul entry points (kernels/matmul.wgsl). */
+const MATMUL = [
+  ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['batch', 'u32'],
+  ['a_rs', 'u32'], ['a_cs', 'u32'], ['b_rs', 'u32'], ['b_cs', 'u32'],
+  ['batch_rank', 'u32'], ['batch_shape', SHAPE], ['a_bstrides', SHAPE], ['b_bstrides', SHAPE],
+] as const;
 const SOFTMAX = [['rows', 'u32'], ['D', 'u32'], ['inner', 'u32']] as const;
 const XENT = [['N', 'u32'], ['C', 'u32']] as const;
 
@@ -90,12 +96,13 @@ export const KERNELS = {
   crossEntropyBackward: spec({ file: 'cross_entropy_backward', entry: 'backward', buffers: ['x', 'labels', 'stats', 'dy', 'dx'], uniforms: XENT, constants: ['LABEL_INT'] }),
   matmul: spec({
     file: 'matmul', entry: 'main', buffers: ['a', 'b', 'bias', 'out'],
-    uniforms: [
-      ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['batch', 'u32'],
-      ['a_rs', 'u32'], ['a_cs', 'u32'], ['b_rs', 'u32'], ['b_cs', 'u32'],
-      ['batch_rank', 'u32'], ['batch_shape', SHAPE], ['a_bstrides', SHAPE], ['b_bstrides', SHAPE],
-    ],
+    uniforms: MATMUL,
     constants: ['HAS_BIAS', 'ACT', 'TM'],
+  }),
+  matmulTiled: spec({
+    file: 'matmul', entry: 'tiled', buffers: ['a', 'b', 'bias', 'out'],
+    uniforms: MATMUL,
+    constants: ['HAS_BIAS', 'ACT'],
   }),
   // One in-place optimizer step per parameter (api/optim.ts); RULE picks sgd ... adamw.
   optim: spec({

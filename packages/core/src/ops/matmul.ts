@@ -36,6 +36,14 @@ function rowsPerThread(M: number, N: number, batch: number, cpu: boolean): numbe
   return threads8 >= (cpu ? 512 : 32768) ? 8 : 4;
 }
 
+/**
+ * A GPU takes the workgroup-memory kernel once C has at least four 64x64 blocks; below that (the
+ * dense layers of small nets) too few workgroups would run, and the register kernel is used.
+ */
+function useTiled(M: number, N: number, batch: number, cpu: boolean): boolean {
+  return !cpu && M * N * batch >= 4 * 64 * 64;
+}
+
 export const matmulOps: OpDefs<'matmul'> = {
   matmul: {
     shape(ins, p) {
@@ -58,17 +66,24 @@ export const matmulOps: OpDefs<'matmul'> = {
       const aStr = broadcastStrides(a!.shape.slice(0, -2), batchShape).map((s) => s * ar * ac);
       const bStr = broadcastStrides(b!.shape.slice(0, -2), batchShape).map((s) => s * br * bc);
       const batch = sizeOf(batchShape);
-      const tm = rowsPerThread(M, N, batch, engine.backend!.caps.registerTiling);
+      const uniforms = {
+        M, N, K, batch,
+        a_rs: params.transA ? 1 : K, a_cs: params.transA ? M : 1,
+        b_rs: params.transB ? 1 : N, b_cs: params.transB ? K : 1,
+        batch_rank: batchShape.length, batch_shape: u32x8(batchShape), a_bstrides: u32x8(aStr), b_bstrides: u32x8(bStr),
+      };
+      const buffers = { a: a!.buf, b: b!.buf, bias: (bias ?? a!).buf, out: out.buf };
+      const constants = { HAS_BIAS: bias ? 1 : 0, ACT: ACT[params.activation] };
+      const caps = engine.backend!.caps;
+      if (useTiled(M, N, batch, caps.registerTiling)) {
+        return kernelCall({ kernel: 'matmulTiled', constants, uniforms, buffers, workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch] });
+      }
+      const tm = rowsPerThread(M, N, batch, caps.registerTiling);
       return kernelCall({
         kernel: 'matmul',
-        constants: { HAS_BIAS: bias ? 1 : 0, ACT: ACT[params.activation], TM: tm },
-        uniforms: {
-          M, N, K, batch,
-          a_rs: params.transA ? 1 : K, a_cs: params.transA ? M : 1,
-          b_rs: params.transB ? 1 : N, b_cs: params.transB ? K : 1,
-          batch_rank: batchShape.length, batch_shape: u32x8(batchShape), a_bstrides: u32x8(aStr), b_bstrides: u32x8(bStr),
-        },
-        buffers: { a: a!.buf, b: b!.buf, bias: (bias ?? a!).buf, out: out.buf },
+        constants: { ...constants, TM: tm },
+        uniforms,
+        buffers,
         workgroups: [Math.ceil(N / (TILE_N * WG)), Math.ceil(M / (tm * WG)), batch],
       });
     },
