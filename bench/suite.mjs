@@ -431,6 +431,8 @@ function disposeNet(ts, nn, net) {
 }
 
 function tesseraLeNetTrain(ts, nn, batch) {
+  // Earlier rows leave their freed buffers pooled; the peak-memory fact is this model's own.
+  ts.emptyCache?.();
   const net = buildTesseraLeNet(nn);
   const params = nn.getAllParams(net.out, { trainable: true });
   const opt = nn.updates.adam(params, { learningRate: 1e-3 });

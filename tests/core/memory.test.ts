@@ -95,6 +95,18 @@ describe('memory', () => {
     ts.dispose([w, b, x, y]);
   });
 
+  it('emptyCache gives pooled buffers back and leaves live tensors intact', async () => {
+    const live = ts.arange(0, 1000);
+    const y = live.mul(2);
+    ts.tidy(() => live.add(1).exp().neg()); // freed while the pass is open: pooled, maybe still bound
+    expect(ts.memory().pooledBytes).toBeGreaterThan(0);
+    expect(ts.emptyCache()).toBeGreaterThan(0);
+    expect(ts.memory().pooledBytes).toBe(0);
+    await expectTensor(y, Float32Array.from({ length: 1000 }, (_, i) => 2 * i));
+    await expectTensor(live.add(1), Float32Array.from({ length: 1000 }, (_, i) => i + 1));
+    ts.dispose([live, y]);
+  });
+
   it('memory() counts bytes of live tensors', () => {
     const before = ts.memory().bytes;
     const t = ts.zeros([10, 10]);

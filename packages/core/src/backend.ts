@@ -49,6 +49,8 @@ export interface Backend {
   run(call: AnyKernelCall): void;
   /** Submits everything queued so far. */
   flush(): void;
+  /** Submits queued work, then destroys the pooled free buffers; returns the bytes given back. */
+  emptyCache(): number;
   stats(): BackendStats;
   destroy(): void;
 }

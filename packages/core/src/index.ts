@@ -14,7 +14,7 @@ export type { Shape } from './shape.js';
 export * from './functional.js';
 export { noGrad, isGradEnabled } from './autograd.js';
 export { applyUpdate, optimStateCount, type OptimRule, type OptimHyper } from './api/optim.js';
-export { init, shutdown, backendInfo, flush, stats, setBackendLoader, type InitOptions } from './runtime.js';
+export { init, shutdown, backendInfo, flush, emptyCache, stats, setBackendLoader, type InitOptions } from './runtime.js';
 export type { Backend, BackendInfo, BackendStats, DeviceCaps } from './backend.js';
 export { KERNELS, grid1d, WG_1D, type KernelName, type KernelCall, type AnyKernelCall, type KernelSpec, type UniformType, type DeviceBuffer } from './kernels.js';
 export { OPS } from './ops/table.js';

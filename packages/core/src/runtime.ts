@@ -74,6 +74,20 @@ export function flush(): void {
   engine.backend?.flush();
 }
 
+/**
+ * Gives the GPU memory of freed tensors, which Tessera keeps pooled for reuse, back to the device,
+ * like `torch.cuda.empty_cache()`; returns the bytes released. Live tensors are untouched, and
+ * later ops allocate afresh (slower until the pool refills).
+ *
+ * @example
+ * ts.emptyCache();             // e.g. before measuring a model's own footprint
+ * ts.memory().pooledBytes;     // 0
+ */
+export function emptyCache(): number {
+  if (!engine.backend) throw new Error('emptyCache: Tessera is not initialised. Call `await ts.init()` first');
+  return engine.backend.emptyCache();
+}
+
 /** Submit, dispatch and buffer counters of the backend, for benchmarks. @example ts.stats().submits */
 export function stats() {
   if (!engine.backend) throw new Error('stats: Tessera is not initialised. Call `await ts.init()` first');

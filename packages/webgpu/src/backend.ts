@@ -173,6 +173,12 @@ export class WebGPUBackend implements Backend {
     return copy;
   }
 
+  emptyCache(): number {
+    // Buffers freed while the pass is open may still be bound in it: submit before destroying.
+    this.flush();
+    return this.pool.drain() + this.stagingPool.drain();
+  }
+
   stats(): BackendStats {
     return { ...this.counters, pooledBytes: this.pool.pooledBytes };
   }
