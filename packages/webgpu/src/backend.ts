@@ -27,6 +27,10 @@ export class WebGPUBackend implements Backend {
   private recycled = new Set<GPUBuffer>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** The pipeline last set in the open pass: consecutive dispatches of one kernel skip setPipeline. */
+  private passPipeline: GPUComputePipeline | null = null;
+  /** One reused dynamic-offset array, so a dispatch allocates none. */
+  private readonly dynOffset = new Uint32Array(1);
   private readonly arena: GPUBuffer;
   private readonly arenaCpu = new ArrayBuffer(ARENA_BYTES);
   private readonly arenaView = new DataView(this.arenaCpu);
@@ -115,9 +119,16 @@ export class WebGPUBackend implements Backend {
     const named = call.buffers as Record<string, GPUBuffer>;
     const buffers = KERNELS[call.kernel].buffers.map((name) => named[name]!);
     const bg = this.bindGroup(call.kernel, key, buffers, layout.size);
-    this.pass ??= (this.encoder ??= this.device.createCommandEncoder()).beginComputePass();
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, bg, [offset]);
+    if (!this.pass) {
+      this.pass = (this.encoder ??= this.device.createCommandEncoder()).beginComputePass();
+      this.passPipeline = null;
+    }
+    if (this.passPipeline !== pipeline) {
+      this.pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+    }
+    this.dynOffset[0] = offset;
+    this.pass.setBindGroup(0, bg, this.dynOffset, 0, 1);
     const [x, y, z] = call.workgroups;
     this.pass.dispatchWorkgroups(x, y, z);
     this.counters.dispatches++;
@@ -125,7 +136,8 @@ export class WebGPUBackend implements Backend {
   }
 
   private bindGroup(kernel: AnyKernelCall['kernel'], key: string, buffers: GPUBuffer[], uniformSize: number): GPUBindGroup {
-    const bgKey = `${key}|${buffers.map((b) => this.bufferIds.get(b)).join(',')}`;
+    let bgKey = key;
+    for (const b of buffers) bgKey += `|${this.bufferIds.get(b)}`;
     let bg = this.bindGroups.get(bgKey);
     if (!bg) {
       if (this.bindGroups.size > 8192) this.bindGroups.clear();

@@ -67,7 +67,8 @@ export class PipelineCache {
   }
 
   pipeline(kernel: KernelName, constants: Record<string, number> | undefined): { key: string; pipeline: GPUComputePipeline } {
-    const key = constants ? `${kernel}:${Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(',')}` : kernel;
+    let key: string = kernel;
+    if (constants) for (const k in constants) key += `,${k}=${constants[k]}`;
     let p = this.pipelines.get(key);
     if (!p) {
       const spec = KERNELS[kernel];

@@ -5,11 +5,12 @@ import { Tensor } from '../tensor.js';
 import type { KernelTensor, OpName, OpParams } from './registry.js';
 import { OPS } from './table.js';
 
-const asKernelTensor = (t: Tensor, op: string, what: string): KernelTensor => ({
+/** `what` names the tensor in a use-after-dispose error: a string, or an input's index. */
+const asKernelTensor = (t: Tensor, op: string, what: string | number): KernelTensor => ({
   shape: t.shape,
   dtype: t.dtype,
   size: t.size,
-  buf: t._use(op, what).buf,
+  buf: (t.disposed ? t._use(op, typeof what === 'number' ? `input ${what}` : what) : t._use(op)).buf,
 });
 
 /**
@@ -19,7 +20,7 @@ const asKernelTensor = (t: Tensor, op: string, what: string): KernelTensor => ({
 export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params: OpParams[K]): Tensor {
   const def = OPS[op];
   const backend = requireBackend(op);
-  const ins = inputs.map((t, i) => asKernelTensor(t, op, inputs.length > 1 ? `input ${i}` : 'input'));
+  const ins = inputs.map((t, i) => asKernelTensor(t, op, inputs.length > 1 ? i : 'input'));
   const info = def.shape(ins, params);
   let out: Tensor;
   const aux: Tensor[] = [];
