@@ -35,6 +35,8 @@ override HAS_BIAS: u32 = 0u;
 // 0 none, 1 relu.
 override ACT: u32 = 0u;
 override SLIDE: u32 = 0u;
+// Filters per thread, 1 to 4 (3 for LeNet's 6: no idle lanes).
+override FPT: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -67,16 +69,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let fb = gfb - g * P.fblocks;
   let ow0 = owb * 4u;
 
-  // Filters past the group's last one (F not a multiple of 4) re-read a valid filter and are
+  // Filters past the group's last one (F not a multiple of FPT) re-read a valid filter and are
   // never stored.
   let ksize = P.KH * P.KW;
   let fstride = P.cpg * ksize;
   let f0 = g * P.fpg;
-  let fi = vec4<u32>(f0) + min(vec4<u32>(fb * 4u) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.fpg - 1u));
-  let w0 = fi.x * fstride;
-  let w1 = fi.y * fstride;
-  let w2 = fi.z * fstride;
-  let w3 = fi.w * fstride;
+  let fi = vec4<u32>(f0) + min(vec4<u32>(fb * FPT) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.fpg - 1u));
+  let wo = fi * fstride;
 
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -115,8 +114,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var kw = 0u; kw < P.KW; kw++) {
           let a3 = ld(rowa, col0 + i32(kw) + 3) * ma;
           let b3 = ld(rowb, col0 + i32(kw) + 3) * mb;
-          let k = wk + kw;
-          let wv = vec4<f32>(WT[w0 + k], WT[w1 + k], WT[w2 + k], WT[w3 + k]);
+          let wv = weights(wk + kw, wo);
           acc0 += a0 * wv;
           acc1 += a1 * wv;
           acc2 += a2 * wv;
@@ -136,8 +134,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let s = i32(P.sw);
         for (var kw = 0u; kw < P.KW; kw++) {
           let c0 = col0 + i32(kw * P.dw);
-          let k = wk + kw;
-          let wv = vec4<f32>(WT[w0 + k], WT[w1 + k], WT[w2 + k], WT[w3 + k]);
+          let wv = weights(wk + kw, wo);
           acc0 += ld(rowa, c0) * ma * wv;
           acc1 += ld(rowa, c0 + s) * ma * wv;
           acc2 += ld(rowa, c0 + 2 * s) * ma * wv;
@@ -155,22 +152,56 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (HAS_BIAS == 1u) {
     bias = vec4<f32>(BIAS[fi.x], BIAS[fi.y], BIAS[fi.z], BIAS[fi.w]);
   }
-  let cols = array<vec4<f32>, 8>(acc0 + bias, acc1 + bias, acc2 + bias, acc3 + bias, acc4 + bias, acc5 + bias, acc6 + bias, acc7 + bias);
+  // Stores name each accumulator and lane as a constant (no array indexed at run time), so
+  // that the lanes past FPT are dead code: their FMAs are never emitted.
   let out_plane = P.OH * P.OW;
-  let base = (n * P.F + f0 + fb * 4u) * out_plane + oh * P.OW;
-  let nf = min(4u, P.fpg - fb * 4u);
-  let nr = min(2u, P.OH - oh);
-  for (var q = 0u; q < 8u; q++) {
-    let ow = ow0 + (q & 3u);
-    let row = q >> 2u;
-    if (ow < P.OW && row < nr) {
-      var v = cols[q];
-      if (ACT == 1u) {
-        v = max(v, vec4<f32>(0.0));
-      }
-      for (var j = 0u; j < nf; j++) {
-        OUT[base + j * out_plane + row * P.OW + ow] = v[j];
-      }
-    }
+  let base = (n * P.F + f0 + fb * FPT) * out_plane + oh * P.OW;
+  let nf = min(FPT, P.fpg - fb * FPT);
+  let ok1 = oh + 1u < P.OH;
+  put(base, ow0, nf, out_plane, acc0 + bias, true);
+  put(base, ow0 + 1u, nf, out_plane, acc1 + bias, true);
+  put(base, ow0 + 2u, nf, out_plane, acc2 + bias, true);
+  put(base, ow0 + 3u, nf, out_plane, acc3 + bias, true);
+  put(base + P.OW, ow0, nf, out_plane, acc4 + bias, ok1);
+  put(base + P.OW, ow0 + 1u, nf, out_plane, acc5 + bias, ok1);
+  put(base + P.OW, ow0 + 2u, nf, out_plane, acc6 + bias, ok1);
+  put(base + P.OW, ow0 + 3u, nf, out_plane, acc7 + bias, ok1);
+}
+
+// Writes the first nf (<= FPT) filters of v, after the activation, to output row `row` (filter
+// planes `plane` apart) at column ow, if that column and row exist.
+fn put(row: u32, ow: u32, nf: u32, plane: u32, acc: vec4<f32>, ok: bool) {
+  if (!ok || ow >= P.OW) {
+    return;
   }
+  var v = acc;
+  if (ACT == 1u) {
+    v = max(v, vec4<f32>(0.0));
+  }
+  let o = row + ow;
+  OUT[o] = v.x;
+  if (FPT > 1u && nf > 1u) {
+    OUT[o + plane] = v.y;
+  }
+  if (FPT > 2u && nf > 2u) {
+    OUT[o + 2u * plane] = v.z;
+  }
+  if (FPT > 3u && nf > 3u) {
+    OUT[o + 3u * plane] = v.w;
+  }
+}
+
+// The weights of tap k for the thread's FPT filters (offsets wo); lanes past FPT stay 0.
+fn weights(k: u32, wo: vec4<u32>) -> vec4<f32> {
+  var wv = vec4<f32>(WT[wo.x + k], 0.0, 0.0, 0.0);
+  if (FPT > 1u) {
+    wv.y = WT[wo.y + k];
+  }
+  if (FPT > 2u) {
+    wv.z = WT[wo.z + k];
+  }
+  if (FPT > 3u) {
+    wv.w = WT[wo.w + k];
+  }
+  return wv;
 }

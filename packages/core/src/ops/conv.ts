@@ -195,12 +195,13 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
     },
     kernel({ inputs: [x, w, b], out, params }) {
       const g = convGeometry('conv2d', x!.shape, w!.shape, params);
-      const fblocks = ceilDiv(g.fpg, 4);
+      const fpt = lanesPerThread(g.fpg);
+      const fblocks = ceilDiv(g.fpg, fpt);
       const owblocks = ceilDiv(g.OW, 4);
       const total = g.N * g.groups * fblocks * ceilDiv(g.OH, 2) * owblocks;
       return kernelCall({
         kernel: 'conv2d',
-        constants: { HAS_BIAS: b ? 1 : 0, ACT: params.activation === 'relu' ? 1 : 0, SLIDE: slide(g) },
+        constants: { HAS_BIAS: b ? 1 : 0, ACT: params.activation === 'relu' ? 1 : 0, SLIDE: slide(g), FPT: fpt },
         uniforms: { ...convUniforms(g, total), fblocks, owblocks },
         buffers: { x: x!.buf, w: w!.buf, bias: (b ?? w!).buf, out: out.buf },
         workgroups: grid1d(total),
