@@ -7,7 +7,8 @@
 // windows that cover it, so nothing is written twice and no atomics are needed; the covering
 // windows cost 4 divisions per thread. SwiftShader pays a lot per loop iteration, so the common
 // cases take loop-free paths: the 2x2 unpadded window (K2) forward, and non-overlapping windows
-// (NONOVERLAP, stride >= kernel size), where an element has at most one window, backward.
+// (NONOVERLAP, stride >= kernel size), where an element has at most one window, backward; when
+// 2x2 windows tile the plane exactly (TILE2), the backward pass runs per window instead.
 // The window helpers are the same in max_pool2d.wgsl and avg_pool2d.wgsl; keep them in step.
 
 struct Params {
@@ -28,6 +29,10 @@ struct Params {
 override K2: u32 = 0u;
 // 1 when stride >= kernel size along both axes: the backward gather needs no loop.
 override NONOVERLAP: u32 = 0u;
+// 1 when unpadded 2x2 windows at stride 2 tile the planes exactly (even H and W): the backward
+// pass then runs one thread per window, writing its 4 input gradients (the winner's dy, 3 zeros)
+// from one dy and one argmax load, instead of a thread per input element that finds its window.
+override TILE2: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> P: Params;
 // x in the forward pass, dy in the backward pass.
@@ -153,6 +158,18 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i >= P.total) {
+    return;
+  }
+  if (TILE2 == 1u) {
+    let win = window_of(i);
+    let at0 = win.h0 * i32(P.W) + win.w0;
+    let b = win.plane + u32(at0);
+    let a = ARG[i];
+    let g = SRC[i];
+    DST[b] = select(0.0, g, a == at0);
+    DST[b + 1u] = select(0.0, g, a == at0 + 1);
+    DST[b + P.W] = select(0.0, g, a == at0 + i32(P.W));
+    DST[b + P.W + 1u] = select(0.0, g, a == at0 + i32(P.W) + 1);
     return;
   }
   if (NONOVERLAP == 1u) {

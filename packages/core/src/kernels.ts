@@ -86,7 +86,7 @@ export const KERNELS = {
   }),
   reluBackward: spec({ file: 'relu_backward', entry: 'main', buffers: ['dy', 'y', 'dx'], uniforms: [['size', 'u32']], constants: [] }),
   maxPool2d: spec({ file: 'max_pool2d', entry: 'forward', buffers: ['x', 'out', 'arg'], uniforms: POOL, constants: ['K2'] }),
-  maxPool2dBackward: spec({ file: 'max_pool2d', entry: 'backward', buffers: ['dy', 'dx', 'arg'], uniforms: POOL, constants: ['NONOVERLAP'] }),
+  maxPool2dBackward: spec({ file: 'max_pool2d', entry: 'backward', buffers: ['dy', 'dx', 'arg'], uniforms: POOL, constants: ['NONOVERLAP', 'TILE2'] }),
   avgPool2d: spec({ file: 'avg_pool2d', entry: 'forward', buffers: ['x', 'out'], uniforms: POOL, constants: ['K2'] }),
   avgPool2dBackward: spec({ file: 'avg_pool2d', entry: 'backward', buffers: ['dy', 'dx'], uniforms: POOL, constants: ['NONOVERLAP'] }),
   softmax: spec({ file: 'softmax', entry: 'forward', buffers: ['x', 'out'], uniforms: SOFTMAX, constants: ['LOG'] }),

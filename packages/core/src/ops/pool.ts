@@ -41,6 +41,9 @@ function poolUniforms(g: PoolGeometry, p: Pool2dParams, total: number) {
 const k2 = (p: Pool2dParams): number => (p.kernelSize[0] === 2 && p.kernelSize[1] === 2 && p.padding[0] === 0 && p.padding[1] === 0 ? 1 : 0);
 /** Windows that do not overlap let the gradient gather skip its loops. */
 const nonOverlap = (p: Pool2dParams): number => (p.stride[0] >= p.kernelSize[0] && p.stride[1] >= p.kernelSize[1] ? 1 : 0);
+/** Unpadded 2x2 windows at stride 2 over even planes cover every element exactly once. */
+const tiles2 = (p: Pool2dParams, x: readonly number[]): boolean =>
+  k2(p) === 1 && p.stride[0] === 2 && p.stride[1] === 2 && x[x.length - 2]! % 2 === 0 && x[x.length - 1]! % 2 === 0;
 
 const requireF32 = (op: string, t: TensorInfo, what: string): void => {
   if (t.dtype !== 'float32') throw opError(op, `${what} of shape ${fmtShape(t.shape)} is ${t.dtype}; expected float32`, 'Convert it with .cast("float32")');
@@ -97,12 +100,14 @@ export const poolOps: OpDefs<'maxPool2d' | 'maxPool2dBackward' | 'avgPool2d' | '
     },
     kernel({ inputs: [dy, arg], out, params }) {
       const g = poolGeometry('maxPool2dBackward', params.inputShape, params);
+      const perWindow = tiles2(params, params.inputShape);
+      const total = perWindow ? dy!.size : out.size;
       return kernelCall({
         kernel: 'maxPool2dBackward',
-        constants: { NONOVERLAP: nonOverlap(params) },
-        uniforms: poolUniforms(g, params, out.size),
+        constants: { NONOVERLAP: nonOverlap(params), TILE2: perWindow ? 1 : 0 },
+        uniforms: poolUniforms(g, params, total),
         buffers: { dy: dy!.buf, dx: out.buf, arg: arg!.buf },
-        workgroups: grid1d(out.size),
+        workgroups: grid1d(total),
       });
     },
     // Its input-gradient would be a scatter by argmax; second derivatives of max pooling are
