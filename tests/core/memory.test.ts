@@ -100,8 +100,11 @@ describe('memory', () => {
     const y = live.mul(2);
     ts.tidy(() => live.add(1).exp().neg()); // freed while the pass is open: pooled, maybe still bound
     expect(ts.memory().pooledBytes).toBeGreaterThan(0);
-    expect(ts.emptyCache()).toBeGreaterThan(0);
+    const before = ts.stats().allocatedBytes;
+    const freed = ts.emptyCache();
+    expect(freed).toBeGreaterThan(0);
     expect(ts.memory().pooledBytes).toBe(0);
+    expect(ts.stats().allocatedBytes).toBeLessThan(before);
     await expectTensor(y, Float32Array.from({ length: 1000 }, (_, i) => 2 * i));
     await expectTensor(live.add(1), Float32Array.from({ length: 1000 }, (_, i) => i + 1));
     ts.dispose([live, y]);

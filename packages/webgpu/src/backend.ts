@@ -188,7 +188,9 @@ export class WebGPUBackend implements Backend {
   emptyCache(): number {
     // Buffers freed while the pass is open may still be bound in it: submit before destroying.
     this.flush();
-    return this.pool.drain() + this.stagingPool.drain();
+    const freed = this.pool.drain();
+    this.counters.allocatedBytes -= freed;
+    return freed + this.stagingPool.drain();
   }
 
   stats(): BackendStats {
