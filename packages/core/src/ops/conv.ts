@@ -4,6 +4,7 @@ import { grid1d, kernelCall, type DeviceBuffer, type KernelCall } from '../kerne
 import { Tensor } from '../tensor.js';
 import type { DeviceCaps } from '../backend.js';
 import type { Conv2dParams, OpDefs, OpParams, TensorInfo } from './registry.js';
+import { reluBackward } from './gradutil.js';
 
 /**
  * conv2d, its two gradient primitives and the fused-ReLU gradient. The convolutions are direct
@@ -154,12 +155,6 @@ function checkDy(op: string, g: ConvGeometry, dy: readonly number[]): void {
     throw opError(op, `output gradient ${fmtShape(dy)} does not match the convolution's output ${fmtShape(want)}`);
   }
 }
-
-/**
- * The gradient through a fused ReLU epilogue, dy * (y > 0), as one primitive: on SwiftShader it
- * is ~20x cheaper than the broadcasting `gt` + `mul` pair. Exported for dense layers too.
- */
-export const reluBackward = (dy: Tensor, y: Tensor): Tensor => Tensor._fromOp('reluBackward', [dy, y], {});
 
 /** The filter gradient by kernel rows (kernels/conv2d_filter_rows.wgsl), then the chunk reduce. */
 function filterRowsCalls(g: ConvGeometry, p: OpParams['conv2dBackpropFilter'], x: DeviceBuffer, dy: DeviceBuffer, out: DeviceBuffer, partialBuf: DeviceBuffer | undefined, nf: number) {

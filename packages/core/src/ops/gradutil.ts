@@ -1,5 +1,5 @@
 import { sameShape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 
 /**
  * Sums a gradient of a broadcast result back to the shape of the operand that was broadcast:
@@ -13,3 +13,9 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
   const s = axes.length ? g.sum(axes, true) : g;
   return s.reshape(shape);
 }
+
+/**
+ * The gradient through a fused ReLU epilogue, dy * (y > 0), as one primitive: on SwiftShader it
+ * is ~20x cheaper than the broadcasting `gt` + `mul` pair. Shared by conv2d and matmul.
+ */
+export const reluBackward = (dy: Tensor, y: Tensor): Tensor => Tensor._fromOp('reluBackward', [dy, y], {});

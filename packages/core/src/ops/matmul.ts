@@ -4,10 +4,9 @@ import { broadcastShapes, broadcastStrides, sizeOf } from '../shape.js';
 import { kernelCall } from '../kernels.js';
 import type { Tensor } from '../tensor.js';
 import type { OpDefs, OpParams, TensorInfo } from './registry.js';
-import { unbroadcast } from './gradutil.js';
+import { reluBackward, unbroadcast } from './gradutil.js';
 import { matmulRaw } from '../api/linalg.js';
 import { u32x8 } from './util.js';
-import { reluBackward } from './conv.js';
 
 type MatmulParams = OpParams['matmul'];
 
