@@ -62,6 +62,8 @@ const pkgVersion = (name) => {
 };
 
 function gitRev() {
+  // A copy of the tree without its history (e.g. carried to another machine) can say its revision.
+  if (process.env.TESSERA_GIT_REV) return process.env.TESSERA_GIT_REV;
   try {
     const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
