@@ -184,9 +184,20 @@ export async function measure(bench, impls, opts = {}) {
       }
       try {
         s.samples.push((await timeOnce(s.r, s.inner)) / s.inner);
-        // The warm-up may still have held one-off costs (pipeline compiles): size the repetitions
-        // again from the first timed run.
-        if (s.samples.length === 1) s.reps = Math.max(cfg.minReps, Math.min(cfg.maxReps, Math.floor(cfg.budgetMs / Math.max(s.samples[0] * s.inner, 1e-3))));
+        // The warm-up may still have held one-off costs (pipeline compiles, first allocations):
+        // size the repetitions again from the first timed run, and once, if that run shows the
+        // op far faster than the warm-up did, `inner` too (then that sample is dropped, since a
+        // sample's readback is amortized over `inner` runs).
+        if (s.samples.length === 1) {
+          const want = Math.max(1, Math.min(cfg.maxInner, Math.ceil(cfg.minSampleMs / Math.max(s.samples[0], 1e-3))));
+          if (!s.resized && want >= 2 * s.inner) {
+            s.resized = true;
+            s.inner = want;
+            s.samples = [];
+            continue;
+          }
+          s.reps = Math.max(cfg.minReps, Math.min(cfg.maxReps, Math.floor(cfg.budgetMs / Math.max(s.samples[0] * s.inner, 1e-3))));
+        }
       } catch (e) {
         s.error = errText(e);
       }

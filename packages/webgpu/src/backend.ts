@@ -188,6 +188,7 @@ export class WebGPUBackend implements Backend {
   emptyCache(): number {
     // Buffers freed while the pass is open may still be bound in it: submit before destroying.
     this.flush();
+    this.bindGroups.clear(); // they hold the buffers about to be destroyed
     const freed = this.pool.drain();
     this.counters.allocatedBytes -= freed;
     return freed + this.stagingPool.drain();
