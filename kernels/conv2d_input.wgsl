@@ -35,6 +35,8 @@ struct Params {
 
 override SLIDE: u32 = 0u;
 override BATCH_FASTEST: u32 = 0u;
+// 1 when stride and dilation along h are 1.
+override UNIT_H: u32 = 0u;
 // Channels per thread, 1 to 4 (3 for LeNet's 6: no idle lanes).
 override CPT: u32 = 4u;
 
@@ -121,18 +123,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let t0 = u32(clamp(-s0 - 3, 0, i32(P.KW)));
   let t1 = u32(clamp(i32(P.OW) - s0, 0, i32(P.KW)));
   let sh = i32(P.sh);
+  // The taps kh whose output row exists for row ih or ih1; with stride and dilation 1 along h
+  // (UNIT_H) a contiguous range, found once, and no division per tap.
+  var kh0 = 0u;
+  var kh1 = P.KH;
+  if (UNIT_H == 1u) {
+    kh0 = u32(max(i32(ih + P.pt) - i32(P.OH) + 1, 0));
+    kh1 = min(P.KH, ih1 + P.pt + 1u);
+  }
   for (var f = 0u; f < P.fpg; f++) {
     let fa = g * P.fpg + f;
     let dyf = (n * P.F + fa) * oplane;
     let wf = fa * P.cpg * ksize;
-    for (var kh = 0u; kh < P.KH; kh++) {
+    for (var kh = kh0; kh < kh1; kh++) {
       let na = i32(ih + P.pt) - i32(kh * P.dh);
       let nb = i32(ih1 + P.pt) - i32(kh * P.dh);
-      let oha = na / sh;
-      let ohb = nb / sh;
+      var oha = na;
+      var ohb = nb;
+      if (UNIT_H == 0u) {
+        oha = na / sh;
+        ohb = nb / sh;
+      }
       let oka = na >= 0 && oha * sh == na && oha < i32(P.OH);
       let okb = nb >= 0 && ohb * sh == nb && ohb < i32(P.OH);
-      if (!oka && !okb) {
+      if (UNIT_H == 0u && !oka && !okb) {
         continue;
       }
       let rowa = dyf + u32(clamp(oha, 0, i32(P.OH) - 1)) * P.OW;

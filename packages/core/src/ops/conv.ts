@@ -228,7 +228,7 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
       const total = g.N * g.groups * cblocks * ceilDiv(g.H, 2) * iwblocks;
       return kernelCall({
         kernel: 'conv2dInput',
-        constants: { SLIDE: slide(g), BATCH_FASTEST: engine.backend!.caps.registerTiling && g.N >= 4 ? 1 : 0, CPT: cpt },
+        constants: { SLIDE: slide(g), BATCH_FASTEST: engine.backend!.caps.registerTiling && g.N >= 4 ? 1 : 0, CPT: cpt, UNIT_H: g.sh === 1 && g.dh === 1 ? 1 : 0 },
         uniforms: { ...convUniforms(g, total), cblocks, iwblocks },
         buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
         workgroups: grid1d(total),
