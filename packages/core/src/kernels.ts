@@ -74,7 +74,7 @@ export const KERNELS = {
     constants: [],
   }),
   // CNN ops (ops/conv.ts, ops/pool.ts, ops/softmax.ts).
-  conv2d: spec({ file: 'conv2d', entry: 'main', buffers: ['x', 'w', 'bias', 'out'], uniforms: [...CONV, ['fblocks', 'u32'], ['owblocks', 'u32']], constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'FPT'] }),
+  conv2d: spec({ file: 'conv2d', entry: 'main', buffers: ['x', 'w', 'bias', 'out'], uniforms: [...CONV, ['fblocks', 'u32'], ['owblocks', 'u32']], constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'FPT', 'KWC'] }),
   conv2dInput: spec({ file: 'conv2d_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: [...CONV, ['cblocks', 'u32'], ['iwblocks', 'u32']], constants: ['SLIDE', 'BATCH_FASTEST', 'CPT', 'UNIT_H'] }),
   conv2dFilter: spec({
     file: 'conv2d_filter', entry: 'main', buffers: ['x', 'dy', 'out'],

@@ -196,7 +196,7 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
       const total = g.N * g.groups * fblocks * ceilDiv(g.OH, 2) * owblocks;
       return kernelCall({
         kernel: 'conv2d',
-        constants: { HAS_BIAS: b ? 1 : 0, ACT: params.activation === 'relu' ? 1 : 0, SLIDE: slide(g), FPT: fpt },
+        constants: { HAS_BIAS: b ? 1 : 0, ACT: params.activation === 'relu' ? 1 : 0, SLIDE: slide(g), FPT: fpt, KWC: g.KW },
         uniforms: { ...convUniforms(g, total), fblocks, owblocks },
         buffers: { x: x!.buf, w: w!.buf, bias: (b ?? w!).buf, out: out.buf },
         workgroups: grid1d(total),
