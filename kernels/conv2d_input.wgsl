@@ -8,7 +8,8 @@
 // The register tile is 4 input channels (one vec4) x 2 rows x 4 adjacent columns: each output
 // gradient loaded feeds 4 FMAs and each weight feeds 8. With stride 1 and dilation 1 along w
 // (SLIDE), walking kw backwards shifts the 4 needed dy columns by one, so a tap loads one new
-// value per row; taps whose columns all miss the output row are skipped.
+// value per row; taps whose columns all miss the output row are skipped, and filters go in
+// pairs, so that each window set-up and loop pass serves twice the FMAs.
 
 struct Params {
   total: u32,
@@ -131,7 +132,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     kh0 = u32(max(i32(ih + P.pt) - i32(P.OH) + 1, 0));
     kh1 = min(P.KH, ih1 + P.pt + 1u);
   }
-  for (var f = 0u; f < P.fpg; f++) {
+  let fstep = select(1u, 2u, SLIDE == 1u);
+  for (var f = 0u; f < P.fpg; f += fstep) {
     let fa = g * P.fpg + f;
     let dyf = (n * P.F + fa) * oplane;
     let wf = fa * P.cpg * ksize;
@@ -155,6 +157,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let mb = select(0.0, 1.0, okb);
       let wk = wf + kh * P.KW;
       if (SLIDE == 1u) {
+        // Two filters per pass (f and f + 1; past the last one, masked): the window setup and the
+        // loop's overhead are shared by twice the FMAs.
+        let has2 = f + 1u < P.fpg;
+        let rowa2 = rowa + select(0u, oplane, has2);
+        let rowb2 = rowb + select(0u, oplane, has2);
+        let ma2 = select(0.0, ma, has2);
+        let mb2 = select(0.0, mb, has2);
+        let wk2 = wk + select(0u, P.cpg * ksize, has2);
         let c0 = s0 + i32(t0);
         var a0 = ld(rowa, c0) * ma;
         var a1 = ld(rowa, c0 + 1) * ma;
@@ -162,24 +172,39 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var b0 = ld(rowb, c0) * mb;
         var b1 = ld(rowb, c0 + 1) * mb;
         var b2 = ld(rowb, c0 + 2) * mb;
+        var p0 = ld(rowa2, c0) * ma2;
+        var p1 = ld(rowa2, c0 + 1) * ma2;
+        var p2 = ld(rowa2, c0 + 2) * ma2;
+        var q0 = ld(rowb2, c0) * mb2;
+        var q1 = ld(rowb2, c0 + 1) * mb2;
+        var q2 = ld(rowb2, c0 + 2) * mb2;
         for (var t = t0; t < t1; t++) {
           let a3 = ld(rowa, s0 + i32(t) + 3) * ma;
           let b3 = ld(rowb, s0 + i32(t) + 3) * mb;
+          let p3 = ld(rowa2, s0 + i32(t) + 3) * ma2;
+          let q3 = ld(rowb2, s0 + i32(t) + 3) * mb2;
           let wv = weights(wk + P.KW - 1u - t, cl);
-          acc0 += a0 * wv;
-          acc1 += a1 * wv;
-          acc2 += a2 * wv;
-          acc3 += a3 * wv;
-          acc4 += b0 * wv;
-          acc5 += b1 * wv;
-          acc6 += b2 * wv;
-          acc7 += b3 * wv;
+          let wv2 = weights(wk2 + P.KW - 1u - t, cl);
+          acc0 += a0 * wv + p0 * wv2;
+          acc1 += a1 * wv + p1 * wv2;
+          acc2 += a2 * wv + p2 * wv2;
+          acc3 += a3 * wv + p3 * wv2;
+          acc4 += b0 * wv + q0 * wv2;
+          acc5 += b1 * wv + q1 * wv2;
+          acc6 += b2 * wv + q2 * wv2;
+          acc7 += b3 * wv + q3 * wv2;
           a0 = a1;
           a1 = a2;
           a2 = a3;
           b0 = b1;
           b1 = b2;
           b2 = b3;
+          p0 = p1;
+          p1 = p2;
+          p2 = p3;
+          q0 = q1;
+          q1 = q2;
+          q2 = q3;
         }
       } else {
         for (var kw = 0u; kw < P.KW; kw++) {
