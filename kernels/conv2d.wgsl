@@ -6,7 +6,8 @@
 // workgroup memory and no barrier: CPU adapters (SwiftShader) run such kernels far faster, and on
 // a GPU neighbouring threads read neighbouring columns. Padding is read as 0 through a clamped
 // load. With stride 1 and dilation 1 along w (SLIDE), the 4 input columns a thread needs for tap
-// kw+1 are those of tap kw shifted by one, so each tap loads one new input value per row.
+// kw+1 are those of tap kw shifted by one, so each tap loads one new input value per row, and
+// channels go in pairs (PAIR), so that each window set-up and loop pass serves twice the FMAs.
 
 struct Params {
   total: u32,
@@ -35,6 +36,9 @@ override HAS_BIAS: u32 = 0u;
 // 0 none, 1 relu.
 override ACT: u32 = 0u;
 override SLIDE: u32 = 0u;
+// 1 (with SLIDE only) to take the channels two at a time: the window set-up and the loop's
+// overhead then serve twice the FMAs. Off for a single one, whose partner would be masked work.
+override PAIR: u32 = 0u;
 // The kernel width, as a constant: the SLIDE tap loop then has a fixed trip count that the
 // compiler unrolls (about 10% faster on SwiftShader).
 override KWC: u32 = 5u;
@@ -92,7 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let col0 = i32(ow0 * P.sw) - i32(P.pl);
   // The second row of the tile; past the last output row it re-reads the first.
   let oh1 = min(oh + 1u, P.OH - 1u);
-  for (var c = 0u; c < P.cpg; c++) {
+  for (var c = 0u; c < P.cpg; c += 1u + PAIR) {
     let xc = (n * P.C + g * P.cpg + c) * plane;
     for (var kh = 0u; kh < P.KH; kh++) {
       let iha = i32(oh * P.sh + kh * P.dh) - i32(P.pt);
@@ -108,12 +112,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let mb = select(0.0, 1.0, okb);
       let wk = c * ksize + kh * P.KW;
       if (SLIDE == 1u) {
+        // Two channels per pass (c and c + 1; past the last one, masked): the window set-up
+        // and the loop's overhead are shared by twice the FMAs.
+        let has2 = PAIR == 1u && c + 1u < P.cpg;
+        let rowa2 = rowa + select(0u, plane, has2);
+        let rowb2 = rowb + select(0u, plane, has2);
+        let ma2 = select(0.0, ma, has2);
+        let mb2 = select(0.0, mb, has2);
+        let wk2 = wk + select(0u, ksize, has2);
         var a0 = ld(rowa, col0) * ma;
         var a1 = ld(rowa, col0 + 1) * ma;
         var a2 = ld(rowa, col0 + 2) * ma;
         var b0 = ld(rowb, col0) * mb;
         var b1 = ld(rowb, col0 + 1) * mb;
         var b2 = ld(rowb, col0 + 2) * mb;
+        var p0 = 0.0;
+        var p1 = 0.0;
+        var p2 = 0.0;
+        var q0 = 0.0;
+        var q1 = 0.0;
+        var q2 = 0.0;
+        if (PAIR == 1u) {
+          p0 = ld(rowa2, col0) * ma2;
+          p1 = ld(rowa2, col0 + 1) * ma2;
+          p2 = ld(rowa2, col0 + 2) * ma2;
+          q0 = ld(rowb2, col0) * mb2;
+          q1 = ld(rowb2, col0 + 1) * mb2;
+          q2 = ld(rowb2, col0 + 2) * mb2;
+        }
         for (var kw = 0u; kw < KWC; kw++) {
           let a3 = ld(rowa, col0 + i32(kw) + 3) * ma;
           let b3 = ld(rowb, col0 + i32(kw) + 3) * mb;
@@ -132,6 +158,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           b0 = b1;
           b1 = b2;
           b2 = b3;
+          if (PAIR == 1u) {
+            let p3 = ld(rowa2, col0 + i32(kw) + 3) * ma2;
+            let q3 = ld(rowb2, col0 + i32(kw) + 3) * mb2;
+            let wv2 = weights(wk2 + kw, wo);
+            acc0 += p0 * wv2;
+            acc1 += p1 * wv2;
+            acc2 += p2 * wv2;
+            acc3 += p3 * wv2;
+            acc4 += q0 * wv2;
+            acc5 += q1 * wv2;
+            acc6 += q2 * wv2;
+            acc7 += q3 * wv2;
+            p0 = p1;
+            p1 = p2;
+            p2 = p3;
+            q0 = q1;
+            q1 = q2;
+            q2 = q3;
+          }
         }
       } else {
         let s = i32(P.sw);

@@ -8,8 +8,7 @@
 // The register tile is 4 input channels (one vec4) x 2 rows x 4 adjacent columns: each output
 // gradient loaded feeds 4 FMAs and each weight feeds 8. With stride 1 and dilation 1 along w
 // (SLIDE), walking kw backwards shifts the 4 needed dy columns by one, so a tap loads one new
-// value per row; taps whose columns all miss the output row are skipped, and filters go in
-// pairs, so that each window set-up and loop pass serves twice the FMAs.
+// value per row; taps whose columns all miss the output row are skipped.
 
 struct Params {
   total: u32,
@@ -35,6 +34,9 @@ struct Params {
 }
 
 override SLIDE: u32 = 0u;
+// 1 (with SLIDE only) to take the filters two at a time: the window set-up and the loop's
+// overhead then serve twice the FMAs. Off for a single one, whose partner would be masked work.
+override PAIR: u32 = 0u;
 override BATCH_FASTEST: u32 = 0u;
 // 1 when stride and dilation along h are 1.
 override UNIT_H: u32 = 0u;
@@ -132,8 +134,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     kh0 = u32(max(i32(ih + P.pt) - i32(P.OH) + 1, 0));
     kh1 = min(P.KH, ih1 + P.pt + 1u);
   }
-  let fstep = select(1u, 2u, SLIDE == 1u);
-  for (var f = 0u; f < P.fpg; f += fstep) {
+  for (var f = 0u; f < P.fpg; f += 1u + PAIR) {
     let fa = g * P.fpg + f;
     let dyf = (n * P.F + fa) * oplane;
     let wf = fa * P.cpg * ksize;
@@ -159,7 +160,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       if (SLIDE == 1u) {
         // Two filters per pass (f and f + 1; past the last one, masked): the window setup and the
         // loop's overhead are shared by twice the FMAs.
-        let has2 = f + 1u < P.fpg;
+        let has2 = PAIR == 1u && f + 1u < P.fpg;
         let rowa2 = rowa + select(0u, oplane, has2);
         let rowb2 = rowb + select(0u, oplane, has2);
         let ma2 = select(0.0, ma, has2);
@@ -172,39 +173,57 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var b0 = ld(rowb, c0) * mb;
         var b1 = ld(rowb, c0 + 1) * mb;
         var b2 = ld(rowb, c0 + 2) * mb;
-        var p0 = ld(rowa2, c0) * ma2;
-        var p1 = ld(rowa2, c0 + 1) * ma2;
-        var p2 = ld(rowa2, c0 + 2) * ma2;
-        var q0 = ld(rowb2, c0) * mb2;
-        var q1 = ld(rowb2, c0 + 1) * mb2;
-        var q2 = ld(rowb2, c0 + 2) * mb2;
+        var p0 = 0.0;
+        var p1 = 0.0;
+        var p2 = 0.0;
+        var q0 = 0.0;
+        var q1 = 0.0;
+        var q2 = 0.0;
+        if (PAIR == 1u) {
+          p0 = ld(rowa2, c0) * ma2;
+          p1 = ld(rowa2, c0 + 1) * ma2;
+          p2 = ld(rowa2, c0 + 2) * ma2;
+          q0 = ld(rowb2, c0) * mb2;
+          q1 = ld(rowb2, c0 + 1) * mb2;
+          q2 = ld(rowb2, c0 + 2) * mb2;
+        }
         for (var t = t0; t < t1; t++) {
           let a3 = ld(rowa, s0 + i32(t) + 3) * ma;
           let b3 = ld(rowb, s0 + i32(t) + 3) * mb;
-          let p3 = ld(rowa2, s0 + i32(t) + 3) * ma2;
-          let q3 = ld(rowb2, s0 + i32(t) + 3) * mb2;
           let wv = weights(wk + P.KW - 1u - t, cl);
-          let wv2 = weights(wk2 + P.KW - 1u - t, cl);
-          acc0 += a0 * wv + p0 * wv2;
-          acc1 += a1 * wv + p1 * wv2;
-          acc2 += a2 * wv + p2 * wv2;
-          acc3 += a3 * wv + p3 * wv2;
-          acc4 += b0 * wv + q0 * wv2;
-          acc5 += b1 * wv + q1 * wv2;
-          acc6 += b2 * wv + q2 * wv2;
-          acc7 += b3 * wv + q3 * wv2;
+          acc0 += a0 * wv;
+          acc1 += a1 * wv;
+          acc2 += a2 * wv;
+          acc3 += a3 * wv;
+          acc4 += b0 * wv;
+          acc5 += b1 * wv;
+          acc6 += b2 * wv;
+          acc7 += b3 * wv;
           a0 = a1;
           a1 = a2;
           a2 = a3;
           b0 = b1;
           b1 = b2;
           b2 = b3;
-          p0 = p1;
-          p1 = p2;
-          p2 = p3;
-          q0 = q1;
-          q1 = q2;
-          q2 = q3;
+          if (PAIR == 1u) {
+            let p3 = ld(rowa2, s0 + i32(t) + 3) * ma2;
+            let q3 = ld(rowb2, s0 + i32(t) + 3) * mb2;
+            let wv2 = weights(wk2 + P.KW - 1u - t, cl);
+            acc0 += p0 * wv2;
+            acc1 += p1 * wv2;
+            acc2 += p2 * wv2;
+            acc3 += p3 * wv2;
+            acc4 += q0 * wv2;
+            acc5 += q1 * wv2;
+            acc6 += q2 * wv2;
+            acc7 += q3 * wv2;
+            p0 = p1;
+            p1 = p2;
+            p2 = p3;
+            q0 = q1;
+            q1 = q2;
+            q2 = q3;
+          }
         }
       } else {
         for (var kw = 0u; kw < P.KW; kw++) {

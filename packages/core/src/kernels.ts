@@ -74,8 +74,8 @@ export const KERNELS = {
     constants: [],
   }),
   // CNN ops (ops/conv.ts, ops/pool.ts, ops/softmax.ts).
-  conv2d: spec({ file: 'conv2d', entry: 'main', buffers: ['x', 'w', 'bias', 'out'], uniforms: [...CONV, ['fblocks', 'u32'], ['owblocks', 'u32']], constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'FPT', 'KWC'] }),
-  conv2dInput: spec({ file: 'conv2d_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: [...CONV, ['cblocks', 'u32'], ['iwblocks', 'u32']], constants: ['SLIDE', 'BATCH_FASTEST', 'CPT', 'UNIT_H'] }),
+  conv2d: spec({ file: 'conv2d', entry: 'main', buffers: ['x', 'w', 'bias', 'out'], uniforms: [...CONV, ['fblocks', 'u32'], ['owblocks', 'u32']], constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'FPT', 'KWC', 'PAIR'] }),
+  conv2dInput: spec({ file: 'conv2d_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: [...CONV, ['cblocks', 'u32'], ['iwblocks', 'u32']], constants: ['SLIDE', 'BATCH_FASTEST', 'CPT', 'UNIT_H', 'PAIR'] }),
   conv2dFilter: spec({
     file: 'conv2d_filter', entry: 'main', buffers: ['x', 'dy', 'out'],
     uniforms: [...CONV, ['fblocks', 'u32'], ['tblocks', 'u32'], ['rows', 'u32'], ['rows_per_chunk', 'u32']], constants: ['BIAS'],

@@ -196,7 +196,7 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
       const total = g.N * g.groups * fblocks * ceilDiv(g.OH, 2) * owblocks;
       return kernelCall({
         kernel: 'conv2d',
-        constants: { HAS_BIAS: b ? 1 : 0, ACT: params.activation === 'relu' ? 1 : 0, SLIDE: slide(g), FPT: fpt, KWC: g.KW },
+        constants: { HAS_BIAS: b ? 1 : 0, ACT: params.activation === 'relu' ? 1 : 0, SLIDE: slide(g), FPT: fpt, KWC: g.KW, PAIR: slide(g) && g.cpg >= 2 ? 1 : 0 },
         uniforms: { ...convUniforms(g, total), fblocks, owblocks },
         buffers: { x: x!.buf, w: w!.buf, bias: (b ?? w!).buf, out: out.buf },
         workgroups: grid1d(total),
@@ -228,7 +228,7 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
       const total = g.N * g.groups * cblocks * ceilDiv(g.H, 2) * iwblocks;
       return kernelCall({
         kernel: 'conv2dInput',
-        constants: { SLIDE: slide(g), BATCH_FASTEST: engine.backend!.caps.registerTiling && g.N >= 4 ? 1 : 0, CPT: cpt, UNIT_H: g.sh === 1 && g.dh === 1 ? 1 : 0 },
+        constants: { SLIDE: slide(g), BATCH_FASTEST: engine.backend!.caps.registerTiling && g.N >= 4 ? 1 : 0, CPT: cpt, UNIT_H: g.sh === 1 && g.dh === 1 ? 1 : 0, PAIR: slide(g) && g.fpg >= 2 ? 1 : 0 },
         uniforms: { ...convUniforms(g, total), cblocks, iwblocks },
         buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
         workgroups: grid1d(total),
