@@ -155,11 +155,6 @@ if [[ $STATUS == 2 ]] && ! grep -q '^adapter:' "$OUT/gpu/bench.log" 2>/dev/null 
 fi
 
 # --- Summary -----------------------------------------------------------------------------------------
-JSON=$(ls "$OUT"/gpu/*.json 2>/dev/null | head -1)
-if [[ $TORCH_CUDA == 1 && -n $JSON ]] && grep -q '"torch": "[^"]* on cuda' "$JSON"; then
-  # bench/run.mjs titles the torch column 'PyTorch CPU' unless it uses info.label (peers/torch.mjs).
-  sed -i 's/PyTorch CPU/PyTorch CUDA/g' "$OUT/gpu/table.md" "$JSON"
-fi
 echo
 case $STATUS in
   0) WHAT="suite finished" ;;
