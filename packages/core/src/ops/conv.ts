@@ -1,6 +1,6 @@
 import { engine } from '../engine.js';
 import { fmtShape, opError } from '../errors.js';
-import { grid1d, kernelCall, type DeviceBuffer, type KernelCall } from '../kernels.js';
+import { grid1d, kernelCall, type KernelCall } from '../kernels.js';
 import { Tensor } from '../tensor.js';
 import type { DeviceCaps } from '../backend.js';
 import type { Conv2dParams, OpDefs, OpParams, TensorInfo } from './registry.js';
@@ -156,25 +156,15 @@ function checkDy(op: string, g: ConvGeometry, dy: readonly number[]): void {
   }
 }
 
-/** The filter gradient by kernel rows (kernels/conv2d_filter_rows.wgsl), then the chunk reduce. */
-function filterRowsCalls(g: ConvGeometry, p: OpParams['conv2dBackpropFilter'], x: DeviceBuffer, dy: DeviceBuffer, out: DeviceBuffer, partialBuf: DeviceBuffer | undefined, nf: number) {
-  const fblocks = ceilDiv(g.fpg, nf);
+/**
+ * How the filter gradient's (n, oh) rows split into chunks: `chunks` may come out below the
+ * count asked for, since every chunk but the last takes `rowsPerChunk` rows.
+ */
+function rowSplit(g: ConvGeometry, p: OpParams['conv2dBackpropFilter']) {
   const rows = g.N * g.OH;
-  const rowsPerChunk = ceilDiv(rows, p.chunks ?? filterChunks(g, engine.backend!.caps));
-  const chunks = ceilDiv(rows, rowsPerChunk);
-  const total = chunks * g.groups * fblocks * g.cpg * g.KH;
-  const partial = chunks > 1 ? partialBuf! : out;
-  const calls: (KernelCall<'conv2dFilterRows'> | KernelCall<'reduce'>)[] = [
-    kernelCall({
-      kernel: 'conv2dFilterRows',
-      constants: { BIAS: p.withBias ? 1 : 0, KWT: g.KW, NF: nf },
-      uniforms: { ...convUniforms(g, total), fblocks, rows, rows_per_chunk: rowsPerChunk },
-      buffers: { x, dy, out: partial },
-      workgroups: grid1d(total),
-    }),
-  ];
-  if (chunks > 1) calls.push(sumChunks(partial, out, chunks, g.F * (g.cpg * g.KH * g.KW + (p.withBias ? 1 : 0))));
-  return calls;
+  const asked = p.chunks ?? filterChunks(g, engine.backend!.caps);
+  const rowsPerChunk = ceilDiv(rows, asked);
+  return { rows, asked, rowsPerChunk, chunks: rows === 0 ? 1 : ceilDiv(rows, rowsPerChunk) };
 }
 
 export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'reluBackward'> = {
@@ -248,9 +238,9 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
       requireF32('conv2dBackpropFilter', ins);
       const g = convGeometry('conv2dBackpropFilter', x.shape, p.filterShape, p);
       checkDy('conv2dBackpropFilter', g, dy.shape);
-      const chunks = p.chunks ?? filterChunks(g, engine.backend!.caps);
-      if (!Number.isInteger(chunks) || chunks < 1 || chunks > Math.max(1, g.N * g.OH)) {
-        throw opError('conv2dBackpropFilter', `chunks ${chunks} must be an integer in [1, ${g.N * g.OH}]`);
+      const { asked, chunks } = rowSplit(g, p);
+      if (!Number.isInteger(asked) || asked < 1 || asked > Math.max(1, g.N * g.OH)) {
+        throw opError('conv2dBackpropFilter', `chunks ${asked} must be an integer in [1, ${g.N * g.OH}]`);
       }
       const taps = g.cpg * g.KH * g.KW + (p.withBias ? 1 : 0);
       const shape = p.withBias ? [g.F, taps] : [...p.filterShape];
@@ -258,26 +248,35 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
     },
     kernel({ inputs: [x, dy], out, aux, params }) {
       const g = convGeometry('conv2dBackpropFilter', x!.shape, params.filterShape, params);
-      const tile = filterTile(g);
-      if (tile.rows) return filterRowsCalls(g, params, x!.buf, dy!.buf, out.buf, aux[0]?.buf, tile.filters);
-      const fblocks = ceilDiv(g.fpg, 8);
-      const tblocks = ceilDiv(g.cpg * g.KH * g.KW + (params.withBias ? 1 : 0), 4);
-      const rows = g.N * g.OH;
-      const rowsPerChunk = ceilDiv(rows, params.chunks ?? filterChunks(g, engine.backend!.caps));
-      const chunks = ceilDiv(rows, rowsPerChunk);
-      const total = chunks * g.groups * fblocks * tblocks;
+      const { rows, rowsPerChunk, chunks } = rowSplit(g, params);
       const partial = chunks > 1 ? aux[0]!.buf : out.buf;
-      const calls: (KernelCall<'conv2dFilter'> | KernelCall<'reduce'>)[] = [
-        kernelCall({
-          kernel: 'conv2dFilter',
-          constants: { BIAS: params.withBias ? 1 : 0 },
-          uniforms: { ...convUniforms(g, total), fblocks, tblocks, rows, rows_per_chunk: rowsPerChunk },
-          buffers: { x: x!.buf, dy: dy!.buf, out: partial },
+      const buffers = { x: x!.buf, dy: dy!.buf, out: partial };
+      const split = { rows, rows_per_chunk: rowsPerChunk };
+      const BIAS = params.withBias ? 1 : 0;
+      const tile = filterTile(g);
+      const fblocks = ceilDiv(g.fpg, tile.filters);
+      let main: KernelCall<'conv2dFilterRows'> | KernelCall<'conv2dFilter'>;
+      if (tile.rows) {
+        const total = chunks * g.groups * fblocks * g.cpg * g.KH;
+        main = kernelCall({
+          kernel: 'conv2dFilterRows',
+          constants: { BIAS, KWT: g.KW, NF: tile.filters },
+          uniforms: { ...convUniforms(g, total), fblocks, ...split },
+          buffers,
           workgroups: grid1d(total),
-        }),
-      ];
-      if (chunks > 1) calls.push(sumChunks(partial, out.buf, chunks, out.size));
-      return calls;
+        });
+      } else {
+        const tblocks = ceilDiv(g.cpg * g.KH * g.KW + BIAS, 4);
+        const total = chunks * g.groups * fblocks * tblocks;
+        main = kernelCall({
+          kernel: 'conv2dFilter',
+          constants: { BIAS },
+          uniforms: { ...convUniforms(g, total), fblocks, tblocks, ...split },
+          buffers,
+          workgroups: grid1d(total),
+        });
+      }
+      return chunks > 1 ? [main, sumChunks(partial, out.buf, chunks, out.size)] : [main];
     },
     // <G, dw(x, dy)> = <x, convT(dy, G)> = <conv(x, G), dy>; a bias column adds <Gb, sum(dy)>.
     grad(G, { inputs: [x, dy], params: p, needs }) {
