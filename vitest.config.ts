@@ -3,13 +3,14 @@ import { fileURLToPath } from 'node:url';
 
 const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url));
 
-// Tests import the TypeScript sources directly (no build step); tests/setup.ts registers the
-// backend loader that the compiled package entry registers in production.
+// Tests import the TypeScript sources directly (no build step); tests/setup.ts imports the
+// backends, which register themselves with core as they do in production.
 export default defineConfig({
   resolve: {
     alias: [
       { find: /^@tessera\/core$/, replacement: src('core') },
       { find: /^@tessera\/webgpu$/, replacement: src('webgpu') },
+      { find: /^@tessera\/reference$/, replacement: src('reference') },
       { find: /^@tessera\/node$/, replacement: src('node') },
       { find: /^@tessera\/nn$/, replacement: src('nn') },
       { find: /^@tessera\/data$/, replacement: src('data') },

@@ -4,6 +4,7 @@
 // row), independent ops, a submit per op, and a chain on 100k elements.
 //   npm run build:packages && node bench/dispatch-probe.mjs
 import * as ts from '@tessera/core';
+import '@tessera/webgpu'; // registers the WebGPU backend
 const info = await ts.init();
 const x = ts.keep(ts.randn([16], { seed: 1 }));
 const N = 1000;

@@ -10,6 +10,7 @@
 // The whole step is timed the same way, with the backward pass included.
 import os from 'node:os';
 import * as ts from '@tessera/core';
+import '@tessera/webgpu'; // registers the WebGPU backend
 
 const batch = Number(process.argv[2] ?? 64);
 const reps = Number(process.argv[3] ?? 5);

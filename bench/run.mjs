@@ -88,6 +88,7 @@ async function main() {
     Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis.navigator ?? {}), gpu }, configurable: true, writable: true });
   }
   const ts = await import('@tessera/core');
+  await import('@tessera/webgpu'); // registers the WebGPU backend
   const info = await ts.init();
   let nn = null;
   let nnWhy = null;

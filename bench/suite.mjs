@@ -43,7 +43,7 @@ export function catalogue({ quick = false } = {}) {
   for (const [k, n] of [[400, 120], [120, 84], [84, 10]]) {
     add({ id: `matmul-64x${k}x${n}`, group: 'matmul', label: `matmul [64,${k}]@[${k},${n}] (LeNet dense)`, metric: 'ms', flops: 2 * 64 * k * n, spec: { kind: 'matmul', a: [64, k], b: [k, n] } });
   }
-  for (const [name, conv] of [['conv1', LENET_CONV1], ['conv2', LENET_CONV2]]) {
+  for (const [name, conv] of /** @type {[string, typeof LENET_CONV1][]} */ ([['conv1', LENET_CONV1], ['conv2', LENET_CONV2]])) {
     const shape = `[${conv.x}]*[${conv.w}]${conv.pad ? ` pad ${conv.pad}` : ''}`;
     for (const [part, what] of [['forward', 'forward'], ['input', 'input gradient'], ['filter', 'filter gradient']]) {
       add({ id: `${name}-${part}`, group: 'conv2d', label: `conv2d ${what} ${shape}`, metric: 'ms', flops: convFlops(conv), spec: { kind: 'conv2d', part, ...conv } });

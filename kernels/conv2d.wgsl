@@ -8,29 +8,11 @@
 // load. With stride 1 and dilation 1 along w (SLIDE), the 4 input columns a thread needs for tap
 // kw+1 are those of tap kw shifted by one, so each tap loads one new input value per row, and
 // channels go in pairs (PAIR), so that each window set-up and loop pass serves twice the FMAs.
+//
+// Params is shared by the conv2d kernels (lib/conv.wgsl); of its per-kernel fields this one
+// reads fblocks and owblocks.
 
-struct Params {
-  total: u32,
-  C: u32,
-  H: u32,
-  W: u32,
-  F: u32,
-  OH: u32,
-  OW: u32,
-  KH: u32,
-  KW: u32,
-  sh: u32,
-  sw: u32,
-  dh: u32,
-  dw: u32,
-  pt: u32,
-  pl: u32,
-  groups: u32,
-  cpg: u32,
-  fpg: u32,
-  fblocks: u32,
-  owblocks: u32,
-}
+#include "lib/conv.wgsl"
 
 override HAS_BIAS: u32 = 0u;
 // 0 none, 1 relu.

@@ -14,31 +14,11 @@
 // With BIAS, one more tap whose input is always 1 yields the bias gradient sum(dy) in the same
 // pass (it usually fills a tile slot that would otherwise be wasted); OUT rows are then
 // cpg*KH*KW + 1 long.
+//
+// Params is shared by the conv2d kernels (lib/conv.wgsl); of its per-kernel fields this one
+// reads fblocks, tblocks, rows and rows_per_chunk.
 
-struct Params {
-  total: u32,
-  C: u32,
-  H: u32,
-  W: u32,
-  F: u32,
-  OH: u32,
-  OW: u32,
-  KH: u32,
-  KW: u32,
-  sh: u32,
-  sw: u32,
-  dh: u32,
-  dw: u32,
-  pt: u32,
-  pl: u32,
-  groups: u32,
-  cpg: u32,
-  fpg: u32,
-  fblocks: u32,
-  tblocks: u32,
-  rows: u32,
-  rows_per_chunk: u32,
-}
+#include "lib/conv.wgsl"
 
 override BIAS: u32 = 0u;
 

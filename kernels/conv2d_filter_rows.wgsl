@@ -13,30 +13,11 @@
 // As in conv2d_filter.wgsl, the (n, oh) rows are split into `chunks` ranges written as partial
 // sums OUT [chunks, F, ntaps] that a reduce adds up; with BIAS the thread of row (0, 0) also
 // sums dy into the extra last tap, the bias gradient.
+//
+// Params is shared by the conv2d kernels (lib/conv.wgsl); of its per-kernel fields this one
+// reads fblocks, rows and rows_per_chunk.
 
-struct Params {
-  total: u32,
-  C: u32,
-  H: u32,
-  W: u32,
-  F: u32,
-  OH: u32,
-  OW: u32,
-  KH: u32,
-  KW: u32,
-  sh: u32,
-  sw: u32,
-  dh: u32,
-  dw: u32,
-  pt: u32,
-  pl: u32,
-  groups: u32,
-  cpg: u32,
-  fpg: u32,
-  fblocks: u32,
-  rows: u32,
-  rows_per_chunk: u32,
-}
+#include "lib/conv.wgsl"
 
 override BIAS: u32 = 0u;
 // The kernel width, 1 to 8.

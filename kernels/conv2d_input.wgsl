@@ -9,29 +9,11 @@
 // gradient loaded feeds 4 FMAs and each weight feeds 8. With stride 1 and dilation 1 along w
 // (SLIDE), walking kw backwards shifts the 4 needed dy columns by one, so a tap loads one new
 // value per row; taps whose columns all miss the output row are skipped.
+//
+// Params is shared by the conv2d kernels (lib/conv.wgsl); of its per-kernel fields this one
+// reads cblocks and iwblocks.
 
-struct Params {
-  total: u32,
-  C: u32,
-  H: u32,
-  W: u32,
-  F: u32,
-  OH: u32,
-  OW: u32,
-  KH: u32,
-  KW: u32,
-  sh: u32,
-  sw: u32,
-  dh: u32,
-  dw: u32,
-  pt: u32,
-  pl: u32,
-  groups: u32,
-  cpg: u32,
-  fpg: u32,
-  cblocks: u32,
-  iwblocks: u32,
-}
+#include "lib/conv.wgsl"
 
 override SLIDE: u32 = 0u;
 // 1 (with SLIDE only) to take the filters two at a time: the window set-up and the loop's

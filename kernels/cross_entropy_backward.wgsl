@@ -19,10 +19,7 @@ override LABEL_INT: u32 = 1u;
 @group(0) @binding(4) var<storage, read> DY: array<f32>;
 @group(0) @binding(5) var<storage, read_write> DX: array<f32>;
 
-fn nan() -> f32 {
-  var bits = 0x7fc00000u; // a var, so the NaN is made at run time, not constant-folded
-  return bitcast<f32>(bits);
-}
+#include "lib/float.wgsl"
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -9,21 +9,9 @@
 // cases take loop-free paths: the 2x2 unpadded window (K2) forward, and non-overlapping windows
 // (NONOVERLAP, stride >= kernel size), where an element has at most one window, backward; when
 // 2x2 windows tile the plane exactly (TILE2), the backward pass runs per window instead.
-// The window helpers are the same in max_pool2d.wgsl and avg_pool2d.wgsl; keep them in step.
+// Params and the window helpers are shared with avg_pool2d.wgsl through lib/pool.wgsl.
 
-struct Params {
-  total: u32,
-  H: u32,
-  W: u32,
-  OH: u32,
-  OW: u32,
-  kh: u32,
-  kw: u32,
-  sh: u32,
-  sw: u32,
-  ph: u32,
-  pw: u32,
-}
+#include "lib/pool.wgsl"
 
 // 1 for a 2x2 window without padding: every tap is in bounds, and the forward window is unrolled.
 override K2: u32 = 0u;
@@ -42,65 +30,7 @@ override TILE2: u32 = 0u;
 // Argmax indices: written forward, read backward.
 @group(0) @binding(3) var<storage, read_write> ARG: array<i32>;
 
-struct Window {
-  plane: u32,
-  h0: i32,
-  w0: i32,
-}
-
-// -inf, made at run time (a constant -inf is rejected by WGSL).
-fn neg_inf() -> f32 {
-  var bits = 0xff800000u;
-  return bitcast<f32>(bits);
-}
-
-fn window_of(i: u32) -> Window {
-  let ow = i % P.OW;
-  let r = i / P.OW;
-  let oh = r % P.OH;
-  let nc = r / P.OH;
-  return Window(nc * P.H * P.W, i32(oh * P.sh) - i32(P.ph), i32(ow * P.sw) - i32(P.pw));
-}
-
-struct Range {
-  // Output plane offset, this element's index in its input plane, and the covering windows
-  // [oh0, oh1) x [ow0, ow1).
-  plane: u32,
-  at: i32,
-  oh0: u32,
-  oh1: u32,
-  ow0: u32,
-  ow1: u32,
-}
-
-// Windows o with o*s - p <= i < o*s - p + k, i.e. (i + p - k + 1) / s <= o <= (i + p) / s.
-fn first_window(i: u32, p: u32, k: u32, s: u32) -> u32 {
-  let lo = i + p + 1u;
-  return select(0u, (lo - k + s - 1u) / s, lo > k);
-}
-
-// The one window covering input element i when windows do not overlap: its flat output index,
-// or -1 when i is in a gap between windows or past the last one.
-fn only_window(i: u32) -> i32 {
-  let iw = i % P.W;
-  let r = i / P.W;
-  let ih = r % P.H;
-  let nc = r / P.H;
-  let oh = (ih + P.ph) / P.sh;
-  let ow = (iw + P.pw) / P.sw;
-  let inside = oh < P.OH && ow < P.OW && ih + P.ph - oh * P.sh < P.kh && iw + P.pw - ow * P.sw < P.kw;
-  return select(-1, i32((nc * P.OH + oh) * P.OW + ow), inside);
-}
-
-fn range_of(i: u32) -> Range {
-  let iw = i % P.W;
-  let r = i / P.W;
-  let ih = r % P.H;
-  let nc = r / P.H;
-  let oh1 = min((ih + P.ph) / P.sh + 1u, P.OH);
-  let ow1 = min((iw + P.pw) / P.sw + 1u, P.OW);
-  return Range(nc * P.OH * P.OW, i32(ih * P.W + iw), first_window(ih, P.ph, P.kh, P.sh), oh1, first_window(iw, P.pw, P.kw, P.sw), ow1);
-}
+#include "lib/float.wgsl"
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

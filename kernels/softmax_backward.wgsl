@@ -3,11 +3,7 @@
 //   softmax:     dx = y * (dy - sum(dy * y))
 //   log-softmax: dx = dy - exp(y) * sum(dy)
 
-struct Params {
-  rows: u32,
-  D: u32,
-  inner: u32,
-}
+#include "lib/softmax.wgsl"
 
 // 0 softmax, 1 log-softmax.
 override LOG: u32 = 0u;
@@ -16,11 +12,6 @@ override LOG: u32 = 0u;
 @group(0) @binding(1) var<storage, read> Y: array<f32>;
 @group(0) @binding(2) var<storage, read> DY: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DX: array<f32>;
-
-fn row_base(r: u32) -> u32 {
-  let o = r / P.inner;
-  return o * P.D * P.inner + (r - o * P.inner);
-}
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,4 +1,3 @@
-// Mirrors packages/core/entry.js for tests that import the TypeScript sources.
-import { setBackendLoader } from '@tessera/core';
-
-setBackendLoader(() => import('@tessera/webgpu'));
+// The backends register themselves with core when imported, as in an application.
+import '@tessera/webgpu';
+import '@tessera/reference';

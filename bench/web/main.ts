@@ -2,6 +2,7 @@
 // as `bench/run.mjs` (all from ../suite.mjs), run on the page's navigator.gpu. Optionally
 // side by side with TensorFlow.js (../peers/tfjs.mjs) on the same adapter.
 import * as ts from '@tessera/core';
+import '@tessera/webgpu'; // registers the WebGPU backend
 // @ts-ignore -- plain ESM shared with Node, no type declarations
 import * as suite from '../suite.mjs';
 

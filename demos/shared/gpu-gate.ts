@@ -6,6 +6,8 @@
  * `navigator.gpu`, no adapter, or an error from `ts.init()`), so the user knows what to change.
  */
 import * as ts from '@tessera/core';
+// Registers the WebGPU backend with core, so that ts.init() finds it.
+import '@tessera/webgpu';
 
 /** Browsers that ship WebGPU, for the message. Kept in one place so both demos say the same. */
 export const WEBGPU_BROWSERS =

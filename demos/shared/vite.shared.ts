@@ -3,9 +3,8 @@
  *
  * The demos import `@tessera/*` from the TypeScript sources, as the tests do (vitest.config.ts),
  * rather than from `packages/*\/dist`: then `vite build` and `npm run demo` need no `tsc` build
- * first, and a demo always shows the code in the working tree. `@tessera/core` maps to a small
- * entry (`core-entry.ts`) that does what the published `packages/core/entry.js` does: register
- * the WebGPU backend so that `ts.init()` finds it.
+ * first, and a demo always shows the code in the working tree. The WebGPU backend registers
+ * itself with core when `gpu-gate.ts` imports it, as in any application.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +13,10 @@ import type { Plugin, PluginOption, UserConfig } from 'vite';
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const at = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 
-/** `@tessera/x` -> `packages/x/src/index.ts`, and `@tessera/core` -> the demos' core entry. */
+/** `@tessera/x` -> `packages/x/src/index.ts`. */
 export function tesseraAliases(): { find: RegExp; replacement: string }[] {
   return [
-    { find: /^@tessera\/core$/, replacement: fileURLToPath(new URL('./core-entry.ts', import.meta.url)) },
+    { find: /^@tessera\/core$/, replacement: at('packages/core/src/index.ts') },
     { find: /^@tessera\/webgpu$/, replacement: at('packages/webgpu/src/index.ts') },
     { find: /^@tessera\/nn$/, replacement: at('packages/nn/src/index.ts') },
     { find: /^@tessera\/data$/, replacement: at('packages/data/src/index.ts') },

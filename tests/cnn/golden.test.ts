@@ -5,12 +5,8 @@
  * C=1, with and without bias, fused ReLU; pooling windows 2 and 3 with strides 1-3 and padding;
  * softmax over the last and a middle axis; cross-entropy with ids, probabilities and one-hot).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ts, expectClose, fromGolden, loadGolden, type GoldenCase } from '../helpers/index.js';
-
-beforeAll(async () => {
-  await ts.init();
-});
+import { expect, it } from 'vitest';
+import { ts, describeEachBackend, expectClose, fromGolden, loadGolden, type GoldenCase } from '../helpers/index.js';
 
 type Params = Record<string, unknown>;
 
@@ -37,7 +33,7 @@ function apply(c: GoldenCase, xs: ts.Tensor[]): ts.Tensor {
 
 const { cases } = loadGolden('cnn_ops.json');
 
-describe('CNN ops match PyTorch', () => {
+describeEachBackend('CNN ops match PyTorch', () => {
   it('has cases for every op', () => {
     const ops = new Set(cases.map((c) => c.op));
     for (const op of ['conv2d', 'maxPool2d', 'avgPool2d', 'softmax', 'logSoftmax', 'crossEntropy']) expect(ops.has(op), op).toBe(true);

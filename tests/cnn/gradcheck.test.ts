@@ -2,12 +2,8 @@
  * Central finite differences against autograd for every CNN op on small inputs, including the
  * gradient rules of the backward primitives themselves (second derivatives of conv2d).
  */
-import { beforeAll, describe, it } from 'vitest';
-import { ts, gradcheck } from '../helpers/index.js';
-
-beforeAll(async () => {
-  await ts.init();
-});
+import { it } from 'vitest';
+import { ts, describeEachBackend, gradcheck } from '../helpers/index.js';
 
 /** Deterministic values in [-1, 1) (mulberry32), so failures reproduce. */
 function values(n: number, seed: number): Float32Array {
@@ -27,7 +23,7 @@ const inputs = (shapes: number[][], seed = 1): Float32Array[] => shapes.map((s, 
 const raw = <K extends ts.OpName>(op: K, xs: ts.Tensor[], p: ts.OpParams[K]) => ts.Tensor._fromOp(op, xs, p);
 const geometry = { stride: [1, 1] as [number, number], dilation: [1, 1] as [number, number], padding: [1, 1, 0, 1] as [number, number, number, number], groups: 1 };
 
-describe('finite-difference gradients', () => {
+describeEachBackend('finite-difference gradients', () => {
   it('conv2d: stride 2, padding 1, bias', async () => {
     const shapes = [[1, 2, 5, 5], [3, 2, 3, 3], [3]];
     await gradcheck((x, w, b) => ts.conv2d(x, w, b, { stride: 2, padding: 1 }), inputs(shapes), shapes);

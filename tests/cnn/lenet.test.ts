@@ -3,12 +3,8 @@
  * conv 6@5x5 pad 2, ReLU, max-pool 2, conv 16@5x5, ReLU, max-pool 2, dense 120, 84, 10, ReLU,
  * mean cross-entropy. Every parameter gradient must match to 1e-4 relative.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ts, expectClose, loadGolden } from '../helpers/index.js';
-
-beforeAll(async () => {
-  await ts.init();
-});
+import { expect, it } from 'vitest';
+import { ts, describeEachBackend, expectClose, loadGolden } from '../helpers/index.js';
 
 interface LenetFixture {
   x: { shape: number[]; seed: number; scale: number };
@@ -55,7 +51,7 @@ function expectRelative(actual: Float32Array, expected: Float32Array, tol: numbe
   expect(Math.sqrt(num / den), `${what}: relative error in norm`).toBeLessThan(tol);
 }
 
-describe('LeNet-5 matches PyTorch', () => {
+describeEachBackend('LeNet-5 matches PyTorch', () => {
   it('loss, logits and every parameter gradient on batch 4', async () => {
     const fx = loadGolden<LenetFixture>('lenet_grads.json');
     const P: Record<string, ts.Tensor> = {};

@@ -1,6 +1,6 @@
 /**
- * The kernel variants a real GPU gets, checked on this machine's adapter: the backend's caps are
- * overridden to `registerTiling: false`, which changes how the filter gradient splits its
+ * The kernel variants a real GPU gets, checked on this machine's adapter: the backend is created
+ * with its caps overridden to `registerTiling: false`, which changes how the filter gradient splits its
  * reduction (many more, shorter chunks, down to one (n, oh) row each), the input gradient's thread
  * order, and gives rows of 64 or more a workgroup-per-row softmax. Every conv2d and softmax
  * fixture case must still match PyTorch.
@@ -10,9 +10,7 @@ import { createBackend } from '@tessera/webgpu';
 import { ts, expectClose, fromGolden, loadGolden } from '../helpers/index.js';
 
 beforeAll(async () => {
-  const backend = await createBackend();
-  (backend.caps as { registerTiling: boolean }).registerTiling = false;
-  await ts.init({ backend });
+  await ts.init({ backend: await createBackend({ caps: { registerTiling: false } }) });
 });
 
 const { cases } = loadGolden('cnn_ops.json');

@@ -1,11 +1,7 @@
 // Every core op, forward and gradient, against values PyTorch computed
 // (tests/fixtures/core_ops.json, written by scripts/golden/core_ops.py).
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ts, expectClose, fromGolden, loadGolden, type GoldenCase } from '../helpers/index.js';
-
-beforeAll(async () => {
-  await ts.init();
-});
+import { expect, it } from 'vitest';
+import { ts, describeEachBackend, expectClose, fromGolden, loadGolden, type GoldenCase } from '../helpers/index.js';
 
 type P = Record<string, any>;
 const CALL: Record<string, (xs: ts.Tensor[], p: P) => ts.Tensor> = {
@@ -26,7 +22,7 @@ const CALL: Record<string, (xs: ts.Tensor[], p: P) => ts.Tensor> = {
 
 const { cases } = loadGolden('core_ops.json');
 
-describe('core ops against PyTorch', () => {
+describeEachBackend('core ops against PyTorch', () => {
   it('covers every op in the fixture', () => {
     for (const c of cases) expect(CALL[c.op], `no call for op ${c.op}`).toBeDefined();
   });

@@ -30,9 +30,7 @@ function reference(a: Float32Array, b: Float32Array, batch: number, M: number, K
 for (const registerTiling of [true, false]) {
   describe(`matmul tiles, registerTiling ${registerTiling}`, () => {
     beforeAll(async () => {
-      const backend = await createBackend();
-      (backend.caps as { registerTiling: boolean }).registerTiling = registerTiling;
-      await ts.init({ backend });
+      await ts.init({ backend: await createBackend({ caps: { registerTiling } }) });
     });
     for (const [batch, M, K, N] of [[1, 130, 70, 140], [2, 75, 33, 258], [1, 1031, 9, 5]] as const) {
       for (const [tA, tB] of [[false, false], [true, false], [false, true]] as const) {

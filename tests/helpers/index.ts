@@ -4,10 +4,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import * as ts from '@tessera/core';
 
 export { ts };
+
+/** The backends every golden test runs on: the WebGPU kernels and the float64 reference. */
+export const BACKENDS = ['webgpu', 'reference'] as const;
+
+/**
+ * A describe block per backend, each starting that backend first, so an op's semantics are
+ * pinned down on both (`describe.each` over BACKENDS).
+ */
+export function describeEachBackend(name: string, body: (backend: (typeof BACKENDS)[number]) => void): void {
+  describe.each(BACKENDS)(`${name} [%s]`, (backend) => {
+    beforeAll(async () => {
+      await ts.init({ backend });
+    });
+    body(backend);
+  });
+}
 
 /** Asserts |actual - expected| <= atol + rtol * |expected| elementwise, naming the worst index. */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { rtol = 1e-5, atol = 1e-6, what = 'values' } = {}): void {

@@ -2,11 +2,7 @@
 // the same parameters and gradients, three steps, parameters compared after every step.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nn from '@tessera/nn';
-import { ts, expectClose, expectNoLeak, fromGolden, loadGolden, type GoldenTensor } from '../helpers/index.js';
-
-beforeAll(async () => {
-  await ts.init();
-});
+import { ts, describeEachBackend, expectClose, expectNoLeak, fromGolden, loadGolden, type GoldenTensor } from '../helpers/index.js';
 
 interface UpdateCase {
   name: string;
@@ -19,7 +15,7 @@ interface UpdateCase {
 }
 const golden = loadGolden<{ params: GoldenTensor[]; grads: GoldenTensor[][]; cases: UpdateCase[] }>('updates.json');
 
-describe('updates against PyTorch', () => {
+describeEachBackend('updates against PyTorch', () => {
   it('covers every optimizer', () => {
     const covered = new Set(golden.cases.map((c) => c.optimizer));
     expect([...covered].sort()).toEqual(Object.keys(nn.updates.OPTIMIZERS).sort());
@@ -46,6 +42,10 @@ describe('updates against PyTorch', () => {
 });
 
 describe('optimizer behaviour', () => {
+  beforeAll(async () => {
+    await ts.init({ backend: 'webgpu' });
+  });
+
   it('step(loss) runs backward, updates in place without reading back, and resets the gradients', async () => {
     const w = ts.keep(ts.tensor([1, -2, 3], { requiresGrad: true }));
     const opt = nn.updates.sgd([w], { learningRate: 0.5 });
@@ -120,6 +120,10 @@ describe('optimizer behaviour', () => {
 });
 
 describe('optimizer errors', () => {
+  beforeAll(async () => {
+    await ts.init({ backend: 'webgpu' });
+  });
+
   const p = () => [ts.keep(ts.zeros([2], { requiresGrad: true }))];
 
   it('rejects an unknown optimizer name, listing the valid ones', () => {

@@ -9,6 +9,9 @@
  */
 import { parseArgs } from 'node:util';
 import * as ts from '@tessera/core';
+// The backends register themselves with core when imported.
+import '@tessera/webgpu';
+import '@tessera/reference';
 import { train, type TrainOptions } from './train.js';
 import { FINETUNE_DEFAULTS, finetune, formatFinetune, type FinetuneOptions } from './finetune.js';
 

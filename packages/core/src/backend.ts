@@ -1,7 +1,16 @@
-import type { AnyKernelCall, DeviceBuffer } from './kernels.js';
+import type { DType } from './dtype.js';
+import type { OpName, OpParams, TensorInfo } from './ops/registry.js';
 
-/** What `ts.backendInfo()` reports about the adapter in use. */
+/**
+ * The boundary between the tensor runtime and a device. Core owns tensors, the op table's shape
+ * and gradient rules, autograd and memory; a backend owns how each primitive runs. A backend
+ * never sees a Tensor, only buffers with their shape and dtype, and core never sees a GPU API.
+ */
+
+/** What `ts.backendInfo()` reports about the device in use. */
 export interface BackendInfo {
+  /** The backend's registered name: 'webgpu', 'reference', ... */
+  backend: string;
   adapter: string;
   vendor: string;
   architecture: string;
@@ -9,17 +18,6 @@ export interface BackendInfo {
   /** True for a CPU implementation of the GPU API (SwiftShader), where kernels are chosen differently. */
   isCPU: boolean;
   limits: Record<string, number>;
-}
-
-/**
- * What kernels may assume about the device. Op kernels read this, and nothing else about the
- * adapter, so the choice between kernel variants happens in one place per op.
- */
-export interface DeviceCaps {
-  /** Prefer barrier-free kernels that keep their tile in registers (best on CPU adapters). */
-  registerTiling: boolean;
-  maxWorkgroupStorageBytes: number;
-  maxStorageBufferBytes: number;
 }
 
 /** Counters a backend keeps for benchmarks and leak checks. */
@@ -34,23 +32,110 @@ export interface BackendStats {
   dispatches: number;
 }
 
+/** An opaque device buffer; only the backend that made it knows what it is. */
+export type DeviceBuffer = object & { readonly __deviceBuffer?: never };
+
+/** A tensor as a backend sees it: contiguous, with its buffer. */
+export interface KernelTensor extends TensorInfo {
+  readonly buf: DeviceBuffer;
+  readonly size: number;
+}
+
+/** What a backend gets to run one primitive: inputs, the allocated output and aux outputs. */
+export interface KernelArgs<P> {
+  readonly inputs: readonly KernelTensor[];
+  readonly out: KernelTensor;
+  /** Extra outputs the shape rule declared (max-pool's argmax, cross-entropy's row statistics). */
+  readonly aux: readonly KernelTensor[];
+  readonly params: P;
+}
+
+/**
+ * Each backend's implementation of every primitive, as a mapped type over the op table's names:
+ * a backend that misses an op does not compile.
+ */
+export type OpKernels<R = void> = { [N in OpName]: (args: KernelArgs<OpParams[N]>) => R };
+
+/**
+ * The optimizer rules of `ts.applyUpdate`. Each follows torch.optim's formulas exactly:
+ *
+ * - `sgd`:      p -= lr * g
+ * - `momentum`: buf = momentum * buf + g;  p -= lr * buf                    (SGD, momentum)
+ * - `nesterov`: buf = momentum * buf + g;  p -= lr * (g + momentum * buf)  (SGD, nesterov)
+ * - `rmsprop`:  sq = beta1 * sq + (1 - beta1) g²;  p -= lr * g / (sqrt(sq) + eps)
+ *               (beta1 is PyTorch's alpha; with momentum > 0 the step goes through a buffer)
+ * - `adam`:     Adam with bias correction, eps added after the corrected sqrt (PyTorch)
+ * - `adamw`:    Adam with decoupled weight decay: p *= 1 - lr * weightDecay first
+ *
+ * For every rule but adamw, `weightDecay` is L2 added to the gradient, as in torch.optim.
+ */
+export type OptimRule = 'sgd' | 'momentum' | 'nesterov' | 'rmsprop' | 'adam' | 'adamw';
+
+/** One in-place optimizer step, every hyper-parameter resolved (see `ts.applyUpdate`). */
+export interface UpdateArgs {
+  readonly rule: OptimRule;
+  readonly param: KernelTensor;
+  readonly grad: KernelTensor;
+  /** As many as the rule needs (`optimStateCount`), each shaped like the parameter. */
+  readonly states: readonly KernelTensor[];
+  /** The gradient is multiplied by `scale[0]`; a one-element float32 tensor. */
+  readonly scale: KernelTensor | null;
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  /** 1 - beta1^step and sqrt(1 - beta2^step), Adam's bias corrections. */
+  readonly biasCorrection1: number;
+  readonly biasCorrection2Sqrt: number;
+}
+
 /**
  * The narrow, private interface between the tensor runtime and a device. Work is queued by
- * `run` and `write`, and only `read` waits.
+ * `run`, `copy`, `update` and `write`, and only `read` waits. Buffers hold 4-byte elements.
  */
 export interface Backend {
   readonly info: BackendInfo;
-  readonly caps: DeviceCaps;
   alloc(bytes: number): DeviceBuffer;
   /** Returns a buffer to the pool once the work queued so far no longer needs it. */
   free(buf: DeviceBuffer): void;
   write(buf: DeviceBuffer, data: ArrayBufferView): void;
   read(buf: DeviceBuffer, bytes: number): Promise<ArrayBuffer>;
-  run(call: AnyKernelCall): void;
+  /** Queues one primitive of the op table; the output (and aux) buffers are already allocated. */
+  run<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): void;
+  /** Copies `elements` 4-byte elements from `src` to `dst` (both from this backend). */
+  copy(src: DeviceBuffer, dst: DeviceBuffer, elements: number): void;
+  /** One in-place optimizer step (`ts.applyUpdate`). */
+  update(args: UpdateArgs): void;
   /** Submits everything queued so far. */
   flush(): void;
   /** Submits queued work, then destroys the pooled free buffers; returns the bytes given back. */
   emptyCache(): number;
   stats(): BackendStats;
   destroy(): void;
+  /**
+   * Optional, for `ts.debug.checkNumerics`: flags `tag` if `buf`'s first `size` float32 values hold
+   * a NaN or an infinity. The check is queued like any kernel; `takeNonFinite` reads the smallest
+   * flagged tag (or -1) at the next sync and clears the flag.
+   */
+  markNonFinite?(buf: DeviceBuffer, size: number, tag: number): void;
+  takeNonFinite?(): Promise<number>;
 }
+
+/** How `ts.init()` creates a backend it finds by name; backends register one when imported. */
+export interface BackendFactory {
+  /** Higher goes first when `init()` picks one by itself. */
+  readonly priority: number;
+  /** Whether `init({ backend: 'auto' })` may pick it; a slow debugging backend says no. */
+  readonly auto: boolean;
+  create(opts: BackendCreateOptions): Promise<Backend>;
+}
+
+/** Options `init()` passes through to a backend factory. */
+export interface BackendCreateOptions {
+  powerPreference?: 'low-power' | 'high-performance';
+}
+
+/** The dtype a backend reads a tensor's buffer as. */
+export const isIntDType = (d: DType): boolean => d === 'int32';

@@ -1,5 +1,4 @@
-import type { Backend } from './backend.js';
-import type { DeviceBuffer } from './kernels.js';
+import type { Backend, DeviceBuffer } from './backend.js';
 import { opError } from './errors.js';
 
 /** A device buffer shared by every Tensor handle that views it; freed when the last one goes. */

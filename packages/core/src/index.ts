@@ -14,9 +14,19 @@ export type { Shape } from './shape.js';
 export * from './functional.js';
 export { noGrad, isGradEnabled } from './autograd.js';
 export { applyUpdate, optimStateCount, type OptimRule, type OptimHyper } from './api/optim.js';
-export { init, shutdown, backendInfo, flush, emptyCache, stats, setBackendLoader, type InitOptions } from './runtime.js';
-export type { Backend, BackendInfo, BackendStats, DeviceCaps } from './backend.js';
-export { KERNELS, grid1d, WG_1D, type KernelName, type KernelCall, type AnyKernelCall, type KernelSpec, type UniformType, type DeviceBuffer } from './kernels.js';
+export { init, shutdown, backendInfo, flush, emptyCache, stats, registerBackend, registeredBackends, type InitOptions } from './runtime.js';
+export * as debug from './api/debug.js';
+export { fmtShape, opError } from './errors.js';
+
+// For backends: the boundary (backend.ts), the op table and the shape helpers kernels share.
+export type {
+  Backend, BackendInfo, BackendStats, BackendFactory, BackendCreateOptions, DeviceBuffer, KernelTensor, KernelArgs, OpKernels, UpdateArgs,
+} from './backend.js';
 export { OPS } from './ops/table.js';
-export type { OpName, OpParams } from './ops/registry.js';
-export { fmtShape } from './errors.js';
+export type { OpName, OpParams, Conv2dParams, Pool2dParams, ReduceParams, TensorInfo } from './ops/registry.js';
+export { MAX_RANK, sizeOf, stridesOf, broadcastShapes, broadcastStrides, windowOutputSize } from './shape.js';
+export { convGeometry, type ConvGeometry } from './ops/conv.js';
+export { poolGeometry, type PoolGeometry } from './ops/pool.js';
+export { softmaxRows } from './ops/softmax.js';
+export { matmulDims } from './ops/matmul.js';
+export { reducedShape } from './ops/reduce.js';

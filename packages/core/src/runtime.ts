@@ -1,40 +1,79 @@
-import type { Backend, BackendInfo } from './backend.js';
+import type { Backend, BackendCreateOptions, BackendFactory, BackendInfo } from './backend.js';
 import { engine } from './engine.js';
 import { clearScalarCache } from './api/creation.js';
+import { resetDebug } from './debug/hooks.js';
 
-type BackendModule = { createBackend(opts?: InitOptions): Promise<Backend> };
-let loader: (() => Promise<BackendModule>) | null = null;
+const registry = new Map<string, BackendFactory>();
 
-/** @internal Registers how `init()` finds the WebGPU backend (the package entry does this). */
-export function setBackendLoader(load: () => Promise<BackendModule>): void {
-  loader = load;
+/**
+ * Makes a backend available to `init()` under `name`. Backend packages call it when imported
+ * (`import '@tessera/webgpu'`), as TensorFlow.js backends do; core itself knows none of them.
+ *
+ * @example
+ * registerBackend('mine', { priority: 1, auto: false, create: async () => new MyBackend() });
+ */
+export function registerBackend(name: string, factory: BackendFactory): void {
+  registry.set(name, factory);
 }
 
+/** The registered backend names, best first. @example ts.registeredBackends()   // ['webgpu', 'reference'] */
+export function registeredBackends(): string[] {
+  return [...registry.entries()].sort((a, b) => b[1].priority - a[1].priority).map(([n]) => n);
+}
+
+/** @internal Creates a fresh backend by name without making it current (the shadow check's twin). */
+export async function createRegisteredBackend(name: string, opts: BackendCreateOptions = {}): Promise<Backend> {
+  const f = registry.get(name);
+  if (!f) throw new Error(`init: no backend named '${name}' is registered (registered: ${registeredBackends().join(', ') || 'none'}). ${importHint(name)}`);
+  return f.create(opts);
+}
+
+const importHint = (name: string): string =>
+  name === 'webgpu' || name === 'reference' || name === 'auto'
+    ? `Import its package once, before init(): import '@tessera/${name === 'auto' ? 'webgpu' : name}'`
+    : `Import the package that registers '${name}' before init()`;
+
 export interface InitOptions {
-  /** Use this backend instead of creating one (tests, or a device you manage yourself). */
-  backend?: Backend;
+  /**
+   * Which backend: 'auto' (the default: the best registered one that starts, WebGPU where it is
+   * imported), a registered name such as 'webgpu' or 'reference', or a Backend you made yourself.
+   */
+  backend?: 'auto' | 'webgpu' | 'reference' | (string & {}) | Backend;
   /** Passed to `requestAdapter`. */
   powerPreference?: 'low-power' | 'high-performance';
 }
 
 /**
- * Starts Tessera on the best available device: `navigator.gpu` in a browser, Dawn (through
- * `@tessera/node`) in Node, with SwiftShader as the fallback on machines without a GPU.
- * Calling it again returns the device already running.
+ * Starts Tessera on a backend: by default the best registered one (WebGPU through
+ * `navigator.gpu` in a browser, Dawn in Node, with SwiftShader as the fallback on machines
+ * without a GPU), or the one named. Backends register when their package is imported. Calling
+ * it again returns the backend already running, unless another one is named.
  *
  * @example
  * import * as ts from '@tessera/core';
- * await ts.init();
+ * import '@tessera/webgpu';
+ * await ts.init();                              // or ts.init({ backend: 'reference' })
  * console.log(ts.backendInfo().adapter);
  */
 export async function init(opts: InitOptions = {}): Promise<BackendInfo> {
-  if (opts.backend) return setBackend(opts.backend);
-  if (engine.backend) return engine.backend.info;
-  if (!loader) {
-    throw new Error("init: no WebGPU backend is registered. Import '@tessera/core' through its package entry, or pass { backend } to init()");
+  const want = opts.backend ?? 'auto';
+  if (typeof want === 'object') return setBackend(want);
+  if (engine.backend && (want === 'auto' || engine.backend.info.backend === want)) return engine.backend.info;
+  const create = { powerPreference: opts.powerPreference };
+  if (want !== 'auto') return setBackend(await createRegisteredBackend(want, create));
+  const candidates = [...registry.entries()].filter(([, f]) => f.auto).sort((a, b) => b[1].priority - a[1].priority);
+  if (!candidates.length) {
+    throw new Error(`init: no backend is registered (registered: ${registeredBackends().join(', ') || 'none'}). ${importHint('auto')}, or '@tessera/reference' for the plain TypeScript one`);
   }
-  const mod = await loader();
-  return setBackend(await mod.createBackend(opts));
+  const failures: string[] = [];
+  for (const [name, f] of candidates) {
+    try {
+      return setBackend(await f.create(create));
+    } catch (e) {
+      failures.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`init: no backend could start.\n${failures.join('\n')}`);
 }
 
 function setBackend(b: Backend): BackendInfo {
@@ -51,6 +90,7 @@ function setBackend(b: Backend): BackendInfo {
  */
 export function shutdown(): void {
   clearScalarCache();
+  resetDebug();
   engine.backend?.destroy();
   engine.backend = null;
   engine.liveTensors = 0;
@@ -59,9 +99,10 @@ export function shutdown(): void {
 }
 
 /**
- * The adapter in use: name, vendor, architecture and features.
+ * The backend and adapter in use: name, vendor, architecture and features.
  *
  * @example
+ * ts.backendInfo().backend;   // 'webgpu'
  * ts.backendInfo().adapter;   // e.g. 'SwiftShader Device (Subzero)'
  */
 export function backendInfo(): BackendInfo {

@@ -97,3 +97,15 @@ export function inferReshape(op: string, from: Shape, to: readonly number[]): nu
   }
   return checkShape(op, out);
 }
+
+/**
+ * Output length of a sliding window (convolution or pooling, floor mode) along one dimension:
+ * `floor((input + padTotal - dilation * (kernel - 1) - 1) / stride) + 1`, as PyTorch computes it.
+ *
+ * @example
+ * ts.windowOutputSize(28, 5, 1, 4);      // 28 ('same' padding of a 5-wide kernel)
+ * ts.windowOutputSize(28, 2, 2, 0);      // 14 (2x2 pooling)
+ */
+export function windowOutputSize(input: number, kernel: number, stride: number, padTotal: number, dilation = 1): number {
+  return Math.floor((input + padTotal - dilation * (kernel - 1) - 1) / stride) + 1;
+}

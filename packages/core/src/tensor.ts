@@ -6,6 +6,7 @@ import type { GradNode } from './autograd.js';
 import type { OpName, OpParams } from './ops/registry.js';
 import { runOp } from './ops/run.js';
 import * as F from './functional.js';
+import { debugAtSync } from './debug/hooks.js';
 
 // Node 20.4+ and current browsers define Symbol.dispose; older runtimes get the registered symbol
 // that TypeScript's `using` lowering also looks up.
@@ -109,12 +110,14 @@ export class Tensor {
   /** Reads the values back (waits for the GPU). */
   async data(): Promise<Float32Array | Int32Array> {
     const storage = this._use('data').retain();
+    let bytes: ArrayBuffer;
     try {
-      const bytes = await engine.backend!.read(storage.buf, this.size * 4);
-      return this.dtype === 'int32' ? new Int32Array(bytes, 0, this.size) : new Float32Array(bytes, 0, this.size);
+      bytes = await engine.backend!.read(storage.buf, this.size * 4);
     } finally {
       storage.release();
     }
+    await debugAtSync();
+    return this.dtype === 'int32' ? new Int32Array(bytes, 0, this.size) : new Float32Array(bytes, 0, this.size);
   }
 
   /** Reads the values back as a nested array of this tensor's shape. */

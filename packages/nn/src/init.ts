@@ -100,7 +100,7 @@ function gainOf(name: string, g: Gain | undefined): number {
 }
 
 /** Accepts `Glorot(gain)` (Lasagne's positional form) as well as `Glorot({ gain, seed })`. */
-const gainOpts = (a: Gain | GainOptions | undefined): GainOptions => (typeof a === 'object' && a !== null ? a : { gain: a });
+const gainOpts = (a: Gain | GainOptions | undefined): GainOptions => (typeof a === 'object' && a !== null ? (a as GainOptions) : { gain: a as Gain | undefined });
 
 /**
  * Fan-in and fan-out as Lasagne computes them: for a dense weight [in, out] they are in and

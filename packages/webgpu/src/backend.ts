@@ -1,5 +1,9 @@
-import { KERNELS, type AnyKernelCall, type Backend, type BackendInfo, type BackendStats, type DeviceBuffer, type DeviceCaps } from '@tessera/core';
+import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, UpdateArgs } from '@tessera/core';
 import { BufferUsage, MapMode } from './flags.js';
+import { WEBGPU_KERNELS, type KernelContext } from './ops/index.js';
+import { updateCall, type UpdateBuffers } from './ops/optim.js';
+import { copyCall } from './ops/shape.js';
+import { KERNELS, grid1d, kernelCall, type AnyKernelCall, type DeviceCaps } from './spec.js';
 import { BufferPool, sizeClass } from './pool.js';
 import { PipelineCache } from './pipelines.js';
 import { packUniforms, uniformLayout } from './uniforms.js';
@@ -9,9 +13,8 @@ const MAX_PENDING_DISPATCHES = 1024;
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every device
 const ARENA_BYTES = MAX_PENDING_DISPATCHES * UNIFORM_SLOT;
 
-interface PendingRead {
-  resolve: () => void;
-}
+/** No op flagged by `checkFinite` (the flag keeps the smallest tag, so it starts at the largest). */
+const NO_FLAG = 0xffffffff;
 
 /**
  * The WebGPU backend. Dispatches are recorded into one compute pass of one command encoder and
@@ -41,10 +44,19 @@ export class WebGPUBackend implements Backend {
   private nextBufferId = 1;
   private failure: string | null = null;
   private counters = { buffersCreated: 0, submits: 0, dispatches: 0, allocatedBytes: 0 };
+  /** Long-lived buffers of the update kernel (placeholders, a 1.0 scale). */
+  private readonly own: UpdateBuffers;
+  /** The checkNumerics flag, made on first use. */
+  private flag: GPUBuffer | null = null;
+  /** Scratch buffers of the op being recorded; back to the pool once its dispatches are queued. */
+  private readonly scratchBufs: DeviceBuffer[] = [];
+  private readonly ctx: KernelContext;
 
+  /** `caps` overrides what the adapter's description implies (tests force GPU variants this way). */
   constructor(
     readonly device: GPUDevice,
     readonly info: BackendInfo,
+    caps: Partial<DeviceCaps> = {},
   ) {
     this.pipelines = new PipelineCache(device);
     this.arena = device.createBuffer({ label: 'uniform arena', size: ARENA_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
@@ -52,7 +64,19 @@ export class WebGPUBackend implements Backend {
       registerTiling: info.isCPU,
       maxWorkgroupStorageBytes: device.limits.maxComputeWorkgroupStorageSize,
       maxStorageBufferBytes: device.limits.maxStorageBufferBindingSize,
+      ...caps,
     };
+    this.ctx = {
+      caps: this.caps,
+      scratch: (bytes) => {
+        const b = this.alloc(bytes);
+        this.scratchBufs.push(b);
+        return b;
+      },
+    };
+    const one = this.alloc(4);
+    this.write(one, new Float32Array([1]));
+    this.own = { dummy1: this.alloc(4), dummy2: this.alloc(4), one };
     device.addEventListener('uncapturederror', (e) => {
       this.failure ??= `WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`;
     });
@@ -107,8 +131,43 @@ export class WebGPUBackend implements Backend {
     this.device.queue.writeBuffer(buf as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  run(call: AnyKernelCall): void {
-    this.check(call.kernel);
+  run<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): void {
+    this.check(op);
+    const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<OpParams[K]>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, this.ctx);
+    if (Array.isArray(calls)) for (const c of calls) this.dispatch(c);
+    else this.dispatch(calls as AnyKernelCall);
+    while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
+  }
+
+  copy(src: DeviceBuffer, dst: DeviceBuffer, elements: number): void {
+    this.check('copy');
+    if (elements > 0) this.dispatch(copyCall(src, dst, [elements], [1], 0, [1], 0));
+  }
+
+  update(args: UpdateArgs): void {
+    this.check('applyUpdate');
+    if (args.param.size > 0) this.dispatch(updateCall(args, this.own));
+  }
+
+  markNonFinite(buf: DeviceBuffer, size: number, tag: number): void {
+    if (!this.flag) {
+      this.flag = this.device.createBuffer({ label: 'checkNumerics flag', size: 16, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
+      this.bufferIds.set(this.flag, this.nextBufferId++);
+      this.device.queue.writeBuffer(this.flag, 0, new Uint32Array([NO_FLAG, 0, 0, 0]));
+    }
+    if (size > 0) this.dispatch(kernelCall({ kernel: 'checkFinite', uniforms: { size, tag }, buffers: { x: buf, flag: this.flag }, workgroups: grid1d(size) }));
+  }
+
+  async takeNonFinite(): Promise<number> {
+    if (!this.flag) return -1;
+    const tag = new Uint32Array(await this.read(this.flag, 4))[0]!;
+    if (tag === NO_FLAG) return -1;
+    this.device.queue.writeBuffer(this.flag, 0, new Uint32Array([NO_FLAG]));
+    return tag;
+  }
+
+  /** Records one dispatch into the open compute pass. */
+  dispatch(call: AnyKernelCall): void {
     const { key, pipeline } = this.pipelines.pipeline(call.kernel, call.constants as Record<string, number> | undefined);
     const layout = uniformLayout(call.kernel);
     if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
@@ -200,6 +259,7 @@ export class WebGPUBackend implements Backend {
 
   destroy(): void {
     this.flush();
+    this.flag?.destroy();
     this.pool.drain();
     this.stagingPool.drain();
     this.bindGroups.clear();
@@ -217,6 +277,7 @@ export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Backend
     limits[k] = device.limits[k];
   }
   return {
+    backend: 'webgpu',
     adapter: name,
     vendor: i.vendor,
     architecture: i.architecture,

@@ -1,19 +1,23 @@
 /**
- * @tessera/webgpu: the WebGPU backend of Tessera. `ts.init()` loads it; use it directly only to
- * wrap a GPUDevice you already have.
+ * @tessera/webgpu: the WebGPU backend of Tessera. Importing it registers the backend under the
+ * name 'webgpu', so that `ts.init()` finds it; use its exports directly only to wrap a GPUDevice
+ * you already have, or to force kernel variants.
  *
  * @example
  * import * as ts from '@tessera/core';
- * import { backendFromDevice } from '@tessera/webgpu';
- * await ts.init({ backend: await backendFromDevice(adapter, device) });
+ * import '@tessera/webgpu';
+ * await ts.init();                     // WebGPU: navigator.gpu, or Dawn in Node
  */
-import type { Backend } from '@tessera/core';
+import { registerBackend, type Backend } from '@tessera/core';
 import { WebGPUBackend, describeAdapter } from './backend.js';
+import type { DeviceCaps } from './spec.js';
 
 export { WebGPUBackend } from './backend.js';
 export { WGSL } from './kernels.generated.js';
 export { sizeClass } from './pool.js';
 export { uniformLayout } from './uniforms.js';
+export { KERNELS, grid1d, WG_1D, type KernelName, type KernelCall, type AnyKernelCall, type KernelSpec, type UniformType, type DeviceCaps } from './spec.js';
+export { WEBGPU_KERNELS, type KernelBuilder, type KernelContext } from './ops/index.js';
 
 /** Where a GPU comes from: the browser's `navigator.gpu`, or Dawn through `@tessera/node`. */
 async function findGPU(): Promise<GPU> {
@@ -27,11 +31,24 @@ async function findGPU(): Promise<GPU> {
   throw new Error('init: this browser has no WebGPU (navigator.gpu is missing). Use a current Chrome, Edge or Safari 26+, or Firefox 141+ on Windows');
 }
 
-/** Wraps an adapter and device you created yourself. @example await backendFromDevice(adapter, device) */
-export async function backendFromDevice(adapter: GPUAdapter, device: GPUDevice): Promise<Backend> {
-  const b = new WebGPUBackend(device, describeAdapter(adapter, device));
+/**
+ * Wraps an adapter and device you created yourself; `caps` overrides the kernel choices the
+ * adapter implies.
+ *
+ * @example
+ * await ts.init({ backend: await backendFromDevice(adapter, device) });
+ */
+export async function backendFromDevice(adapter: GPUAdapter, device: GPUDevice, caps: Partial<DeviceCaps> = {}): Promise<Backend> {
+  const b = new WebGPUBackend(device, describeAdapter(adapter, device), caps);
   await b.warmup();
   return b;
+}
+
+/** Options of `createBackend`. */
+export interface WebGPUOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Overrides the kernel choices the adapter implies, e.g. `{ registerTiling: false }` for GPU variants. */
+  caps?: Partial<DeviceCaps>;
 }
 
 /**
@@ -40,8 +57,9 @@ export async function backendFromDevice(adapter: GPUAdapter, device: GPUDevice):
  *
  * @example
  * const backend = await createBackend({ powerPreference: 'high-performance' });
+ * await ts.init({ backend });
  */
-export async function createBackend(opts: { powerPreference?: GPUPowerPreference } = {}): Promise<Backend> {
+export async function createBackend(opts: WebGPUOptions = {}): Promise<Backend> {
   const gpu = await findGPU();
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new Error('init: no WebGPU adapter is available. In Node, run `bash scripts/ensure-webgpu`; in a browser, check that WebGPU is enabled');
@@ -49,5 +67,7 @@ export async function createBackend(opts: { powerPreference?: GPUPowerPreference
   const requiredLimits: Record<string, number> = {};
   for (const k of want) requiredLimits[k] = adapter.limits[k];
   const device = await adapter.requestDevice({ requiredLimits });
-  return backendFromDevice(adapter, device);
+  return backendFromDevice(adapter, device, opts.caps);
 }
+
+registerBackend('webgpu', { priority: 10, auto: true, create: (opts) => createBackend(opts) });

@@ -1,6 +1,6 @@
-import { KERNELS, type KernelName } from '@tessera/core';
+import { KERNELS, type KernelName } from './spec.js';
 import { ShaderStage } from './flags.js';
-import { WGSL } from './kernels.generated.js';
+import { WGSL, WGSL_LINES } from './kernels.generated.js';
 
 /** Storage access per binding, read from the WGSL declarations so the layout can't disagree. */
 function storageAccess(file: string): Map<number, 'read' | 'read_write'> {
@@ -9,10 +9,32 @@ function storageAccess(file: string): Map<number, 'read' | 'read_write'> {
   return out;
 }
 
-/** Formats a WGSL compile message with the kernel file, line and the offending source line. */
+/**
+ * The source file and line of line `lineNum` (1-based) of kernel `file` as compiled, with the
+ * #include lines that pulled it in, innermost first (none for the kernel's own lines).
+ */
+export function sourceLine(file: string, lineNum: number): { file: string; line: number; from: readonly (readonly [string, number])[] } {
+  const runs = WGSL_LINES[file] ?? [];
+  let run = runs[0];
+  for (const r of runs) {
+    if (r.at > lineNum) break;
+    run = r;
+  }
+  if (!run || lineNum < 1) return { file, line: lineNum, from: [] };
+  return { file: run.file, line: run.line + lineNum - run.at, from: run.from ?? [] };
+}
+
+/**
+ * Formats a WGSL compile message with the file and line it comes from (a kernel, or a
+ * kernels/lib file it includes), the offending source line and, for an included line, the
+ * #include lines that pulled it in.
+ */
 export function formatCompileMessage(file: string, msg: GPUCompilationMessage): string {
   const line = WGSL[file]!.split('\n')[msg.lineNum - 1] ?? '';
-  return `kernels/${file}.wgsl:${msg.lineNum}:${msg.linePos}: ${msg.type}: ${msg.message}\n    ${line.trim()}`;
+  const at = sourceLine(file, msg.lineNum);
+  let text = `kernels/${at.file}.wgsl:${at.line}:${msg.linePos}: ${msg.type}: ${msg.message}\n    ${line.trim()}`;
+  if (at.from.length) text += `\n    (included from ${at.from.map(([f, l]) => `kernels/${f}.wgsl:${l}`).join(', from ')})`;
+  return text;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { KERNELS, type KernelName, type UniformType } from '@tessera/core';
+import { KERNELS, type KernelName, type UniformType } from './spec.js';
 
 export interface UniformField {
   name: string;

@@ -1,3 +1,4 @@
+import { requireTensor } from '../checks.js';
 import { fmtShape, opError } from '../errors.js';
 import type { Conv2dParams, Pool2dParams } from '../ops/registry.js';
 import { Tensor } from '../tensor.js';
@@ -34,10 +35,7 @@ export interface Pool2dOptions {
   padding?: Pair;
 }
 
-function tensorArg(op: string, v: unknown, name: string): Tensor {
-  if (!(v instanceof Tensor)) throw opError(op, `${name} must be a Tensor, got ${v === null ? 'null' : typeof v}`);
-  return v;
-}
+const tensorArg = requireTensor;
 
 /** Reads a number-or-pair option as [h, w], each an integer >= min. */
 function pair(op: string, name: string, v: unknown, min: number, shapes: string): [number, number] {

@@ -1,16 +1,10 @@
+import { requireTensor as checkTensor } from '../checks.js';
 import { fmtShape, opError } from '../errors.js';
-import { Tensor } from '../tensor.js';
+import { matmulRaw } from '../ops/gradutil.js';
+
+export { matmulRaw };
+import type { Tensor } from '../tensor.js';
 import { tidy } from './memory.js';
-
-/** @internal The matmul primitive with transpose flags, used by gradient rules. */
-export function matmulRaw(a: Tensor, b: Tensor, flags: { transA: boolean; transB: boolean }, bias?: Tensor, activation: 'none' | 'relu' = 'none'): Tensor {
-  return Tensor._fromOp('matmul', bias ? [a, b, bias] : [a, b], { ...flags, activation });
-}
-
-function checkTensor(op: string, v: unknown, name: string): Tensor {
-  if (!(v instanceof Tensor)) throw opError(op, `${name} must be a Tensor, got ${v === null ? 'null' : typeof v}`);
-  return v;
-}
 
 /**
  * Matrix product, batched over leading dimensions with broadcasting (like `torch.matmul`).

@@ -1,12 +1,10 @@
+import { requireTensor } from '../checks.js';
 import { fmtShape, opError } from '../errors.js';
 import { checkLabels as checkLabelShapes } from '../ops/softmax.js';
 import { normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
-function tensorArg(op: string, v: unknown, name: string): Tensor {
-  if (!(v instanceof Tensor)) throw opError(op, `${name} must be a Tensor, got ${v === null ? 'null' : typeof v}`);
-  return v;
-}
+const tensorArg = requireTensor;
 
 /**
  * Softmax along `axis` in one fused, numerically stable kernel (the row maximum is subtracted

@@ -1,29 +1,14 @@
-import type { Backend } from '../backend.js';
-import { allocStorage, engine, requireBackend, type Storage } from '../engine.js';
+import type { KernelTensor, OptimRule } from '../backend.js';
+import { requireTensor } from '../checks.js';
+import { requireBackend } from '../engine.js';
 import { checkNumber, fmtShape, opError } from '../errors.js';
-import { grid1d, kernelCall, type DeviceBuffer } from '../kernels.js';
 import { sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { scalarTensor } from './creation.js';
+import { debugAfterUpdate, debugBeforeUpdate } from '../debug/hooks.js';
 
-/**
- * The update rules of kernels/optim.wgsl. Each follows torch.optim's formulas exactly (so the
- * nn package's optimizers can be checked against PyTorch step by step):
- *
- * - `sgd`:      p -= lr * g
- * - `momentum`: buf = momentum * buf + g;  p -= lr * buf                    (SGD, momentum)
- * - `nesterov`: buf = momentum * buf + g;  p -= lr * (g + momentum * buf)  (SGD, nesterov)
- * - `rmsprop`:  sq = beta1 * sq + (1 - beta1) g²;  p -= lr * g / (sqrt(sq) + eps)
- *               (beta1 is PyTorch's alpha; with momentum > 0 the step goes through a buffer)
- * - `adam`:     Adam with bias correction, eps added after the corrected sqrt (PyTorch)
- * - `adamw`:    Adam with decoupled weight decay: p *= 1 - lr * weightDecay first
- *
- * For every rule but adamw, `weightDecay` is L2 added to the gradient, as in torch.optim.
- */
-export type OptimRule = 'sgd' | 'momentum' | 'nesterov' | 'rmsprop' | 'adam' | 'adamw';
+export type { OptimRule } from '../backend.js';
 
-/** WGSL `RULE` codes; they must match the switch in kernels/optim.wgsl. */
-const RULE_CODE: Record<OptimRule, number> = { sgd: 0, momentum: 1, nesterov: 2, rmsprop: 3, adam: 4, adamw: 5 };
+const RULES: readonly OptimRule[] = ['sgd', 'momentum', 'nesterov', 'rmsprop', 'adam', 'adamw'];
 
 /** Hyper-parameters of one update; fields a rule does not use are ignored. */
 export interface OptimHyper {
@@ -47,7 +32,7 @@ export interface OptimHyper {
  * const states = Array.from({ length: ts.optimStateCount('adam') }, () => ts.keep(ts.zerosLike(p)));
  */
 export function optimStateCount(rule: OptimRule, hyper: Pick<OptimHyper, 'momentum'> = {}): number {
-  if (!(rule in RULE_CODE)) throw opError('applyUpdate', `unknown rule ${JSON.stringify(rule)}`, `Expected one of ${Object.keys(RULE_CODE).join(', ')}`);
+  if (!RULES.includes(rule)) throw opError('applyUpdate', `unknown rule ${JSON.stringify(rule)}`, `Expected one of ${RULES.join(', ')}`);
   switch (rule) {
     case 'sgd': return 0;
     case 'momentum': case 'nesterov': return 1;
@@ -56,26 +41,8 @@ export function optimStateCount(rule: OptimRule, hyper: Pick<OptimHyper, 'moment
   }
 }
 
-/**
- * Placeholder buffers bound where a rule has fewer than two states. WebGPU forbids binding one
- * buffer to two writable slots of a dispatch, so there are two, and they belong to the backend
- * they were made on (a re-init makes new ones).
- */
-let dummies: { backend: Backend; s1: Storage; s2: Storage } | null = null;
-
-function dummyStates(backend: Backend): [DeviceBuffer, DeviceBuffer] {
-  if (!dummies || dummies.backend !== backend) {
-    const s1 = allocStorage('applyUpdate', 1);
-    const s2 = allocStorage('applyUpdate', 1);
-    // They stay for the process's lifetime, like the scalar cache: not a per-step allocation.
-    engine.liveBytes -= s1.bytes + s2.bytes;
-    dummies = { backend, s1, s2 };
-  }
-  return [dummies.s1.buf, dummies.s2.buf];
-}
-
-function checkSameAs(what: string, t: unknown, param: Tensor): Tensor {
-  if (!(t instanceof Tensor)) throw opError('applyUpdate', `${what} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+function checkSameAs(what: string, v: unknown, param: Tensor): Tensor {
+  const t = requireTensor('applyUpdate', v, what);
   if (!sameShape(t.shape, param.shape) || t.dtype !== 'float32') {
     throw opError('applyUpdate', `${what} is ${fmtShape(t.shape)} ${t.dtype}, but the parameter is ${fmtShape(param.shape)} ${param.dtype}`, 'Expected a float32 tensor of the parameter\'s shape');
   }
@@ -112,33 +79,28 @@ export function applyUpdate(rule: OptimRule, param: Tensor, grad: Tensor, states
   const beta2 = num('beta2', 0.999);
   const step = checkNumber(op, 'step', hyper.step ?? 1, { integer: true, min: 1 });
   const backend = requireBackend(op);
-  const buf = (t: Tensor, what: string): DeviceBuffer => t._use(op, what).buf;
-  const p = buf(param, 'parameter');
-  const [d1, d2] = dummyStates(backend);
-  const s1 = need > 0 ? buf(states[0]!, 'state 0') : d1;
-  const s2 = need > 1 ? buf(states[1]!, 'state 1') : d2;
-  const bufs = [p, buf(grad, 'gradient'), s1, s2];
+  const kt = (t: Tensor, what: string): KernelTensor => ({ shape: t.shape, dtype: t.dtype, size: t.size, buf: t._use(op, what).buf });
+  const args = {
+    rule,
+    param: kt(param, 'parameter'),
+    grad: kt(grad, 'gradient'),
+    states: states.slice(0, need).map((s, i) => kt(s, `state ${i}`)),
+    scale: scale ? kt(scale, 'scale') : null,
+    lr,
+    beta1,
+    beta2,
+    eps: num('eps', 1e-8),
+    weightDecay: num('weightDecay', 0),
+    momentum: num('momentum', 0),
+    biasCorrection1: 1 - beta1 ** step,
+    biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** step),
+  };
+  const bufs = [args.param.buf, args.grad.buf, ...args.states.map((s) => s.buf)];
   if (new Set(bufs).size !== bufs.length) {
     throw opError(op, 'the parameter, gradient and states must be distinct tensors (they share a buffer)');
   }
   if (param.size === 0) return;
-  backend.run(
-    kernelCall({
-      kernel: 'optim',
-      constants: { RULE: RULE_CODE[rule] },
-      uniforms: {
-        size: param.size,
-        lr,
-        beta1,
-        beta2,
-        eps: num('eps', 1e-8),
-        weight_decay: num('weightDecay', 0),
-        momentum: num('momentum', 0),
-        bias_correction1: 1 - beta1 ** step,
-        bias_correction2_sqrt: Math.sqrt(1 - beta2 ** step),
-      },
-      buffers: { param: p, grad: bufs[1]!, s1, s2, scale: buf(scale ?? scalarTensor(1, 'float32'), 'scale') },
-      workgroups: grid1d(param.size),
-    }),
-  );
+  debugBeforeUpdate(args);
+  backend.update(args);
+  debugAfterUpdate(args);
 }

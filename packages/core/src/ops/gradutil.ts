@@ -1,6 +1,13 @@
 import { sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
+export { requireFloat32 } from '../checks.js';
+
+/**
+ * Helpers that gradient rules share. Rules build their tensors from primitives (Tensor methods
+ * or `Tensor._fromOp`), never from the public API layer above the op table.
+ */
+
 /**
  * Sums a gradient of a broadcast result back to the shape of the operand that was broadcast:
  * over the leading dimensions it lacked and over its size-1 dimensions.
@@ -19,3 +26,14 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
  * is ~20x cheaper than the broadcasting `gt` + `mul` pair. Shared by conv2d and matmul.
  */
 export const reluBackward = (dy: Tensor, y: Tensor): Tensor => Tensor._fromOp('reluBackward', [dy, y], {});
+
+/** The matmul primitive with transpose flags (and an optional bias and fused activation). */
+export function matmulRaw(a: Tensor, b: Tensor, flags: { transA: boolean; transB: boolean }, bias?: Tensor, activation: 'none' | 'relu' = 'none'): Tensor {
+  return Tensor._fromOp('matmul', bias ? [a, b, bias] : [a, b], { ...flags, activation });
+}
+
+/** `where(cond, x, 0)` and `where(cond, 0, x)`: `x` where the mask holds (or not), else zero. */
+export function maskOrZero(cond: Tensor, x: Tensor, keepWhere: boolean): Tensor {
+  const zero = Tensor._fromOp('fill', [], { shape: [], dtype: x.dtype, value: 0 });
+  return Tensor._fromOp('where', keepWhere ? [cond, x, zero] : [cond, zero, x], {});
+}

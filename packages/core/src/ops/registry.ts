@@ -1,6 +1,4 @@
 import type { DType } from '../dtype.js';
-import type { DeviceCaps } from '../backend.js';
-import type { AnyKernelCall, DeviceBuffer } from '../kernels.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -34,8 +32,10 @@ export interface OpParams {
   // CNN ops (ops/conv.ts, ops/pool.ts, ops/softmax.ts)
   conv2d: Conv2dParams & { activation: 'none' | 'relu' };
   conv2dBackpropInput: Conv2dParams & { inputShape: number[] };
-  /** With `withBias` the result is [F, C/groups*KH*KW + 1]: each filter's gradient, then its bias's. */
-  /** `chunks`: how many partial sums the reduction is split into; by default the adapter's choice. */
+  /**
+   * With `withBias` the result is [F, C/groups*KH*KW + 1]: each filter's gradient, then its bias's.
+   * `chunks`: how many partial sums a backend splits the reduction into; by default its own choice.
+   */
   conv2dBackpropFilter: Conv2dParams & { filterShape: number[]; chunks?: number; withBias: boolean };
   reluBackward: {};
   maxPool2d: Pool2dParams;
@@ -84,20 +84,6 @@ export interface OutInfo extends TensorInfo {
   readonly aux?: readonly TensorInfo[];
 }
 
-/** A tensor as a kernel sees it: contiguous, with its buffer. */
-export interface KernelTensor extends TensorInfo {
-  readonly buf: DeviceBuffer;
-  readonly size: number;
-}
-
-export interface KernelArgs<P> {
-  readonly inputs: readonly KernelTensor[];
-  readonly out: KernelTensor;
-  readonly aux: readonly KernelTensor[];
-  readonly params: P;
-  readonly caps: DeviceCaps;
-}
-
 export interface GradArgs<P> {
   /** The inputs as they were at forward time. */
   readonly inputs: readonly Tensor[];
@@ -117,8 +103,11 @@ export type GradRule<P> = (dy: Tensor, args: GradArgs<P>) => readonly (Tensor | 
 export interface OpDef<P> {
   /** Validates inputs and params (throwing an error that names the op and shapes). */
   shape(inputs: readonly TensorInfo[], params: P): OutInfo;
-  /** The dispatches that compute the output, or 'view' when the output aliases input 0. */
-  kernel: 'view' | ((args: KernelArgs<P>) => AnyKernelCall | readonly AnyKernelCall[]);
+  /**
+   * True when the output aliases input 0's storage (reshape): no backend runs it. Every other
+   * op is run by the backend's kernel of the same name (`OpKernels` in backend.ts).
+   */
+  view?: true;
   /** How to differentiate, or null for ops that are not differentiable (comparisons, argmax). */
   grad: GradRule<P> | null;
 }

@@ -1,8 +1,10 @@
 import { record } from '../autograd.js';
+import type { KernelTensor } from '../backend.js';
+import { debugAfterOp } from '../debug/hooks.js';
 import { allocStorage, requireBackend } from '../engine.js';
 import { sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import type { KernelTensor, OpName, OpParams } from './registry.js';
+import type { OpName, OpParams } from './registry.js';
 import { OPS } from './table.js';
 
 /** `what` names the tensor in a use-after-dispose error: a string, or an input's index. */
@@ -14,8 +16,8 @@ const asKernelTensor = (t: Tensor, op: string, what: string | number): KernelTen
 });
 
 /**
- * Runs one primitive: checks inputs, applies the shape rule, allocates the output, queues the
- * kernel and records the op for autograd. Every public op ends up here.
+ * Runs one primitive: checks inputs, applies the shape rule, allocates the output, has the
+ * backend queue its kernel and records the op for autograd. Every public op ends up here.
  */
 export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params: OpParams[K]): Tensor {
   const def = OPS[op];
@@ -24,20 +26,15 @@ export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params
   const info = def.shape(ins, params);
   let out: Tensor;
   const aux: Tensor[] = [];
-  if (def.kernel === 'view') {
+  if (def.view) {
     out = inputs[0]!._view(info.shape);
   } else {
     out = new Tensor(allocStorage(op, sizeOf(info.shape)), [...info.shape], info.dtype);
     for (const a of info.aux ?? []) aux.push(new Tensor(allocStorage(op, sizeOf(a.shape)), [...a.shape], a.dtype, false, true));
     if (out.size > 0) {
-      const calls = def.kernel({
-        inputs: ins,
-        out: asKernelTensor(out, op, 'output'),
-        aux: aux.map((a) => asKernelTensor(a, op, 'aux')),
-        params,
-        caps: backend.caps,
-      });
-      for (const c of Array.isArray(calls) ? calls : [calls]) backend.run(c);
+      const args = { inputs: ins, out: asKernelTensor(out, op, 'output'), aux: aux.map((a) => asKernelTensor(a, op, 'aux')), params };
+      backend.run(op, args);
+      debugAfterOp(op, args);
     }
   }
   record(op, params, inputs, out, aux);

@@ -1,42 +1,13 @@
 import { fmtShape, opError } from '../errors.js';
-import { broadcastShapes, broadcastStrides, inferReshape, sameShape, sizeOf, stridesOf } from '../shape.js';
-import { grid1d, kernelCall, type DeviceBuffer, type KernelCall } from '../kernels.js';
+import { broadcastShapes, inferReshape, sameShape } from '../shape.js';
+import { Tensor } from '../tensor.js';
 import type { OpDefs } from './registry.js';
-import { collapseDims, u32x8 } from './util.js';
 import { unbroadcast } from './gradutil.js';
-import { pad as ts_pad } from '../api/shape.js';
-
-/**
- * Copies the box `shape` from `x` (read with `xStrides` from `xOffset`) into `out` (written with
- * `outStrides` from `outOffset`). Transpose, slice, pad, broadcast and concat are all this copy.
- */
-function copyCall(
-  x: DeviceBuffer, out: DeviceBuffer, shape: readonly number[],
-  xStrides: readonly number[], xOffset: number, outStrides: readonly number[], outOffset: number,
-): KernelCall<'copy'> {
-  const size = sizeOf(shape);
-  const c = collapseDims(shape, [xStrides, outStrides]);
-  return kernelCall({
-    kernel: 'copy',
-    uniforms: {
-      size, rank: c.shape.length, x_offset: xOffset, out_offset: outOffset,
-      shape: u32x8(c.shape), x_strides: u32x8(c.strides[0]!), out_strides: u32x8(c.strides[1]!),
-    },
-    buffers: { x, out },
-    workgroups: grid1d(size),
-  });
-}
-
-function fillZero(out: DeviceBuffer, size: number): KernelCall<'fill'> {
-  return kernelCall({ kernel: 'fill', uniforms: { size, bits: 0 }, buffers: { out }, workgroups: grid1d(size) });
-}
-
-const dot = (a: readonly number[], b: readonly number[]): number => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
 export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broadcastTo' | 'concat'> = {
   reshape: {
     shape: ([x], p) => ({ shape: inferReshape('reshape', x!.shape, p.shape), dtype: x!.dtype }),
-    kernel: 'view',
+    view: true,
     grad: (dy, { inputs: [x] }) => [dy.reshape(x!.shape)],
   },
   transpose: {
@@ -46,10 +17,6 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
         throw opError('transpose', `perm ${JSON.stringify(perm)} is not a permutation of the ${r} axes of a tensor of shape ${fmtShape(x!.shape)}`);
       }
       return { shape: perm.map((p) => x!.shape[p]!), dtype: x!.dtype };
-    },
-    kernel({ inputs: [x], out, params: { perm } }) {
-      const xs = stridesOf(x!.shape);
-      return copyCall(x!.buf, out.buf, out.shape, perm.map((p) => xs[p]!), 0, stridesOf(out.shape), 0);
     },
     grad: (dy, { params: { perm } }) => {
       const inv = new Array<number>(perm.length);
@@ -66,20 +33,12 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
       });
       return { shape: [...size], dtype: x!.dtype };
     },
-    kernel({ inputs: [x], out, params: { begin } }) {
-      const xs = stridesOf(x!.shape);
-      return copyCall(x!.buf, out.buf, out.shape, xs, dot(begin, xs), stridesOf(out.shape), 0);
-    },
     grad: (dy, { inputs: [x], params: { begin, size } }) => [
-      ts_pad(dy, begin, x!.shape.map((d, i) => d - begin[i]! - size[i]!)),
+      Tensor._fromOp('pad', [dy], { before: [...begin], after: x!.shape.map((d, i) => d - begin[i]! - size[i]!) }),
     ],
   },
   pad: {
     shape: ([x], { before, after }) => ({ shape: x!.shape.map((d, i) => d + before[i]! + after[i]!), dtype: x!.dtype }),
-    kernel({ inputs: [x], out, params: { before } }) {
-      const os = stridesOf(out.shape);
-      return [fillZero(out.buf, out.size), copyCall(x!.buf, out.buf, x!.shape, stridesOf(x!.shape), 0, os, dot(before, os))];
-    },
     grad: (dy, { inputs: [x], params: { before } }) => [dy.slice(before, x!.shape)],
   },
   broadcastTo: {
@@ -88,8 +47,6 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
       if (!sameShape(b, shape)) throw opError('broadcastTo', `cannot broadcast ${fmtShape(x!.shape)} to ${fmtShape(shape)}`);
       return { shape: [...shape], dtype: x!.dtype };
     },
-    kernel: ({ inputs: [x], out }) =>
-      copyCall(x!.buf, out.buf, out.shape, broadcastStrides(x!.shape, out.shape), 0, stridesOf(out.shape), 0),
     grad: (dy, { inputs: [x] }) => [unbroadcast(dy, x!.shape)],
   },
   concat: {
@@ -104,15 +61,6 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
       const shape = [...first.shape];
       shape[axis] = ins.reduce((s, t) => s + t.shape[axis]!, 0);
       return { shape, dtype: first.dtype };
-    },
-    kernel({ inputs, out, params: { axis } }) {
-      const os = stridesOf(out.shape);
-      let at = 0;
-      return inputs.filter((x) => x.size > 0).map((x) => {
-        const call = copyCall(x.buf, out.buf, x.shape, stridesOf(x.shape), 0, os, at * os[axis]!);
-        at += x.shape[axis]!;
-        return call;
-      });
     },
     grad: (dy, { inputs, params: { axis }, needs }) => {
       let at = 0;

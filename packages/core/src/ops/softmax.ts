@@ -1,9 +1,8 @@
-import { engine } from '../engine.js';
 import { fmtShape, opError } from '../errors.js';
-import { grid1d, kernelCall } from '../kernels.js';
 import { sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { OpDefs, TensorInfo } from './registry.js';
+import { requireFloat32 } from './gradutil.js';
 
 /**
  * Fused, numerically stable softmax / log-softmax along any axis, and softmax cross-entropy.
@@ -11,15 +10,19 @@ import type { OpDefs, TensorInfo } from './registry.js';
  * they are one pass per direction, and the max-subtraction lives inside the kernel.
  */
 
-/** A row-wise kernel sees the tensor as [outer, D, inner] around the axis. */
-function rowsOf(shape: readonly number[], axis: number) {
+/**
+ * How a row-wise kernel sees a tensor around `axis`: [outer, D, inner], with `rows` = outer *
+ * inner rows of D elements each (element j of row r sits at (r / inner) * D * inner + j * inner
+ * + r % inner).
+ */
+export function softmaxRows(shape: readonly number[], axis: number) {
   const D = shape[axis]!;
   const inner = sizeOf(shape.slice(axis + 1));
   return { rows: sizeOf(shape.slice(0, axis)) * inner, D, inner };
 }
 
 function checkAxis(op: string, x: TensorInfo, axis: number): void {
-  if (x.dtype !== 'float32') throw opError(op, `input of shape ${fmtShape(x.shape)} is ${x.dtype}; expected float32`, 'Convert it with .cast("float32")');
+  requireFloat32(op, x);
   if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
     throw opError(op, `axis ${axis} is out of range for input ${fmtShape(x.shape)}`);
   }
@@ -31,19 +34,6 @@ function softmaxDef(log: boolean): OpDefs<'softmax'>['softmax'] {
     shape([x], { axis }) {
       checkAxis(op, x!, axis);
       return { shape: x!.shape, dtype: 'float32' };
-    },
-    kernel({ inputs: [x], out, params }) {
-      const r = rowsOf(x!.shape, params.axis);
-      // A GPU gets a workgroup per row once rows are wide enough to share; a CPU adapter, which
-      // runs barrier-free code fastest, keeps a thread per row.
-      const rows = !engine.backend!.caps.registerTiling && r.D >= 64;
-      return kernelCall({
-        kernel: rows ? 'softmaxRows' : 'softmax',
-        constants: { LOG: log ? 1 : 0 },
-        uniforms: r,
-        buffers: { x: x!.buf, out: out.buf },
-        workgroups: grid1d(rows ? r.rows * 64 : r.rows),
-      });
     },
     grad: (dy, { out, params }) => [Tensor._fromOp('softmaxBackward', [out, dy], { axis: params.axis, log })],
   };
@@ -76,16 +66,6 @@ export const softmaxOps: OpDefs<'softmax' | 'logSoftmax' | 'softmaxBackward' | '
       }
       return { shape: y!.shape, dtype: 'float32' };
     },
-    kernel({ inputs: [y, dy], out, params }) {
-      const r = rowsOf(y!.shape, params.axis);
-      return kernelCall({
-        kernel: 'softmaxBackward',
-        constants: { LOG: params.log ? 1 : 0 },
-        uniforms: r,
-        buffers: { y: y!.buf, dy: dy!.buf, dx: out.buf },
-        workgroups: grid1d(r.rows),
-      });
-    },
     grad: null,
   },
 
@@ -96,16 +76,6 @@ export const softmaxOps: OpDefs<'softmax' | 'logSoftmax' | 'softmaxBackward' | '
       checkLabels('crossEntropy', x!, labels!);
       const n = x!.shape[0]!;
       return { shape: [n], dtype: 'float32', aux: [{ shape: [n, 3], dtype: 'float32' }] };
-    },
-    kernel({ inputs: [x, labels], out, aux: [stats] }) {
-      const [N, C] = x!.shape as [number, number];
-      return kernelCall({
-        kernel: 'crossEntropy',
-        constants: { LABEL_INT: labels!.dtype === 'int32' ? 1 : 0 },
-        uniforms: { N, C },
-        buffers: { x: x!.buf, labels: labels!.buf, out: out.buf, stats: stats!.buf },
-        workgroups: grid1d(N),
-      });
     },
     grad(dy, { inputs: [x, labels], aux: [stats], needs }) {
       const dx = needs[0] ? Tensor._fromOp('softmaxCrossEntropyBackward', [x!, labels!, stats!, dy], {}) : null;
@@ -127,16 +97,6 @@ export const softmaxOps: OpDefs<'softmax' | 'logSoftmax' | 'softmaxBackward' | '
         throw opError('softmaxCrossEntropyBackward', `loss gradient ${fmtShape(dy!.shape)} does not match logits ${fmtShape(x!.shape)}`, `Expected [${n}]`);
       }
       return { shape: x!.shape, dtype: 'float32' };
-    },
-    kernel({ inputs: [x, labels, stats, dy], out }) {
-      const [N, C] = x!.shape as [number, number];
-      return kernelCall({
-        kernel: 'crossEntropyBackward',
-        constants: { LABEL_INT: labels!.dtype === 'int32' ? 1 : 0 },
-        uniforms: { N, C },
-        buffers: { x: x!.buf, labels: labels!.buf, stats: stats!.buf, dy: dy!.buf, dx: out.buf },
-        workgroups: grid1d(N * C),
-      });
     },
     grad: null,
   },

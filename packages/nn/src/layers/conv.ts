@@ -41,8 +41,7 @@ interface PadPlan {
 
 /** Output length of a convolution or pooling window along one dimension (null stays null). @example convOutputLength(28, 5, 1, 4)   // 28 */
 export function convOutputLength(input: number | null, kernel: number, stride: number, padTotal: number): number | null {
-  if (input === null) return null;
-  return Math.floor((input + padTotal - kernel) / stride) + 1;
+  return input === null ? null : ts.windowOutputSize(input, kernel, stride, padTotal);
 }
 
 /**

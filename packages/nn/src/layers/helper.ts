@@ -4,7 +4,7 @@
  */
 import * as ts from '@tessera/core';
 import { Tensor } from '@tessera/core';
-import { Layer, fmtLayerShape, matchTags, shapeFits, type ForwardOptions, type LayerShape, type ParamTags } from './base.js';
+import { Layer, fmtLayerShape, shapeFits, type ForwardOptions, type LayerShape, type ParamTags } from './base.js';
 import { InputLayer } from './input.js';
 
 /**

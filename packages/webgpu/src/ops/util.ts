@@ -1,4 +1,4 @@
-import { MAX_RANK } from '../shape.js';
+import { MAX_RANK } from '@tessera/core';
 
 /** Pads a shape or stride list to the 8 slots of a `u32x8` uniform. */
 export function u32x8(values: readonly number[]): number[] {

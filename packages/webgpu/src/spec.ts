@@ -1,3 +1,5 @@
+import type { DeviceBuffer } from '@tessera/core';
+
 /**
  * The binding layout of every WGSL kernel in `kernels/`, declared once and typed.
  *
@@ -5,7 +7,9 @@
  * listed in `buffers`, at bindings 1, 2, ... Uniform fields are packed in order with WGSL's
  * uniform layout: scalars take 4 bytes, a `u32x8` (eight sizes or strides, declared in WGSL as
  * `array<vec4<u32>, 2>`) is 16-byte aligned and takes 32. A test parses each WGSL `Params`
- * struct and checks it against this table, so the two cannot drift apart.
+ * struct and checks it against this table, so the two cannot drift apart. Kernels that share
+ * one Params struct (the conv kernels, kernels/lib/conv.wgsl) share its field list too, and a
+ * call passes every field (0 for those its kernel does not read).
  *
  * `constants` are WGSL `override` constants: they pick a variant at pipeline creation, so a
  * kernel is specialised (by op, dtype, tile shape) without splicing WGSL strings.
@@ -17,17 +21,22 @@ export interface KernelSpec {
   readonly file: string;
   readonly entry: string;
   readonly buffers: readonly string[];
-  readonly uniforms: readonly (readonly [string, UniformType])[];
+  readonly uniforms: readonly (readonly [name: string, type: UniformType])[];
   readonly constants: readonly string[];
 }
 
 const spec = <const S extends KernelSpec>(s: S): S => s;
 const SHAPE = 'u32x8' as const;
-/** Convolution geometry shared by the three conv kernels' Params (kernels/conv2d*.wgsl). */
+/**
+ * The Params of the four conv kernels (kernels/lib/conv.wgsl): the geometry, then the blocking
+ * and chunking fields of the separate kernels (each reads only its own).
+ */
 const CONV = [
   ['total', 'u32'], ['C', 'u32'], ['H', 'u32'], ['W', 'u32'], ['F', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
   ['KH', 'u32'], ['KW', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['dh', 'u32'], ['dw', 'u32'], ['pt', 'u32'], ['pl', 'u32'],
   ['groups', 'u32'], ['cpg', 'u32'], ['fpg', 'u32'],
+  ['fblocks', 'u32'], ['owblocks', 'u32'], ['cblocks', 'u32'], ['iwblocks', 'u32'],
+  ['tblocks', 'u32'], ['rows', 'u32'], ['rows_per_chunk', 'u32'],
 ] as const;
 const POOL = [
   ['total', 'u32'], ['H', 'u32'], ['W', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
@@ -73,16 +82,16 @@ export const KERNELS = {
     uniforms: [['size', 'u32'], ['rank', 'u32'], ['x_offset', 'u32'], ['out_offset', 'u32'], ['shape', SHAPE], ['x_strides', SHAPE], ['out_strides', SHAPE]],
     constants: [],
   }),
-  // CNN ops (ops/conv.ts, ops/pool.ts, ops/softmax.ts).
-  conv2d: spec({ file: 'conv2d', entry: 'main', buffers: ['x', 'w', 'bias', 'out'], uniforms: [...CONV, ['fblocks', 'u32'], ['owblocks', 'u32']], constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'FPT', 'KWC', 'PAIR'] }),
-  conv2dInput: spec({ file: 'conv2d_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: [...CONV, ['cblocks', 'u32'], ['iwblocks', 'u32']], constants: ['SLIDE', 'BATCH_FASTEST', 'CPT', 'UNIT_H', 'PAIR'] }),
+  // CNN ops (ops/conv.ts, ops/pool.ts, ops/softmax.ts in this package).
+  conv2d: spec({ file: 'conv2d', entry: 'main', buffers: ['x', 'w', 'bias', 'out'], uniforms: CONV, constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'FPT', 'KWC', 'PAIR'] }),
+  conv2dInput: spec({ file: 'conv2d_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: CONV, constants: ['SLIDE', 'BATCH_FASTEST', 'CPT', 'UNIT_H', 'PAIR'] }),
   conv2dFilter: spec({
     file: 'conv2d_filter', entry: 'main', buffers: ['x', 'dy', 'out'],
-    uniforms: [...CONV, ['fblocks', 'u32'], ['tblocks', 'u32'], ['rows', 'u32'], ['rows_per_chunk', 'u32']], constants: ['BIAS'],
+    uniforms: CONV, constants: ['BIAS'],
   }),
   conv2dFilterRows: spec({
     file: 'conv2d_filter_rows', entry: 'main', buffers: ['x', 'dy', 'out'],
-    uniforms: [...CONV, ['fblocks', 'u32'], ['rows', 'u32'], ['rows_per_chunk', 'u32']], constants: ['BIAS', 'KWT', 'NF'],
+    uniforms: CONV, constants: ['BIAS', 'KWT', 'NF'],
   }),
   reluBackward: spec({ file: 'relu_backward', entry: 'main', buffers: ['dy', 'y', 'dx'], uniforms: [['size', 'u32']], constants: [] }),
   maxPool2d: spec({ file: 'max_pool2d', entry: 'forward', buffers: ['x', 'out', 'arg'], uniforms: POOL, constants: ['K2'] }),
@@ -104,7 +113,7 @@ export const KERNELS = {
     uniforms: MATMUL,
     constants: ['HAS_BIAS', 'ACT'],
   }),
-  // One in-place optimizer step per parameter (api/optim.ts); RULE picks sgd ... adamw.
+  // One in-place optimizer step per parameter (ops/optim.ts); RULE picks sgd ... adamw.
   optim: spec({
     file: 'optim', entry: 'main', buffers: ['param', 'grad', 's1', 's2', 'scale'],
     uniforms: [
@@ -113,6 +122,8 @@ export const KERNELS = {
     ],
     constants: ['RULE'],
   }),
+  // ts.debug.checkNumerics: flags an output holding NaN or Inf (webgpu backend's markNonFinite).
+  checkFinite: spec({ file: 'check_finite', entry: 'main', buffers: ['x', 'flag'], uniforms: [['size', 'u32'], ['tag', 'u32']], constants: [] }),
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;
@@ -122,9 +133,6 @@ type Spec<K extends KernelName> = (typeof KERNELS)[K];
 export type UniformValues<K extends KernelName> = {
   [F in Spec<K>['uniforms'][number] as F[0]]: F[1] extends 'u32x8' ? readonly number[] : number;
 };
-
-/** An opaque device buffer; only the backend that made it knows what it is. */
-export type DeviceBuffer = object & { readonly __deviceBuffer?: never };
 
 /** One compute dispatch, fully described, independent of any GPU API. */
 export interface KernelCall<K extends KernelName = KernelName> {
@@ -152,6 +160,17 @@ export function grid1d(threads: number, perGroup = WG_1D): [number, number, numb
   if (groups <= MAX_GROUPS) return [groups, 1, 1];
   const y = Math.ceil(groups / MAX_GROUPS);
   return [Math.ceil(groups / y), y, 1];
+}
+
+/**
+ * What kernels may assume about the device. Kernel builders read the caps they are handed, and
+ * nothing else about the adapter, so the choice between variants happens in one place per op.
+ */
+export interface DeviceCaps {
+  /** Prefer barrier-free kernels that keep their tile in registers (best on CPU adapters). */
+  readonly registerTiling: boolean;
+  readonly maxWorkgroupStorageBytes: number;
+  readonly maxStorageBufferBytes: number;
 }
 
 /** Packs a typed call; exists so op code gets the field names checked by the compiler. */

@@ -1,0 +1,143 @@
+import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, UpdateArgs } from '@tessera/core';
+import { RefBuffer, refBuffer } from './buffer.js';
+import { REFERENCE_KERNELS, referenceUpdate } from './kernels/index.js';
+
+export { RefBuffer } from './buffer.js';
+
+/** The one kernel signature every entry of REFERENCE_KERNELS has, whatever its op. */
+type AnyKernel = (args: KernelArgs<unknown>) => void;
+
+/**
+ * A Backend in plain TypeScript: buffers are ArrayBuffers, and every primitive is a loop nest
+ * in REFERENCE_KERNELS that accumulates in float64 and rounds to float32 once, when it stores.
+ * Work runs synchronously when queued, so `flush` has nothing to do and `read` resolves at once.
+ * Written to be obviously right rather than fast: it is the oracle of `ts.debug.shadow` and
+ * runs the op tests on machines without a GPU.
+ */
+export class ReferenceBackend implements Backend {
+  readonly info: BackendInfo = {
+    backend: 'reference',
+    adapter: 'Tessera reference (TypeScript, float64 accumulation)',
+    vendor: 'tessera',
+    architecture: 'reference',
+    features: [],
+    isCPU: true,
+    limits: {},
+  };
+
+  private readonly live = new Set<RefBuffer>();
+  /** Every buffer this backend made, to tell a double free from a buffer of another instance. */
+  private readonly owned = new WeakSet<RefBuffer>();
+  private allocatedBytes = 0;
+  private buffersCreated = 0;
+  private dispatches = 0;
+  /** The smallest tag `markNonFinite` has flagged since the last `takeNonFinite`, or null. */
+  private flagged: number | null = null;
+  private destroyed = false;
+
+  private check(what: string): void {
+    if (this.destroyed) throw new Error(`${what}: the reference backend was destroyed`);
+  }
+
+  /** A zero-filled buffer of `bytes` rounded up to a multiple of 4 (at least 4). */
+  alloc(bytes: number): DeviceBuffer {
+    this.check('alloc');
+    const buf = new RefBuffer(bytes);
+    this.live.add(buf);
+    this.owned.add(buf);
+    this.allocatedBytes += buf.byteLength;
+    this.buffersCreated++;
+    return buf;
+  }
+
+  /**
+   * Drops a buffer. Freeing one of this backend's buffers twice is an error; a buffer of another
+   * (earlier, destroyed) backend is ignored, as tensors may outlive a shutdown.
+   */
+  free(buf: DeviceBuffer): void {
+    if (!(buf instanceof RefBuffer)) return;
+    const b = buf;
+    if (this.live.delete(b)) {
+      this.allocatedBytes -= b.byteLength;
+    } else if (this.owned.has(b) && !this.destroyed) {
+      throw new Error('free: this buffer was already freed');
+    }
+  }
+
+  /** Copies the bytes of `data` to the start of `buf`. */
+  write(buf: DeviceBuffer, data: ArrayBufferView): void {
+    this.check('write');
+    const b = refBuffer(buf, 'the buffer to write');
+    if (data.byteLength > b.byteLength) {
+      throw new Error(`write: ${data.byteLength} bytes do not fit a buffer of ${b.byteLength} bytes`);
+    }
+    new Uint8Array(b.bytes).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  /** A copy of the first `bytes` bytes of `buf`. */
+  read(buf: DeviceBuffer, bytes: number): Promise<ArrayBuffer> {
+    try {
+      this.check('data');
+      return Promise.resolve(refBuffer(buf, 'the buffer to read').bytes.slice(0, bytes));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Runs one primitive now, writing its output (and aux) buffers. */
+  run<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): void {
+    this.check(op);
+    const kernel = REFERENCE_KERNELS[op] as AnyKernel | undefined;
+    if (!kernel) throw new Error(`reference backend: no kernel for op '${op}'`);
+    kernel(args);
+    this.dispatches++;
+  }
+
+  /** Copies `elements` 4-byte words from `src` to `dst`, bit for bit. */
+  copy(src: DeviceBuffer, dst: DeviceBuffer, elements: number): void {
+    this.check('copy');
+    if (elements > 0) refBuffer(dst, 'the copy destination').u32.set(refBuffer(src, 'the copy source').u32.subarray(0, elements));
+    this.dispatches++;
+  }
+
+  /** One in-place optimizer step (kernels/optim.ts). */
+  update(args: UpdateArgs): void {
+    this.check('applyUpdate');
+    referenceUpdate(args);
+    this.dispatches++;
+  }
+
+  flush(): void {}
+
+  emptyCache(): number {
+    return 0;
+  }
+
+  stats(): BackendStats {
+    return { allocatedBytes: this.allocatedBytes, pooledBytes: 0, buffersCreated: this.buffersCreated, submits: 0, dispatches: this.dispatches };
+  }
+
+  destroy(): void {
+    this.live.clear();
+    this.allocatedBytes = 0;
+    this.destroyed = true;
+  }
+
+  /** Flags `tag` if one of the first `size` float32 values of `buf` is NaN or infinite (all-ones exponent). */
+  markNonFinite(buf: DeviceBuffer, size: number, tag: number): void {
+    const words = refBuffer(buf, 'the buffer to check').u32;
+    for (let i = 0; i < size; i++) {
+      if ((words[i]! & 0x7f800000) === 0x7f800000) {
+        if (this.flagged === null || tag < this.flagged) this.flagged = tag;
+        return;
+      }
+    }
+  }
+
+  /** The smallest flagged tag since the last call, or -1; clears the flag. */
+  takeNonFinite(): Promise<number> {
+    const tag = this.flagged ?? -1;
+    this.flagged = null;
+    return Promise.resolve(tag);
+  }
+}

@@ -1,0 +1,171 @@
+import { convGeometry, type ConvGeometry, type DeviceBuffer, type OpParams } from '@tessera/core';
+import { grid1d, kernelCall, type DeviceCaps, type KernelCall } from '../spec.js';
+import type { KernelBuilders } from './context.js';
+
+/**
+ * conv2d, its two gradient primitives and the fused-ReLU gradient. The convolutions are direct
+ * (no im2col buffer): each thread keeps a register tile (forward and input gradient: 4 channels
+ * x 2 rows x 4 columns; filter gradient: a kernel row for up to 8 filters, or 8 filters x 4
+ * taps, see `filterTile`) and needs no workgroup memory or barrier; see kernels/conv2d*.wgsl.
+ * Two choices depend on the adapter (`caps.registerTiling`, true on CPU adapters): how far the
+ * filter gradient's reduction is split (`filterChunks`), and whether the input gradient's
+ * neighbouring threads take neighbouring images (BATCH_FASTEST: lockstep SIMD lanes on a CPU
+ * then share their bounds; a GPU wants neighbouring columns, for coalesced loads).
+ */
+
+const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/**
+ * The conv uniform block (kernels/lib/conv.wgsl's Params): the geometry, and the blocking fields
+ * of one kernel in `own`; the other kernels' fields are 0.
+ */
+function convUniforms(g: ConvGeometry, total: number, own: Partial<Record<'fblocks' | 'owblocks' | 'cblocks' | 'iwblocks' | 'tblocks' | 'rows' | 'rows_per_chunk', number>>) {
+  return {
+    total, C: g.C, H: g.H, W: g.W, F: g.F, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW,
+    sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl, groups: g.groups, cpg: g.cpg, fpg: g.fpg,
+    fblocks: 0, owblocks: 0, cblocks: 0, iwblocks: 0, tblocks: 0, rows: 0, rows_per_chunk: 0,
+    ...own,
+  };
+}
+
+/**
+ * Channels (or filters) per thread in a vec4 register tile over `n` of them: of 4, 3 and 2, the
+ * one that leaves the fewest lanes idle (ties to the larger), e.g. 3 for LeNet's 6. The kernels
+ * compile the idle lanes away, and the FMAs bound a CPU adapter.
+ */
+export function lanesPerThread(n: number): number {
+  if (n < 4) return n;
+  const idle = (c: number) => ceilDiv(n, c) * c - n;
+  return [3, 2].reduce((best, c) => (idle(c) < idle(best) ? c : best), 4);
+}
+
+/** Stride 1 and dilation 1 along w let the kernels slide one register window across the taps. */
+const slide = (g: ConvGeometry): number => (g.sw === 1 && g.dw === 1 ? 1 : 0);
+
+/**
+ * The filter gradient's register tile: with stride 1 and dilation 1 along w and a kernel at
+ * most 8 wide, a whole kernel row of taps for up to 8 filters, split evenly (16 -> 8 + 8,
+ * 6 -> 6) (kernels/conv2d_filter_rows.wgsl); otherwise 4 taps for 8 filters
+ * (kernels/conv2d_filter.wgsl).
+ */
+export function filterTile(g: ConvGeometry): { rows: boolean; filters: number } {
+  if (slide(g) && g.KW <= 8) return { rows: true, filters: ceilDiv(g.fpg, ceilDiv(g.fpg, 8)) };
+  return { rows: false, filters: 8 };
+}
+
+/**
+ * How many parallel partial sums the filter gradient splits its n*OH reduction into. A CPU
+ * adapter has a few cores, each running 4-wide SIMD, so ~1k threads fill it and more only add
+ * partial traffic; a GPU wants ~16k threads in flight. Each chunk keeps at least ~64 output
+ * positions of work.
+ */
+export function filterChunks(g: ConvGeometry, caps: DeviceCaps): number {
+  const tile = filterTile(g);
+  const threadsPerChunk = g.groups * ceilDiv(g.fpg, tile.filters) * (tile.rows ? g.cpg * g.KH : ceilDiv(g.cpg * g.KH * g.KW + 1, 4));
+  const target = caps.registerTiling ? (tile.rows ? 512 : 1024) : 16384;
+  const rows = g.N * g.OH;
+  if (rows === 0) return 1;
+  const want = Math.min(ceilDiv(target, threadsPerChunk), ceilDiv(rows * g.OW, 64), rows);
+  return Math.max(1, ceilDiv(rows, ceilDiv(rows, Math.max(1, want))));
+}
+
+/**
+ * How the filter gradient's (n, oh) rows split into chunks: `chunks` may come out below the
+ * count asked for, since every chunk but the last takes `rowsPerChunk` rows.
+ */
+export function rowSplit(g: ConvGeometry, p: OpParams['conv2dBackpropFilter'], caps: DeviceCaps) {
+  const rows = g.N * g.OH;
+  const asked = p.chunks ?? filterChunks(g, caps);
+  const rowsPerChunk = Math.max(1, ceilDiv(rows, asked));
+  return { rows, rowsPerChunk, chunks: rows === 0 ? 1 : ceilDiv(rows, rowsPerChunk) };
+}
+
+/** The reduce kernel summing `chunks` partial filter gradients laid out [chunks, size]. */
+function sumChunks(partial: DeviceBuffer, out: DeviceBuffer, chunks: number, size: number): KernelCall<'reduce'> {
+  return kernelCall({
+    kernel: 'reduce',
+    constants: { OP: 0, X_INT: 0, OUT_INT: 0 },
+    uniforms: {
+      out_size: size, red_size: chunks, out_rank: 1, red_rank: 1,
+      out_shape: [size], out_strides: [1], red_shape: [chunks], red_strides: [size],
+    },
+    buffers: { x: partial, out },
+    workgroups: grid1d(size),
+  });
+}
+
+export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'reluBackward'> = {
+  conv2d({ inputs: [x, w, b], out, params }) {
+    const g = convGeometry('conv2d', x!.shape, w!.shape, params);
+    const fpt = lanesPerThread(g.fpg);
+    const fblocks = ceilDiv(g.fpg, fpt);
+    const owblocks = ceilDiv(g.OW, 4);
+    const total = g.N * g.groups * fblocks * ceilDiv(g.OH, 2) * owblocks;
+    return kernelCall({
+      kernel: 'conv2d',
+      constants: { HAS_BIAS: b ? 1 : 0, ACT: params.activation === 'relu' ? 1 : 0, SLIDE: slide(g), FPT: fpt, KWC: g.KW, PAIR: slide(g) && g.cpg >= 2 ? 1 : 0 },
+      uniforms: convUniforms(g, total, { fblocks, owblocks }),
+      buffers: { x: x!.buf, w: w!.buf, bias: (b ?? w!).buf, out: out.buf },
+      workgroups: grid1d(total),
+    });
+  },
+
+  // dx = the transposed convolution of dy with w (a gather: one thread per dx element).
+  conv2dBackpropInput({ inputs: [dy, w], out, params }, { caps }) {
+    const g = convGeometry('conv2dBackpropInput', params.inputShape, w!.shape, params);
+    const cpt = lanesPerThread(g.cpg);
+    const cblocks = ceilDiv(g.cpg, cpt);
+    const iwblocks = ceilDiv(g.W, 4);
+    const total = g.N * g.groups * cblocks * ceilDiv(g.H, 2) * iwblocks;
+    return kernelCall({
+      kernel: 'conv2dInput',
+      constants: { SLIDE: slide(g), BATCH_FASTEST: caps.registerTiling && g.N >= 4 ? 1 : 0, CPT: cpt, UNIT_H: g.sh === 1 && g.dh === 1 ? 1 : 0, PAIR: slide(g) && g.fpg >= 2 ? 1 : 0 },
+      uniforms: convUniforms(g, total, { cblocks, iwblocks }),
+      buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
+      workgroups: grid1d(total),
+    });
+  },
+
+  // dw = sum over the batch and output positions, split into `chunks` partial sums (in a
+  // scratch buffer [chunks, F * taps]) then reduced.
+  conv2dBackpropFilter({ inputs: [x, dy], out, params }, { caps, scratch }) {
+    const g = convGeometry('conv2dBackpropFilter', x!.shape, params.filterShape, params);
+    const { rows, rowsPerChunk, chunks } = rowSplit(g, params, caps);
+    const partial = chunks > 1 ? scratch(chunks * out.size * 4) : out.buf;
+    const buffers = { x: x!.buf, dy: dy!.buf, out: partial };
+    const split = { rows, rows_per_chunk: rowsPerChunk };
+    const BIAS = params.withBias ? 1 : 0;
+    const tile = filterTile(g);
+    const fblocks = ceilDiv(g.fpg, tile.filters);
+    let main: KernelCall<'conv2dFilterRows'> | KernelCall<'conv2dFilter'>;
+    if (tile.rows) {
+      const total = chunks * g.groups * fblocks * g.cpg * g.KH;
+      main = kernelCall({
+        kernel: 'conv2dFilterRows',
+        constants: { BIAS, KWT: g.KW, NF: tile.filters },
+        uniforms: convUniforms(g, total, { fblocks, ...split }),
+        buffers,
+        workgroups: grid1d(total),
+      });
+    } else {
+      const tblocks = ceilDiv(g.cpg * g.KH * g.KW + BIAS, 4);
+      const total = chunks * g.groups * fblocks * tblocks;
+      main = kernelCall({
+        kernel: 'conv2dFilter',
+        constants: { BIAS },
+        uniforms: convUniforms(g, total, { fblocks, tblocks, ...split }),
+        buffers,
+        workgroups: grid1d(total),
+      });
+    }
+    return chunks > 1 ? [main, sumChunks(partial, out.buf, chunks, out.size)] : [main];
+  },
+
+  reluBackward: ({ inputs: [dy, y], out }) =>
+    kernelCall({
+      kernel: 'reluBackward',
+      uniforms: { size: out.size },
+      buffers: { dy: dy!.buf, y: y!.buf, dx: out.buf },
+      workgroups: grid1d(ceilDiv(out.size, 4)),
+    }),
+};
