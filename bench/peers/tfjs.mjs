@@ -19,7 +19,7 @@ export async function loadTfjs() {
   tfPromise ??= (async () => {
     // tfjs-core's Node bundle registers no gradients (the union package @tensorflow/tfjs does, in
     // its own bundle, on the same tfjs-core instance); import it when installed, as users do.
-    let tf = await import('@tensorflow/tfjs-core');
+    const tf = await import('@tensorflow/tfjs-core');
     let gradients = false;
     try {
       await import('@tensorflow/tfjs');

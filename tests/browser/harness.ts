@@ -1,6 +1,6 @@
 /**
  * What the browser tests share: build a demo with Vite, serve it from 127.0.0.1, and drive
- * Debian's Chromium through playwright-core with WebGPU on SwiftShader (flags from DESIGN.md).
+ * Debian's Chromium through playwright-core with WebGPU on SwiftShader (flags as in docs/design.md).
  *
  * The demo is built into test-artifacts/ (gitignored), not demos/<name>/dist, so a test run
  * never overwrites what `npm run build` produced. The server is a few lines of node:http rather
@@ -18,13 +18,13 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** Screenshots, builds and downloads of the browser tests. */
 export const ARTIFACTS = join(REPO, 'test-artifacts');
-/** Debian's Chromium, as DESIGN.md prescribes. */
+/** Debian's Chromium, as docs/design.md prescribes. */
 export const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium';
 
 /** Whether the browser tests can run here (they are skipped, loudly, where Chromium is missing). */
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 
-/** Chromium flags for WebGPU on SwiftShader (DESIGN.md; `--headless` comes from playwright). */
+/** Chromium flags for WebGPU on SwiftShader (docs/design.md; `--headless` comes from playwright). */
 export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-gpu-sandbox'];
 /** Flags every launch gets: no sandbox (root in CI), and no network chatter of the browser's own. */
 export const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];

@@ -24,7 +24,9 @@ function refLogSoftmax(x: Float32Array): Float64Array {
     const row = Array.from(x.subarray(r * COLS, (r + 1) * COLS));
     const m = Math.max(...row);
     const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
-    row.forEach((v, c) => (out[r * COLS + c] = v - lse));
+    row.forEach((v, c) => {
+      out[r * COLS + c] = v - lse;
+    });
   }
   return out;
 }

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { ts } from '../helpers/index.js';
-import { KERNELS, WGSL, WebGPUBackend, type UniformType } from '@tessera/webgpu';
+import { KERNELS, WGSL, type WebGPUBackend, type UniformType } from '@tessera/webgpu';
 
 beforeAll(async () => {
   await ts.init();

@@ -50,7 +50,9 @@ describe('safetensors round trip', () => {
     await nn.loadParams(b, bytes);
     expect((b.fc as nn.DenseLayer).W, 'loaded in place').toBe(W);
     const [va, vb] = [await nn.getAllParamValues(a.fc!), await nn.getAllParamValues(b.fc!)];
-    va.forEach((v, i) => expectClose(vb[i]!, v, { what: `param ${i}` }));
+    va.forEach((v, i) => {
+      expectClose(vb[i]!, v, { what: `param ${i}` });
+    });
     const x = ts.randn([2, 1, 4, 4], { seed: 2 });
     expectClose(await nn.getOutput(b.fc!, x).data(), await nn.getOutput(a.fc!, x).data());
     nn.disposeLayers([a.fc!, b.fc!]);

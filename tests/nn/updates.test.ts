@@ -27,7 +27,9 @@ describeEachBackend('updates against PyTorch', () => {
       const opt = nn.updates.byName(c.optimizer, params, { ...c.options, ...(c.maxNorm ? { totalNormConstraint: c.maxNorm } : {}) });
       for (let step = 0; step < 3; step++) {
         if (c.lrs) opt.learningRate = c.lrs[step]!;
-        params.forEach((p, i) => (p.grad = ts.keep(fromGolden(golden.grads[step]![i]!))));
+        params.forEach((p, i) => {
+          p.grad = ts.keep(fromGolden(golden.grads[step]![i]!));
+        });
         await opt.step();
         for (const [i, p] of params.entries()) {
           expect(p.grad, 'gradients are freed by step').toBeNull();

@@ -55,7 +55,9 @@ describe('freezing', () => {
     const before = await Promise.all([...frozen, (net.out as nn.DenseLayer).W, (net.fc1 as nn.DenseLayer).W].map(bytesOf));
     await train(net, 4);
     const after = await Promise.all([...frozen, (net.out as nn.DenseLayer).W, (net.fc1 as nn.DenseLayer).W].map(bytesOf));
-    frozen.forEach((_, i) => expect(Buffer.from(after[i]!).equals(Buffer.from(before[i]!)), `frozen param ${i} is bit-identical`).toBe(true));
+    frozen.forEach((_, i) => {
+      expect(Buffer.from(after[i]!).equals(Buffer.from(before[i]!)), `frozen param ${i} is bit-identical`).toBe(true);
+    });
     expect(Buffer.from(after[4]!).equals(Buffer.from(before[4]!)), 'the new head learned').toBe(false);
     expect(Buffer.from(after[5]!).equals(Buffer.from(before[5]!)), 'fc1 learned').toBe(false);
     // Backward never made gradients for the frozen weights.

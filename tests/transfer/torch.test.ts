@@ -68,7 +68,9 @@ describe('loadTorchStateDict', () => {
     const b = nn.models.lenet5();
     await nn.loadTorchStateDict(b, bytes, { nameMap: (name, def) => (name.startsWith('fc3.') ? def.replace('fc3', 'out') : undefined) });
     const [va, vb] = [await nn.getAllParamValues(a.out), await nn.getAllParamValues(b.out)];
-    va.forEach((v, i) => expect(vb[i]).toEqual(v));
+    va.forEach((v, i) => {
+      expect(vb[i]).toEqual(v);
+    });
     // Without the transpose, a [out, in] weight does not fit an [in, out] parameter: the error says why.
     await expect(nn.loadTorchStateDict(nn.models.lenet5(), bytes, { nameMap, transposeLinear: false })).rejects.toThrow(
       "loadTorchStateDict: tensor 'fc1.weight' has shape [120,400] in the file, but parameter 'fc1.W' needs [400,120]",
@@ -124,7 +126,9 @@ describe('exportTorchStateDict', () => {
     const again = nn.models.lenet5({ seed: 4 });
     await nn.loadTorchStateDict(again, out, { nameMap });
     const [v1, v2] = [await nn.getAllParamValues(net.out), await nn.getAllParamValues(again.out)];
-    v1.forEach((v, i) => expect(v2[i]).toEqual(v));
+    v1.forEach((v, i) => {
+      expect(v2[i]).toEqual(v);
+    });
     nn.disposeLayers([net.out, again.out]);
   });
 
@@ -218,7 +222,9 @@ describe('loadTorchStateDict errors name the tensor', () => {
     await expect(nn.loadTorchStateDict(net, 7 as never)).rejects.toThrow('loadTorchStateDict: expected a file path, a Uint8Array or an ArrayBuffer, got number');
     await expect(nn.loadTorchStateDict({} as never, bytes)).rejects.toThrow('loadTorchStateDict: expected a layer, layers or a net record of layers, got object');
     const after = await nn.getAllParamValues(net.out);
-    after.forEach((v, i) => expect(v).toEqual(before[i]));
+    after.forEach((v, i) => {
+      expect(v).toEqual(before[i]);
+    });
     nn.disposeLayers(net);
   });
 });

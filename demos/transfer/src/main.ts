@@ -122,7 +122,9 @@ class Gallery {
       canvas.width = canvas.height = 28;
       const img = canvas.getContext('2d')!.createImageData(28, 28);
       const px = assets.test.pixels.subarray(i * PIXELS, (i + 1) * PIXELS);
-      px.forEach((v, p) => img.data.set([v, v, v, 255], p * 4));
+      px.forEach((v, p) => {
+        img.data.set([v, v, v, 255], p * 4);
+      });
       canvas.getContext('2d')!.putImageData(img, 0, 0);
       const truth = document.createElement('div');
       truth.className = 'truth';

@@ -74,7 +74,10 @@ function topoOrder(root: GradNode): GradNode[] {
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
-  if (leaf.disposed) return g.dispose();
+  if (leaf.disposed) {
+    g.dispose();
+    return;
+  }
   if (leaf.grad && !leaf.grad.disposed) {
     const sum = leaf.grad.add(g);
     leaf.grad.dispose();
@@ -110,7 +113,10 @@ export function backward(root: Tensor, seed?: Tensor): void {
     const seedStorage = seed?._use('backward');
     const own = (g: Tensor): Tensor => (seedStorage && g._use('backward') === seedStorage ? g.mul(1) : g);
     const start = seed ? seed._view(seed.shape) : onesLike(root);
-    if (!root._node) return accumulateLeaf(root, own(start));
+    if (!root._node) {
+      accumulateLeaf(root, own(start));
+      return;
+    }
     const order = topoOrder(root._node);
     const pending = new Map<GradNode, Tensor>([[root._node, start]]);
     for (const node of order) {
@@ -128,20 +134,26 @@ export function backward(root: Tensor, seed?: Tensor): void {
       const seen = new Set<Tensor>([dy]);
       const grads = raw.map((g) => (g && seen.has(g) ? g._view(g.shape) : (g && seen.add(g), g)));
       dy.dispose();
-      node.sinks.forEach((sink, i) => {
+      for (const [i, sink] of node.sinks.entries()) {
         const g = grads[i];
-        if (!sink || !g) return g?.dispose();
+        if (!sink || !g) {
+          g?.dispose();
+          continue;
+        }
         if (!sameShape(g.shape, node.inputs[i]!.shape)) {
           throw opError('backward', `gradient rule of '${node.op}' gave shape ${fmtShape(g.shape)} for input ${i} of shape ${fmtShape(node.inputs[i]!.shape)}`);
         }
-        if (sink.leaf) return accumulateLeaf(sink.leaf, own(g));
+        if (sink.leaf) {
+          accumulateLeaf(sink.leaf, own(g));
+          continue;
+        }
         const prev = pending.get(sink.node);
         if (prev) {
           pending.set(sink.node, prev.add(g));
           prev.dispose();
           g.dispose();
         } else pending.set(sink.node, g);
-      });
+      }
     }
     for (const n of order) n.freeSaved();
   } finally {

@@ -1,5 +1,5 @@
 import type { DType } from './dtype.js';
-import { engine, Storage, trackInScope, untrackFromScopes } from './engine.js';
+import { engine, type Storage, trackInScope, untrackFromScopes } from './engine.js';
 import { fmtShape, opError } from './errors.js';
 import { sizeOf } from './shape.js';
 import type { GradNode } from './autograd.js';

@@ -41,12 +41,12 @@ interface DtypeInfo {
 }
 
 const DTYPES: Readonly<Record<number, DtypeInfo>> = {
-  0x08: { dtype: 'uint8', size: 1 },
-  0x09: { dtype: 'int8', size: 1 },
-  0x0b: { dtype: 'int16', size: 2 },
-  0x0c: { dtype: 'int32', size: 4 },
-  0x0d: { dtype: 'float32', size: 4 },
-  0x0e: { dtype: 'float64', size: 8 },
+  8: { dtype: 'uint8', size: 1 },
+  9: { dtype: 'int8', size: 1 },
+  11: { dtype: 'int16', size: 2 },
+  12: { dtype: 'int32', size: 4 },
+  13: { dtype: 'float32', size: 4 },
+  14: { dtype: 'float64', size: 8 },
 };
 
 /** True when `bytes` start with the gzip magic number (0x1f 0x8b). */
@@ -169,7 +169,9 @@ export function encodeIdx(dtype: IdxDtype, dims: readonly number[], values: Arra
   const view = new DataView(out.buffer);
   out[2] = code;
   out[3] = dims.length;
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  dims.forEach((d, i) => {
+    view.setUint32(4 + 4 * i, d, false);
+  });
   for (let i = 0; i < count; i++) {
     const at = headerSize + i * size;
     const v = values[i]!;

@@ -71,7 +71,7 @@ function splitName(name: string): [string, string] {
 }
 
 const joinName = (prefix: string, attr: string): string => (prefix ? `${prefix}.${attr}` : attr);
-const own = (map: Readonly<Record<string, string>>, key: string): boolean => Object.prototype.hasOwnProperty.call(map, key);
+const own = (map: Readonly<Record<string, string>>, key: string): boolean => Object.hasOwn(map, key);
 
 /**
  * The Tessera name of a PyTorch tensor under an object map (or none): a whole-name entry wins,

@@ -69,7 +69,9 @@ export function applyUpdate(rule: OptimRule, param: Tensor, grad: Tensor, states
   if (!Array.isArray(states) || states.length < need) {
     throw opError(op, `rule '${rule}' needs ${need} state tensor(s), got ${Array.isArray(states) ? states.length : typeof states}`);
   }
-  states.slice(0, need).forEach((s, i) => checkSameAs(`state ${i}`, s, param));
+  states.slice(0, need).forEach((s, i) => {
+    checkSameAs(`state ${i}`, s, param);
+  });
   if (scale !== undefined && (!(scale instanceof Tensor) || scale.size !== 1 || scale.dtype !== 'float32')) {
     throw opError(op, `scale must be a float32 tensor with one element, got ${scale instanceof Tensor ? `${fmtShape(scale.shape)} ${scale.dtype}` : typeof scale}`);
   }

@@ -20,7 +20,9 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
     },
     grad: (dy, { params: { perm } }) => {
       const inv = new Array<number>(perm.length);
-      perm.forEach((p, i) => (inv[p] = i));
+      perm.forEach((p, i) => {
+        inv[p] = i;
+      });
       return [dy.transpose(inv)];
     },
   },

@@ -52,7 +52,7 @@ const UNARY: Record<UnaryName, (x: number, alpha: number) => number> = {
  */
 function powSigned(x: number, y: number): number {
   if (y === 0) return 1;
-  const r = Math.pow(Math.abs(x), y);
+  const r = Math.abs(x) ** y;
   if (x >= 0) return r;
   if (fract(y) !== 0) return NaN;
   return fract(y * 0.5) !== 0 ? -r : r;

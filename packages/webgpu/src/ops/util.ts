@@ -3,7 +3,9 @@ import { MAX_RANK } from '@tessera/core';
 /** Pads a shape or stride list to the 8 slots of a `u32x8` uniform. */
 export function u32x8(values: readonly number[]): number[] {
   const out = new Array<number>(MAX_RANK).fill(0);
-  values.forEach((v, i) => (out[i] = v));
+  values.forEach((v, i) => {
+    out[i] = v;
+  });
   return out;
 }
 
@@ -31,10 +33,14 @@ export function collapseDims(shape: readonly number[], strides: readonly (readon
     const last = outShape.length - 1;
     if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[i]! * n)) {
       outShape[last]! *= n;
-      strides.forEach((s, k) => (outStrides[k]![last] = s[i]!));
+      strides.forEach((s, k) => {
+        outStrides[k]![last] = s[i]!;
+      });
     } else {
       outShape.push(n);
-      strides.forEach((s, k) => outStrides[k]!.push(s[i]!));
+      strides.forEach((s, k) => {
+        outStrides[k]!.push(s[i]!);
+      });
     }
   }
   return { shape: outShape, strides: outStrides };
