@@ -3,7 +3,7 @@
 // side by side with TensorFlow.js (../peers/tfjs.mjs) on the same adapter.
 import * as ts from '@tessera/core';
 import '@tessera/webgpu'; // registers the WebGPU backend
-// @ts-expect-error -- plain ESM shared with Node, no type declarations
+// Plain ESM shared with Node, typechecked through bench/tsconfig.json (checkJs).
 import * as suite from '../suite.mjs';
 
 type Any = any; // the suite is untyped JavaScript
@@ -69,7 +69,6 @@ async function run(): Promise<void> {
     if (wanted.length) {
       status('loading TensorFlow.js…');
       try {
-        // @ts-expect-error -- plain ESM
         const { loadTfjs, tfjsImpl } = await import('../peers/tfjs.mjs');
         const loaded = await loadTfjs();
         for (const b of wanted) {
