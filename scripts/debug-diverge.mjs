@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // A training run that diverges on purpose, to show the numerical debugging tools
-// (docs/debugging.md): LeNet-5 on the first MNIST images with plain SGD at learning rate 100.
+// (docs/debugging.md): a linear model of MNIST digits (one-hot targets, squared error, the
+// tutorial's first objective) trained by plain SGD at learning rate 100. Each step multiplies
+// the error by about -600, so the weights overflow float32 within a dozen steps.
 //
 //   npm run build:packages
 //   node scripts/debug-diverge.mjs              no tool: the loss just turns into NaN
@@ -18,10 +20,11 @@ import { loadMnist } from '@tessera/data/node';
  * Trains until the loss is not finite or a debugging tool throws; returns what happened.
  * @param {{ mode?: 'none' | 'numerics' | 'shadow', steps?: number, lr?: number, log?: (s: string) => void }} opts
  */
-export async function diverge({ mode = 'none', steps = 12, lr = 100, log = console.log } = {}) {
+export async function diverge({ mode = 'none', steps = 20, lr = 100, log = console.log } = {}) {
   await ts.init({ backend: 'webgpu' });
   const data = await loadMnist({ split: 'train', limit: 32 * steps });
-  const net = nn.models.lenet5({ seed: 1 });
+  const input = new nn.InputLayer([null, 1, 28, 28]);
+  const net = { out: new nn.DenseLayer(input, { numUnits: 10, nonlinearity: nn.nonlinearities.linear }) };
   const opt = nn.updates.sgd(net.out, { learningRate: lr });
   if (mode === 'numerics') ts.debug.checkNumerics(true);
   if (mode === 'shadow') ts.debug.shadow(true);
@@ -29,8 +32,10 @@ export async function diverge({ mode = 'none', steps = 12, lr = 100, log = conso
   try {
     for (let step = 0; step < steps; step++) {
       const x = ts.tensor(data.images.subarray(step * 32 * 784, (step + 1) * 32 * 784), { shape: [32, 1, 28, 28] });
-      const y = ts.tensor(data.labels.subarray(step * 32, (step + 1) * 32), { dtype: 'int32' });
-      const loss = ts.tidy(() => ts.crossEntropy(nn.getOutput(net.out, x), y));
+      const labels = ts.tensor(data.labels.subarray(step * 32, (step + 1) * 32), { dtype: 'int32' });
+      const y = ts.oneHot(labels, 10);
+      labels.dispose();
+      const loss = ts.tidy(() => nn.objectives.squaredError(nn.getOutput(net.out, x), y).mean());
       await opt.step(loss);
       let value;
       try {

@@ -9,6 +9,7 @@ import type { Backend, KernelArgs, OpName, OpParams } from '@tessera/core';
 import { createBackend } from '@tessera/webgpu';
 import { InputLayer, Conv2DLayer, MaxPool2DLayer, DenseLayer, getAllParams as getAllParamsOf, getOutput, objectives, nonlinearities, updates } from '@tessera/nn';
 import { ts, expectNoLeak } from '../helpers/index.js';
+import { diverge } from '../../scripts/debug-diverge.mjs';
 
 beforeAll(async () => {
   await ts.init({ backend: 'webgpu' });
@@ -117,3 +118,30 @@ describe('debug.shadow', () => {
     opt.dispose();
   });
 });
+
+describe('the diverging run of docs/debugging.md (scripts/debug-diverge.mjs)', () => {
+  const quiet = () => {};
+
+  it('without a tool, the loss just becomes Inf or NaN', async () => {
+    const r = await diverge({ mode: 'none', log: quiet });
+    expect(r.error).toBeNull();
+    expect(Number.isFinite(r.loss)).toBe(false);
+  });
+
+  it('checkNumerics and shadow name the op and the line of the script that called it', async () => {
+    for (const mode of ['numerics', 'shadow'] as const) {
+      const r = await expectNoLeakOf(() => diverge({ mode, log: quiet }));
+      expect(r.error?.message, mode).toMatch(mode === 'numerics' ? /^checkNumerics: 'square' produced NaN or Inf/ : /^shadow: 'square' turned finite inputs into Inf/);
+      expect(r.error?.message, mode).toMatch(/called at .*debug-diverge\.mjs:\d+:\d+/);
+    }
+  });
+});
+
+/** Runs `fn` under the leak check and returns its result. */
+async function expectNoLeakOf<T>(fn: () => Promise<T>): Promise<T> {
+  let out: T;
+  await expectNoLeak(async () => {
+    out = await fn();
+  }, 'diverging run');
+  return out!;
+}

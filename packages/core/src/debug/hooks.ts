@@ -58,8 +58,14 @@ export function resetDebug(): void {
  * (core and nn), so an error points at the model code rather than at the runtime.
  */
 export function callSite(): string {
-  const frames = (new Error().stack ?? '').split('\n').slice(1).map((l) => l.trim());
+  // An op is called from deep inside the runtime (layers, tidy, the op table): keep enough
+  // frames to reach the user's code. Only paid while a debugging tool is on.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 64;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  const frames = stack.split('\n').slice(1).map((l) => l.trim());
   const own = /[\\/](packages[\\/](core|nn)[\\/]|@tessera[\\/](core|nn)[\\/]|node_modules[\\/])|node:internal|\(native\)/;
-  const user = frames.find((f) => !own.test(f)) ?? frames[0] ?? '';
-  return user.replace(/^at\s+/, '') || 'unknown';
+  const user = frames.find((f) => !own.test(f));
+  return user ? user.replace(/^at\s+/, '') : 'unknown (no caller outside Tessera in the stack)';
 }
