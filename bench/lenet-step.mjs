@@ -29,14 +29,24 @@ const param = (shape, seed, scale) => keep(ts.randn(shape, { seed, std: scale, r
 
 // LeNet-5 as in the tests: conv 6@5x5 pad 2, pool 2, conv 16@5x5, pool 2, dense 120, 84, 10.
 const P = {
-  c1w: param([6, 1, 5, 5], 1, 0.2), c1b: param([6], 2, 0.1),
-  c2w: param([16, 6, 5, 5], 3, 0.08), c2b: param([16], 4, 0.1),
-  f1w: param([400, 120], 5, 0.05), f1b: param([120], 6, 0.1),
-  f2w: param([120, 84], 7, 0.09), f2b: param([84], 8, 0.1),
-  f3w: param([84, 10], 9, 0.1), f3b: param([10], 10, 0.1),
+  c1w: param([6, 1, 5, 5], 1, 0.2),
+  c1b: param([6], 2, 0.1),
+  c2w: param([16, 6, 5, 5], 3, 0.08),
+  c2b: param([16], 4, 0.1),
+  f1w: param([400, 120], 5, 0.05),
+  f1b: param([120], 6, 0.1),
+  f2w: param([120, 84], 7, 0.09),
+  f2b: param([84], 8, 0.1),
+  f3w: param([84, 10], 9, 0.1),
+  f3b: param([10], 10, 0.1),
 };
 const x = keep(ts.randn([batch, 1, 28, 28], { seed: 11 }));
-const labels = keep(ts.tensor(Int32Array.from({ length: batch }, (_, i) => (i * 7) % 10), { dtype: 'int32' }));
+const labels = keep(
+  ts.tensor(
+    Int32Array.from({ length: batch }, (_, i) => (i * 7) % 10),
+    { dtype: 'int32' },
+  ),
+);
 
 function forward() {
   const a1 = ts.conv2d(x, P.c1w, P.c1b, { padding: 2, activation: 'relu' });
@@ -55,16 +65,21 @@ function forward() {
  * with other jobs adds noise that only ever makes a round slower.
  */
 async function time(fn, n = reps) {
-  await ts.tidy(async () => { await fn().data(); });           // warm: pipelines, pool
+  await ts.tidy(async () => {
+    await fn().data();
+  }); // warm: pipelines, pool
   let best = Infinity;
   for (let round = 0; round < 3; round++) {
-    best = Math.min(best, await ts.tidy(async () => {
-      const t0 = performance.now();
-      let last;
-      for (let i = 0; i < n; i++) last = fn();
-      await last.data();
-      return (performance.now() - t0) / n;
-    }));
+    best = Math.min(
+      best,
+      await ts.tidy(async () => {
+        const t0 = performance.now();
+        let last;
+        for (let i = 0; i < n; i++) last = fn();
+        await last.data();
+        return (performance.now() - t0) / n;
+      }),
+    );
   }
   return best;
 }
@@ -76,7 +91,12 @@ const row = async (name, fn) => rows.push([name, await time(fn)]);
 // Activations and gradients of the right shapes to feed each op in isolation.
 const A = ts.noGrad(forward);
 const g = (t, seed) => keep(ts.randn(t.shape, { seed }));
-const dA1 = g(A.a1, 21), dP1 = g(A.p1, 22), dA2 = g(A.a2, 23), dH1 = g(A.h1, 25), dH2 = g(A.h2, 26), dLog = g(A.logits, 27);
+const dA1 = g(A.a1, 21),
+  dP1 = g(A.p1, 22),
+  dA2 = g(A.a2, 23),
+  dH1 = g(A.h1, 25),
+  dH2 = g(A.h2, 26),
+  dLog = g(A.logits, 27);
 const dP2 = g(A.p2, 24).reshape([batch, 16, 5, 5]);
 const conv = (s, pad) => ({ stride: [1, 1], dilation: [1, 1], padding: [pad, pad, pad, pad], groups: 1 });
 const lse0 = keep(ts.zeros([batch, 3]));
@@ -97,26 +117,36 @@ await ts.noGrad(async () => {
   await row('crossEntropy backward', () => raw('softmaxCrossEntropyBackward', [A.logits, labels, lse0, dRows], {}));
   await row('fc3/fc2/fc1 backward (2 matmuls + bias sum each)', () => {
     let last;
-    for (const [inp, w, d] of [[A.h2, P.f3w, dLog], [A.h1, P.f2w, dH2], [A.p2, P.f1w, dH1]]) {
+    for (const [inp, w, d] of [
+      [A.h2, P.f3w, dLog],
+      [A.h1, P.f2w, dH2],
+      [A.p2, P.f1w, dH1],
+    ]) {
       raw('matmul', [d, w], { transA: false, transB: true, activation: 'none' });
       raw('matmul', [inp, d], { transA: true, transB: false, activation: 'none' });
       last = d.sum(0);
     }
     return last;
   });
-  await row('relu backward x4 (fc1, fc2, conv2, conv1)', () => [dH1, dH2, dA2, dA1].map((d, i) => raw('reluBackward', [d, [A.h1, A.h2, A.a2, A.a1][i]], {}))[3]);
+  await row(
+    'relu backward x4 (fc1, fc2, conv2, conv1)',
+    () => [dH1, dH2, dA2, dA1].map((d, i) => raw('reluBackward', [d, [A.h1, A.h2, A.a2, A.a1][i]], {}))[3],
+  );
   await row('maxPool2 backward', () => raw('maxPool2dBackward', [dP2, arg2], { ...pool2, inputShape: [...A.a2.shape] }));
   await row('conv2 backprop input', () => raw('conv2dBackpropInput', [dA2, P.c2w], { ...conv(1, 0), inputShape: [...A.p1.shape] }));
-  await row('conv2 backprop filter (+bias grad)', () => raw('conv2dBackpropFilter', [A.p1, dA2], { ...conv(1, 0), filterShape: [16, 6, 5, 5], withBias: true }));
+  await row('conv2 backprop filter (+bias grad)', () =>
+    raw('conv2dBackpropFilter', [A.p1, dA2], { ...conv(1, 0), filterShape: [16, 6, 5, 5], withBias: true }),
+  );
   await row('maxPool1 backward', () => raw('maxPool2dBackward', [dP1, arg1], { ...pool2, inputShape: [...A.a1.shape] }));
   await row('conv1 backprop filter (+bias grad)', () => raw('conv2dBackpropFilter', [x, dA1], { ...conv(1, 2), filterShape: [6, 1, 5, 5], withBias: true }));
 });
 
-const stepOnce = () => ts.tidy(() => {
-  const { loss } = forward();
-  loss.backward();
-  return P.c1w.grad;
-});
+const stepOnce = () =>
+  ts.tidy(() => {
+    const { loss } = forward();
+    loss.backward();
+    return P.c1w.grad;
+  });
 await stepOnce().data();
 const before = ts.stats();
 let step = Infinity;
@@ -137,10 +167,23 @@ console.log(`  dispatches per step: ${(after.dispatches - before.dispatches) / r
 // Does fusing bias + ReLU into the conv / matmul epilogue pay? Same work, fused vs three ops.
 await ts.noGrad(async () => {
   const fusedC = await time(() => ts.conv2d(A.p1, P.c2w, P.c2b, { activation: 'relu' }));
-  const splitC = await time(() => ts.conv2d(A.p1, P.c2w).add(P.c2b.reshape([16, 1, 1])).relu());
+  const splitC = await time(() =>
+    ts
+      .conv2d(A.p1, P.c2w)
+      .add(P.c2b.reshape([16, 1, 1]))
+      .relu(),
+  );
   const fusedL = await time(() => ts.linear(A.p2, P.f1w, P.f1b, { activation: 'relu' }));
   const splitL = await time(() => ts.matmul(A.p2, P.f1w).add(P.f1b).relu());
-  console.log('\nepilogue fusion (ms): conv2 fused', fusedC.toFixed(2), 'vs conv+add+relu', splitC.toFixed(2),
-    '| fc1 fused', fusedL.toFixed(2), 'vs matmul+add+relu', splitL.toFixed(2));
+  console.log(
+    '\nepilogue fusion (ms): conv2 fused',
+    fusedC.toFixed(2),
+    'vs conv+add+relu',
+    splitC.toFixed(2),
+    '| fc1 fused',
+    fusedL.toFixed(2),
+    'vs matmul+add+relu',
+    splitL.toFixed(2),
+  );
 });
 ts.shutdown();

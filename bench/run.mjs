@@ -66,7 +66,9 @@ function gitRev() {
   if (process.env.TESSERA_GIT_REV) return process.env.TESSERA_GIT_REV;
   try {
     const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !==
+      '';
     return dirty ? `${rev}+dirty` : rev;
   } catch {
     return null;
@@ -112,7 +114,8 @@ async function main() {
       loaded = await loadTfjs();
       tfjsVersion = loaded.version;
     } catch (e) {
-      for (const b of ['webgpu', 'cpu']) peerStatus[`tfjs-${b}`] = { ok: false, why: `@tensorflow/tfjs-core failed to load: ${errText(e)} (run \`npm install -w bench\`)` };
+      for (const b of ['webgpu', 'cpu'])
+        peerStatus[`tfjs-${b}`] = { ok: false, why: `@tensorflow/tfjs-core failed to load: ${errText(e)} (run \`npm install -w bench\`)` };
     }
     for (const b of ['webgpu', 'cpu']) {
       const name = `tfjs-${b}`;
@@ -196,10 +199,16 @@ async function main() {
   const out = [];
   out.push(`## Tessera benchmarks (${report.mode} mode), ${date}`);
   out.push('');
-  out.push(`Adapter: **${info.adapter}** (${info.vendor}, ${info.architecture}). Machine: ${report.machine.cpu}, ${report.machine.cpus} CPUs, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB; load average ${loadStart[0].toFixed(1)} at start, ${report.machine.loadavgEnd[0].toFixed(1)} at end.`);
-  out.push(`Versions: Node ${process.version}, Tessera ${report.versions.tessera}, Dawn (npm webgpu) ${report.versions.dawn}, tfjs ${tfjsVersion ?? '—'}, PyTorch ${report.versions.torch ?? '—'}${report.versions.torchThreads ? ` (${report.versions.torchThreads} threads)` : ''}.`);
+  out.push(
+    `Adapter: **${info.adapter}** (${info.vendor}, ${info.architecture}). Machine: ${report.machine.cpu}, ${report.machine.cpus} CPUs, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB; load average ${loadStart[0].toFixed(1)} at start, ${report.machine.loadavgEnd[0].toFixed(1)} at end.`,
+  );
+  out.push(
+    `Versions: Node ${process.version}, Tessera ${report.versions.tessera}, Dawn (npm webgpu) ${report.versions.dawn}, tfjs ${tfjsVersion ?? '—'}, PyTorch ${report.versions.torch ?? '—'}${report.versions.torchThreads ? ` (${report.versions.torchThreads} threads)` : ''}.`,
+  );
   out.push('');
-  out.push('Each cell: median (min–max) over the timed runs after warm-up; `ours/x` > 1 means Tessera is faster (or uses less) than peer x. ↑ higher is better, ↓ lower is better.');
+  out.push(
+    'Each cell: median (min–max) over the timed runs after warm-up; `ours/x` > 1 means Tessera is faster (or uses less) than peer x. ↑ higher is better, ↓ lower is better.',
+  );
   out.push('');
   out.push(table);
   const notes = [];

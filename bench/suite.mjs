@@ -20,7 +20,8 @@ function convFlops({ x, w, pad }) {
 }
 
 /** LeNet-5 FLOPs of one forward pass per image (convs and dense layers; a step is about 3×). */
-export const LENET_FWD_FLOPS_PER_IMAGE = convFlops({ ...LENET_CONV1, x: [1, 1, 28, 28] }) + convFlops({ ...LENET_CONV2, x: [1, 6, 14, 14] }) + 2 * (400 * 120 + 120 * 84 + 84 * 10);
+export const LENET_FWD_FLOPS_PER_IMAGE =
+  convFlops({ ...LENET_CONV1, x: [1, 1, 28, 28] }) + convFlops({ ...LENET_CONV2, x: [1, 6, 14, 14] }) + 2 * (400 * 120 + 120 * 84 + 84 * 10);
 
 /**
  * Every benchmark of the suite, in table order.
@@ -32,34 +33,95 @@ export function catalogue({ quick = false } = {}) {
   // End-to-end first: the headline rows.
   // budgetMs: this row's headline figure gets more timed runs than an op row (fast
   // implementations get several; a peer that needs seconds per step still gets one).
-  add({ id: 'lenet-train-64', group: 'End-to-end', label: 'LeNet-5 training step, batch 64 (Adam)', metric: 'img/s', images: 64, budgetMs: quick ? 4000 : 15000, spec: { kind: 'lenet-train', batch: 64 } });
+  add({
+    id: 'lenet-train-64',
+    group: 'End-to-end',
+    label: 'LeNet-5 training step, batch 64 (Adam)',
+    metric: 'img/s',
+    images: 64,
+    budgetMs: quick ? 4000 : 15000,
+    spec: { kind: 'lenet-train', batch: 64 },
+  });
   add({ id: 'lenet-infer-1', group: 'End-to-end', label: 'LeNet-5 inference, batch 1', metric: 'img/s', images: 1, spec: { kind: 'lenet-infer', batch: 1 } });
   // tfjs-webgpu needs about 30 s per batch of 256 on SwiftShader (two runs with the warm-up):
   // a quick run on a CPU adapter leaves it to the full mode.
-  add({ id: 'lenet-infer-256', group: 'End-to-end', label: 'LeNet-5 inference, batch 256', metric: 'img/s', images: 256, quickSkipOnCPU: ['tfjs-webgpu'], spec: { kind: 'lenet-infer', batch: 256 } });
+  add({
+    id: 'lenet-infer-256',
+    group: 'End-to-end',
+    label: 'LeNet-5 inference, batch 256',
+    metric: 'img/s',
+    images: 256,
+    quickSkipOnCPU: ['tfjs-webgpu'],
+    spec: { kind: 'lenet-infer', batch: 256 },
+  });
   for (const n of [128, 256, 512, 1024]) {
-    add({ id: `matmul-${n}`, group: 'matmul', label: `matmul ${n}×${n}×${n}`, metric: 'GFLOP/s', flops: 2 * n ** 3, spec: { kind: 'matmul', a: [n, n], b: [n, n] } });
+    add({
+      id: `matmul-${n}`,
+      group: 'matmul',
+      label: `matmul ${n}×${n}×${n}`,
+      metric: 'GFLOP/s',
+      flops: 2 * n ** 3,
+      spec: { kind: 'matmul', a: [n, n], b: [n, n] },
+    });
   }
-  for (const [k, n] of [[400, 120], [120, 84], [84, 10]]) {
-    add({ id: `matmul-64x${k}x${n}`, group: 'matmul', label: `matmul [64,${k}]@[${k},${n}] (LeNet dense)`, metric: 'ms', flops: 2 * 64 * k * n, spec: { kind: 'matmul', a: [64, k], b: [k, n] } });
+  for (const [k, n] of [
+    [400, 120],
+    [120, 84],
+    [84, 10],
+  ]) {
+    add({
+      id: `matmul-64x${k}x${n}`,
+      group: 'matmul',
+      label: `matmul [64,${k}]@[${k},${n}] (LeNet dense)`,
+      metric: 'ms',
+      flops: 2 * 64 * k * n,
+      spec: { kind: 'matmul', a: [64, k], b: [k, n] },
+    });
   }
-  for (const [name, conv] of /** @type {[string, typeof LENET_CONV1][]} */ ([['conv1', LENET_CONV1], ['conv2', LENET_CONV2]])) {
+  for (const [name, conv] of /** @type {[string, typeof LENET_CONV1][]} */ ([
+    ['conv1', LENET_CONV1],
+    ['conv2', LENET_CONV2],
+  ])) {
     const shape = `[${conv.x}]*[${conv.w}]${conv.pad ? ` pad ${conv.pad}` : ''}`;
-    for (const [part, what] of [['forward', 'forward'], ['input', 'input gradient'], ['filter', 'filter gradient']]) {
-      add({ id: `${name}-${part}`, group: 'conv2d', label: `conv2d ${what} ${shape}`, metric: 'ms', flops: convFlops(conv), spec: { kind: 'conv2d', part, ...conv } });
+    for (const [part, what] of [
+      ['forward', 'forward'],
+      ['input', 'input gradient'],
+      ['filter', 'filter gradient'],
+    ]) {
+      add({
+        id: `${name}-${part}`,
+        group: 'conv2d',
+        label: `conv2d ${what} ${shape}`,
+        metric: 'ms',
+        flops: convFlops(conv),
+        spec: { kind: 'conv2d', part, ...conv },
+      });
     }
   }
-  for (const x of [[64, 6, 28, 28], [64, 16, 10, 10]]) {
+  for (const x of [
+    [64, 6, 28, 28],
+    [64, 16, 10, 10],
+  ]) {
     for (const part of ['forward', 'backward']) {
       add({ id: `maxpool-${x[1]}-${part}`, group: 'pool', label: `maxPool2d 2×2 ${part} [${x}]`, metric: 'ms', spec: { kind: 'maxpool', part, x, k: 2 } });
     }
   }
-  for (const shape of [[64, 10], [256, 1000]]) {
+  for (const shape of [
+    [64, 10],
+    [256, 1000],
+  ]) {
     add({ id: `softmax-${shape.join('x')}`, group: 'softmax', label: `softmax [${shape}]`, metric: 'ms', spec: { kind: 'softmax', shape } });
     add({ id: `xent-${shape.join('x')}`, group: 'softmax', label: `cross-entropy loss + gradient [${shape}]`, metric: 'ms', spec: { kind: 'xent', shape } });
   }
   const n = quick ? 200 : 1000;
-  add({ id: 'dispatch-chain', group: 'dispatch', label: `dispatch cost: chain of ${n} adds on [16]`, metric: 'µs/op', ops: n, spec: { kind: 'chain', shape: [16], n } });
+  add({
+    id: 'dispatch-chain',
+    group: 'dispatch',
+    label: `dispatch cost: chain of ${n} adds on [16]`,
+    metric: 'µs/op',
+    ops: n,
+    spec: { kind: 'chain', shape: [16], n },
+  });
   return list;
 }
 
@@ -71,9 +133,24 @@ export function catalogue({ quick = false } = {}) {
  * still compares on a loaded machine. The table keeps catalogue order.
  */
 export function runOrder(list) {
-  const late = ['lenet-train-64', 'conv1-filter', 'conv2-filter', 'matmul-1024', 'conv2-forward', 'conv1-forward', 'conv2-input', 'conv1-input', 'lenet-infer-1', 'matmul-512', 'lenet-infer-256'];
+  const late = [
+    'lenet-train-64',
+    'conv1-filter',
+    'conv2-filter',
+    'matmul-1024',
+    'conv2-forward',
+    'conv1-forward',
+    'conv2-input',
+    'conv1-input',
+    'lenet-infer-1',
+    'matmul-512',
+    'lenet-infer-256',
+  ];
   const rank = (b) => (late.includes(b.id) ? 1 + late.indexOf(b.id) : 0);
-  return list.map((b, i) => [b, i]).sort((x, y) => rank(x[0]) - rank(y[0]) || x[1] - y[1]).map(([b]) => b);
+  return list
+    .map((b, i) => [b, i])
+    .sort((x, y) => rank(x[0]) - rank(y[0]) || x[1] - y[1])
+    .map(([b]) => b);
 }
 
 /** How each metric turns a sample (ms per iteration) into the figure shown, and which way is better. */
@@ -217,7 +294,10 @@ export async function measure(bench, impls, opts = {}) {
       out[s.name] = { skipped, warmupMs };
       continue;
     }
-    out[s.name] = error && !samples.length ? { error } : { samples, inner, warmupMs, ...(facts ? { facts } : {}), ...(factsError ? { factsError } : {}), ...(error ? { error } : {}) };
+    out[s.name] =
+      error && !samples.length
+        ? { error }
+        : { samples, inner, warmupMs, ...(facts ? { facts } : {}), ...(factsError ? { factsError } : {}), ...(error ? { error } : {}) };
   }
   return out;
 }
@@ -232,7 +312,12 @@ async function timeOnce(r, inner) {
 
 /** A file-name-safe form of an adapter name: 'SwiftShader driver 5.0.0' -> 'swiftshader-driver-5-0-0'. */
 export function slugify(s) {
-  return String(s).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'unknown-adapter';
+  return (
+    String(s)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'unknown-adapter'
+  );
 }
 
 export function errText(e) {

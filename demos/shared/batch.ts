@@ -14,8 +14,12 @@ const PIXELS = 28 * 28;
  * const { x, y } = gatherBatch(split.pixels, split.labels, PIXEL_TABLE, order, 0, 64);
  */
 export function gatherBatch(
-  pixels: Uint8Array, labels: ArrayLike<number>, table: Float32Array,
-  order: ArrayLike<number>, start: number, size: number,
+  pixels: Uint8Array,
+  labels: ArrayLike<number>,
+  table: Float32Array,
+  order: ArrayLike<number>,
+  start: number,
+  size: number,
 ): { x: Float32Array; y: Int32Array } {
   const x = new Float32Array(size * PIXELS);
   const y = new Int32Array(size);

@@ -10,8 +10,7 @@ import * as ts from '@tessera/core';
 import '@tessera/webgpu';
 
 /** Browsers that ship WebGPU, for the message. Kept in one place so both demos say the same. */
-export const WEBGPU_BROWSERS =
-  'Chrome or Edge 113+ (desktop; Android 121+), Safari 26+ (macOS, iOS, iPadOS), or Firefox 141+ on Windows';
+export const WEBGPU_BROWSERS = 'Chrome or Edge 113+ (desktop; Android 121+), Safari 26+ (macOS, iOS, iPadOS), or Firefox 141+ on Windows';
 
 /** Why WebGPU is unavailable, or null when `navigator.gpu` gives an adapter. */
 export async function webgpuProblem(): Promise<string | null> {

@@ -54,8 +54,13 @@ function decodeSplit(split: 'train' | 'test'): { pixels: Uint8Array; labels: Uin
   const classes = FASHION_MNIST_CLASSES.length;
   const count = SUBSET[split];
   const perClass = count / classes;
-  const rows = FASHION_MNIST_CLASSES.map((_, label) =>
-    decodeFashionClassJson(readFileSync(join(dir, `${label}.json`)), { start: FASHION_MNIST_LAYOUT[split].start, count: perClass, name: `fashion-mnist class ${label}` }).pixels,
+  const rows = FASHION_MNIST_CLASSES.map(
+    (_, label) =>
+      decodeFashionClassJson(readFileSync(join(dir, `${label}.json`)), {
+        start: FASHION_MNIST_LAYOUT[split].start,
+        count: perClass,
+        name: `fashion-mnist class ${label}`,
+      }).pixels,
   );
   const pixels = new Uint8Array(count * 784);
   const labels = new Uint8Array(count);

@@ -27,7 +27,14 @@ export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 /** Chromium flags for WebGPU on SwiftShader (docs/design.md; `--headless` comes from playwright). */
 export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-gpu-sandbox'];
 /** Flags every launch gets: no sandbox (root in CI), and no network chatter of the browser's own. */
-export const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const BASE_FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 /**
  * Builds `demos/<name>` with Vite's API into test-artifacts/<name>-dist and returns that folder.
@@ -109,7 +116,13 @@ export interface BrowserSession {
  * const b = await launch({ webgpu: true });
  * await b.page.goto(server.url);
  */
-export async function launch({ webgpu, viewport = { width: 1280, height: 900 } }: { webgpu: boolean; viewport?: { width: number; height: number } }): Promise<BrowserSession> {
+export async function launch({
+  webgpu,
+  viewport = { width: 1280, height: 900 },
+}: {
+  webgpu: boolean;
+  viewport?: { width: number; height: number };
+}): Promise<BrowserSession> {
   const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
   const args = [...BASE_FLAGS, ...(webgpu ? WEBGPU_FLAGS : ['--disable-gpu'])];
   const context = await chromium.launchPersistentContext(profile, {

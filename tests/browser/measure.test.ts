@@ -39,11 +39,10 @@ describe.skipIf(!MEASURE)('MNIST demo measurements', () => {
     try {
       // All 60,000 images: an epoch is 938 steps, so no evaluation interrupts the timed steps.
       await b.page.goto(`${server.url}?train=60000&test=500&batch=${BATCH}&autostart=1`);
-      await b.page.waitForFunction(
-        (n) => (window as unknown as { __demo: Hook }).__demo.losses.some((l) => l.step >= n),
-        WARMUP + STEPS,
-        { timeout: 300_000, polling: 1000 },
-      );
+      await b.page.waitForFunction((n) => (window as unknown as { __demo: Hook }).__demo.losses.some((l) => l.step >= n), WARMUP + STEPS, {
+        timeout: 300_000,
+        polling: 1000,
+      });
       const s = await demoState<Hook>(b.page);
       expect(s.errors).toEqual([]);
       const a = s.losses.find((l) => l.step >= WARMUP)!;

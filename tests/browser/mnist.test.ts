@@ -11,7 +11,19 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, HAVE_CHROMIUM, REPO, buildDemo, demoState, drawStroke, launch, screenshot, serveStatic, type BrowserSession, type StaticServer } from './harness.js';
+import {
+  ARTIFACTS,
+  HAVE_CHROMIUM,
+  REPO,
+  buildDemo,
+  demoState,
+  drawStroke,
+  launch,
+  screenshot,
+  serveStatic,
+  type BrowserSession,
+  type StaticServer,
+} from './harness.js';
 
 interface MnistState {
   state: string;
@@ -93,12 +105,20 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
     // Two more evaluations first, so the README picture shows a model that has learned something.
     await b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.accuracies.length >= 3, undefined, { timeout: 60_000 });
     // A seven: the top bar, then the long diagonal.
-    await drawStroke(b.page, '#draw', [[0.25, 0.22], [0.75, 0.22], [0.5, 0.85]]);
+    await drawStroke(b.page, '#draw', [
+      [0.25, 0.22],
+      [0.75, 0.22],
+      [0.5, 0.85],
+    ]);
     // While training, predictions queue behind the steps: wait until the bars show the whole 7.
-    await b.page.waitForFunction(() => {
-      const d = (window as unknown as { __demo: MnistState }).__demo;
-      return d.drawnDigit !== null && !d.drawPending;
-    }, undefined, { timeout: 30_000 });
+    await b.page.waitForFunction(
+      () => {
+        const d = (window as unknown as { __demo: MnistState }).__demo;
+        return d.drawnDigit !== null && !d.drawPending;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     expect((await state()).drawnDigit, 'the drawn seven, as the network reads it').toBe(7);
     const values = await b.page.locator('#probs .prob-value').allTextContents();
     expect(values).toHaveLength(10);

@@ -37,12 +37,20 @@ describe.skipIf(!HAVE_CHROMIUM)('XOR demo in Chromium (WebGPU on SwiftShader)', 
     const b = await launch({ webgpu: true });
     try {
       await b.page.goto(server.url);
-      await b.page.waitForFunction(() => {
-        const d = (window as unknown as { __demo?: XorState }).__demo;
-        return d && (d.solvedAtStep !== null || d.state === 'done' || d.state === 'error' || d.state === 'no-webgpu');
-      }, undefined, { timeout: 60_000, polling: 250 });
+      await b.page.waitForFunction(
+        () => {
+          const d = (window as unknown as { __demo?: XorState }).__demo;
+          return d && (d.solvedAtStep !== null || d.state === 'done' || d.state === 'error' || d.state === 'no-webgpu');
+        },
+        undefined,
+        { timeout: 60_000, polling: 250 },
+      );
       // Let it train on a little so the picture shows a settled boundary, then stop it.
-      await b.page.waitForFunction(() => (window as unknown as { __demo: XorState }).__demo.steps >= 150 || (window as unknown as { __demo: XorState }).__demo.state !== 'running', undefined, { timeout: 30_000 });
+      await b.page.waitForFunction(
+        () => (window as unknown as { __demo: XorState }).__demo.steps >= 150 || (window as unknown as { __demo: XorState }).__demo.state !== 'running',
+        undefined,
+        { timeout: 30_000 },
+      );
       await b.page.click('#pause');
       const s = await demoState<XorState>(b.page);
       await screenshot(b.page, 'xor-demo');

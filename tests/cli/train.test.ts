@@ -9,8 +9,15 @@ describe('tessera train (smoke)', () => {
     await ts.init();
     const before = ts.memory();
     const result = await train({
-      epochs: 1, batchSize: 64, optimizer: 'adam', lr: 1e-3, limit: 2000, testLimit: 1000,
-      dataset: 'mnist', seed: 1, json: true,
+      epochs: 1,
+      batchSize: 64,
+      optimizer: 'adam',
+      lr: 1e-3,
+      limit: 2000,
+      testLimit: 1000,
+      dataset: 'mnist',
+      seed: 1,
+      json: true,
     });
     console.log(`smoke: ${JSON.stringify(result)}`);
     expect(result.trainImages).toBe(2000);
@@ -22,7 +29,8 @@ describe('tessera train (smoke)', () => {
   });
 
   it('rejects an unknown optimizer with the valid names', async () => {
-    await expect(train({ epochs: 1, batchSize: 64, optimizer: 'adamm', lr: 1e-3, limit: 64, testLimit: 64, dataset: 'mnist', seed: 1, json: true }))
-      .rejects.toThrow(/adamm.*(sgd|adam)/s);
+    await expect(
+      train({ epochs: 1, batchSize: 64, optimizer: 'adamm', lr: 1e-3, limit: 64, testLimit: 64, dataset: 'mnist', seed: 1, json: true }),
+    ).rejects.toThrow(/adamm.*(sgd|adam)/s);
   });
 });

@@ -21,16 +21,22 @@ describe('conv2d rejects', () => {
     expect(() => ts.conv2d(x(), z([4, 2, 3, 3]))).toThrow(/conv2d.*\[2,3,8,8\].*\[4,2,3,3\].*3 channels.*expects 2.*Expected a weight of shape \[4, 3, 3, 3\]/);
   });
   it('a kernel larger than the padded input', () => {
-    expect(() => ts.conv2d(z([1, 1, 4, 4]), z([1, 1, 7, 7]), null, { padding: 1 })).toThrow(/conv2d.*\[1,1,4,4\].*\[1,1,7,7\].*7x7 kernel.*larger than the 6x6 padded input/);
+    expect(() => ts.conv2d(z([1, 1, 4, 4]), z([1, 1, 7, 7]), null, { padding: 1 })).toThrow(
+      /conv2d.*\[1,1,4,4\].*\[1,1,7,7\].*7x7 kernel.*larger than the 6x6 padded input/,
+    );
     expect(() => ts.conv2d(z([1, 1, 5, 5]), z([1, 1, 3, 3]), null, { dilation: 3 })).toThrow(/conv2d.*7x7 kernel \(dilation 3,3\)/);
   });
   it('groups that do not divide the channels or the filters', () => {
-    expect(() => ts.conv2d(x(), z([4, 1, 3, 3]), null, { groups: 2 })).toThrow(/conv2d.*\[2,3,8,8\].*\[4,1,3,3\].*groups 2 must divide both the 3 input channels and the 4 filters/);
+    expect(() => ts.conv2d(x(), z([4, 1, 3, 3]), null, { groups: 2 })).toThrow(
+      /conv2d.*\[2,3,8,8\].*\[4,1,3,3\].*groups 2 must divide both the 3 input channels and the 4 filters/,
+    );
     expect(() => ts.conv2d(z([1, 4, 8, 8]), z([3, 2, 3, 3]), null, { groups: 2 })).toThrow(/conv2d.*\[1,4,8,8\].*\[3,2,3,3\].*groups 2 must divide/);
     expect(() => ts.conv2d(x(), z([3, 3, 3, 3]), null, { groups: 0 })).toThrow(/conv2d: groups must be a positive integer/);
   });
   it("'same' padding with a stride", () => {
-    expect(() => ts.conv2d(x(), z([4, 3, 3, 3]), null, { padding: 'same', stride: 2 })).toThrow(/conv2d: padding 'same' needs stride 1, got stride \[2,2\].*\[2,3,8,8\].*\[4,3,3,3\]/);
+    expect(() => ts.conv2d(x(), z([4, 3, 3, 3]), null, { padding: 'same', stride: 2 })).toThrow(
+      /conv2d: padding 'same' needs stride 1, got stride \[2,2\].*\[2,3,8,8\].*\[4,3,3,3\]/,
+    );
   });
   it('bad option values', () => {
     const w = z([4, 3, 3, 3]);
@@ -52,12 +58,17 @@ describe('conv2d rejects', () => {
 });
 
 describe('pooling rejects', () => {
-  for (const [name, pool] of [['maxPool2d', ts.maxPool2d], ['avgPool2d', ts.avgPool2d]] as const) {
+  for (const [name, pool] of [
+    ['maxPool2d', ts.maxPool2d],
+    ['avgPool2d', ts.avgPool2d],
+  ] as const) {
     it(`${name}: wrong rank, oversized window, too much padding, bad options`, () => {
       const re = (s: string) => new RegExp(`${name}: ${s}`);
       expect(() => pool(z([3, 8, 8]), { kernelSize: 2 })).toThrow(re('input \\[3,8,8\\] is not 4-D. Expected \\[N, C, H, W\\]'));
       expect(() => pool(z([1, 1, 3, 3]), { kernelSize: 4 })).toThrow(re('the 4x4 window is larger than the 3x3 padded input \\[1,1,3,3\\]'));
-      expect(() => pool(z([1, 1, 8, 8]), { kernelSize: 2, padding: 2 })).toThrow(re('padding \\[2,2\\] is more than half the 2x2 window for input \\[1,1,8,8\\]'));
+      expect(() => pool(z([1, 1, 8, 8]), { kernelSize: 2, padding: 2 })).toThrow(
+        re('padding \\[2,2\\] is more than half the 2x2 window for input \\[1,1,8,8\\]'),
+      );
       expect(() => pool(z([1, 1, 8, 8]), {} as never)).toThrow(re('kernelSize is required \\(input \\[1,1,8,8\\]\\)'));
       expect(() => pool(z([1, 1, 8, 8]), { kernelSize: 2, stride: 0 })).toThrow(re('stride must be an integer >= 1'));
       expect(() => pool(z([1, 1, 8, 8], 'int32'), { kernelSize: 2 })).toThrow(re('input of shape \\[1,1,8,8\\] is int32; expected float32'));
@@ -73,7 +84,9 @@ describe('softmax and crossEntropy reject', () => {
   });
   it('logits that are not [N, C] and labels that do not fit them', () => {
     expect(() => ts.crossEntropy(z([2, 3, 4]), z([2], 'int32'))).toThrow(/crossEntropy: logits \[2,3,4\] float32 are not a float32 \[N, C\] matrix/);
-    expect(() => ts.crossEntropy(z([2, 3]), z([3], 'int32'))).toThrow(/crossEntropy: labels \[3\] int32 do not fit logits \[2,3\]. Expected int32 class ids \[2\] or float32 probabilities \[2, 3\]/);
+    expect(() => ts.crossEntropy(z([2, 3]), z([3], 'int32'))).toThrow(
+      /crossEntropy: labels \[3\] int32 do not fit logits \[2,3\]. Expected int32 class ids \[2\] or float32 probabilities \[2, 3\]/,
+    );
     expect(() => ts.crossEntropy(z([2, 3]), z([2, 4]))).toThrow(/crossEntropy: labels \[2,4\] float32 do not fit logits \[2,3\]/);
     expect(() => ts.crossEntropy(z([2, 3]), z([2, 1], 'int32'))).toThrow(/crossEntropy: labels \[2,1\] int32 do not fit/);
     expect(() => ts.crossEntropy(z([2, 3]), z([2], 'int32'), { reduction: 'avg' as never })).toThrow(/crossEntropy: reduction must be/);
@@ -82,7 +95,13 @@ describe('softmax and crossEntropy reject', () => {
 
 describe('out-of-range class ids', () => {
   it('give a NaN loss and NaN gradient rows on the GPU', async () => {
-    const x = ts.tensor([[1, 2, 3], [0, 0, 1]], { requiresGrad: true });
+    const x = ts.tensor(
+      [
+        [1, 2, 3],
+        [0, 0, 1],
+      ],
+      { requiresGrad: true },
+    );
     const rows = ts.crossEntropy(x, ts.tensor([1, 3], { dtype: 'int32' }), { reduction: 'none' });
     const v = await rows.data();
     expect(Number.isFinite(v[0])).toBe(true);
@@ -95,7 +114,9 @@ describe('out-of-range class ids', () => {
   });
 
   it('throw a clear error from ts.checkLabels', async () => {
-    await expect(ts.checkLabels(ts.tensor([0, 9, 10, 2], { dtype: 'int32' }), 10)).rejects.toThrow(/checkLabels: labels\[2\] is 10, outside \[0, 10\) for labels \[4\]/);
+    await expect(ts.checkLabels(ts.tensor([0, 9, 10, 2], { dtype: 'int32' }), 10)).rejects.toThrow(
+      /checkLabels: labels\[2\] is 10, outside \[0, 10\) for labels \[4\]/,
+    );
     await expect(ts.checkLabels(ts.tensor([-1], { dtype: 'int32' }), 3)).rejects.toThrow(/checkLabels: labels\[0\] is -1/);
     await expect(ts.checkLabels(ts.tensor([0, 1, 2], { dtype: 'int32' }), 3)).resolves.toBeUndefined();
     await expect(ts.checkLabels(ts.tensor([0.5]), 3)).rejects.toThrow(/checkLabels: labels \[1\] are float32; expected int32/);

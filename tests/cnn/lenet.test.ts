@@ -56,9 +56,23 @@ describeEachBackend('LeNet-5 matches PyTorch', () => {
     const fx = loadGolden<LenetFixture>('lenet_grads.json');
     const P: Record<string, ts.Tensor> = {};
     for (const p of fx.params) {
-      P[p.name] = ts.tensor(hashValues(p.shape.reduce((a, b) => a * b, 1), p.seed, p.scale), { shape: p.shape, requiresGrad: true });
+      P[p.name] = ts.tensor(
+        hashValues(
+          p.shape.reduce((a, b) => a * b, 1),
+          p.seed,
+          p.scale,
+        ),
+        { shape: p.shape, requiresGrad: true },
+      );
     }
-    const x = ts.tensor(hashValues(fx.x.shape.reduce((a, b) => a * b, 1), fx.x.seed, fx.x.scale), { shape: fx.x.shape });
+    const x = ts.tensor(
+      hashValues(
+        fx.x.shape.reduce((a, b) => a * b, 1),
+        fx.x.seed,
+        fx.x.scale,
+      ),
+      { shape: fx.x.shape },
+    );
     const labels = ts.tensor(fx.labels, { dtype: 'int32' });
 
     const { loss, logits } = ts.tidy(() => {

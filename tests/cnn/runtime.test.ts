@@ -35,7 +35,10 @@ describe('a conv + pool + cross-entropy step', () => {
     await step(); // warm the scalar cache and the buffer pool
     await expectNoLeak(step, 'conv + pool + crossEntropy step');
     // A forward pass that is never differentiated frees its saved argmax and statistics at once.
-    await expectNoLeak(() => ts.tidy(() => ts.noGrad(() => ts.crossEntropy(ts.maxPool2d(x, { kernelSize: 2 }).reshape([2, 32]), labels))).dispose(), 'noGrad forward');
+    await expectNoLeak(
+      () => ts.tidy(() => ts.noGrad(() => ts.crossEntropy(ts.maxPool2d(x, { kernelSize: 2 }).reshape([2, 32]), labels))).dispose(),
+      'noGrad forward',
+    );
     ts.dispose([w, b, fc, x, labels]);
   });
 

@@ -21,7 +21,11 @@ describe('GPU kernel variants on this adapter', () => {
   });
 
   const apply = (op: string, xs: ts.Tensor[], p: Record<string, unknown>): ts.Tensor =>
-    op === 'conv2d' ? ts.conv2d(xs[0]!, xs[1]!, xs[2], p as ts.Conv2dOptions) : op === 'softmax' ? ts.softmax(xs[0]!, p.axis as number) : ts.logSoftmax(xs[0]!, p.axis as number);
+    op === 'conv2d'
+      ? ts.conv2d(xs[0]!, xs[1]!, xs[2], p as ts.Conv2dOptions)
+      : op === 'softmax'
+        ? ts.softmax(xs[0]!, p.axis as number)
+        : ts.logSoftmax(xs[0]!, p.axis as number);
 
   for (const c of cases.filter((k) => ['conv2d', 'softmax', 'logSoftmax'].includes(k.op))) {
     it(c.name, async () => {

@@ -17,7 +17,13 @@ describe('autograd', () => {
   });
 
   it('reduces gradients over broadcast dimensions', async () => {
-    const a = ts.tensor([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
+    const a = ts.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { requiresGrad: true },
+    );
     const b = ts.tensor([10, 20, 30], { requiresGrad: true });
     const s = ts.tensor(2, { requiresGrad: true });
     a.mul(b).mul(s).sum().backward();
@@ -93,13 +99,26 @@ describe('finite-difference gradient checks', () => {
     ['max/min reductions', (a) => a.max(1).add(a.min(0).sum()), [[3, 4]]],
     ['mean over axes', (a) => a.mean([0, 2], true), [[2, 3, 2]]],
     ['transpose/slice/concat', (a) => ts.concat([a.transpose([1, 0]), a.slice([0, 1], [2, 2]).transpose()], 0), [[2, 3]]],
-    ['matmul batched broadcast', (a, b) => ts.matmul(a, b), [[2, 3, 4], [4, 2]]],
+    [
+      'matmul batched broadcast',
+      (a, b) => ts.matmul(a, b),
+      [
+        [2, 3, 4],
+        [4, 2],
+      ],
+    ],
     ['linear relu', (x, w, b) => ts.linear(x, w, b, { activation: 'relu' }), [[3, 4], [4, 5], [5]]],
     ['where/maximum', (a, b) => ts.where(a.gt(0), a.maximum(b), b.square()), [[6], [6]]],
     ['softmax/logSoftmax', (a) => ts.softmax(a, 1).mul(ts.logSoftmax(a, 0)), [[3, 4]]],
   ];
   it.each(cases)('%s', async (_n, f, shapes) => {
-    const inputs = shapes.map((s, i) => seq(s.reduce((p, d) => p * d, 1), 1 + i * 0.3, i));
+    const inputs = shapes.map((s, i) =>
+      seq(
+        s.reduce((p, d) => p * d, 1),
+        1 + i * 0.3,
+        i,
+      ),
+    );
     await gradcheck(f, inputs, shapes);
   });
 });

@@ -7,7 +7,17 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, KernelArgs, OpName, OpParams } from '@tessera/core';
 import { createBackend } from '@tessera/webgpu';
-import { InputLayer, Conv2DLayer, MaxPool2DLayer, DenseLayer, getAllParams as getAllParamsOf, getOutput, objectives, nonlinearities, updates } from '@tessera/nn';
+import {
+  InputLayer,
+  Conv2DLayer,
+  MaxPool2DLayer,
+  DenseLayer,
+  getAllParams as getAllParamsOf,
+  getOutput,
+  objectives,
+  nonlinearities,
+  updates,
+} from '@tessera/nn';
 import { ts, expectNoLeak } from '../helpers/index.js';
 import { diverge } from '../../scripts/debug-diverge.mjs';
 
@@ -27,7 +37,10 @@ describe('debug.checkNumerics', () => {
     const big = ts.tensor([1e20]);
     const y = x.mul(big); // 3e40 overflows float32 to Inf at index 1: the first bad op
     const z = y.sub(y).add(1); // Inf - Inf = NaN, carried on; not named
-    const err = await z.data().then(() => null, (e: Error) => e);
+    const err = await z.data().then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(/^checkNumerics: 'mul' produced NaN or Inf/);
     expect(err?.message).toContain('[3], [1]');
     expect(err?.message).toContain('debug.test.ts');
@@ -68,10 +81,19 @@ describe('debug.shadow', () => {
     await ts.init({ backend: buggy(await createBackend(), 'exp', 'sigmoid') });
     try {
       ts.debug.shadow(true);
-      const x = ts.tensor([[0.5, -1], [2, 0]]);
+      const x = ts.tensor([
+        [0.5, -1],
+        [2, 0],
+      ]);
       const y = x.add(1); // correct
       const z = y.exp(); // wrong on this backend
-      const err = await z.sum().data().then(() => null, (e: Error) => e);
+      const err = await z
+        .sum()
+        .data()
+        .then(
+          () => null,
+          (e: Error) => e,
+        );
       expect(err?.message).toMatch(/^shadow: 'exp' differs from the reference backend: largest error/);
       expect(err?.message).toContain('inputs: [2,2] float32');
       expect(err?.message).toContain('debug.test.ts');
@@ -86,7 +108,10 @@ describe('debug.shadow', () => {
     ts.debug.shadow(true);
     const x = ts.tensor([4, -1]);
     const r = x.sqrt();
-    const err = await r.data().then(() => null, (e: Error) => e);
+    const err = await r.data().then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(/^shadow: 'sqrt' turned finite inputs into NaN/);
     x.dispose();
     r.dispose();
@@ -131,7 +156,9 @@ describe('the diverging run of docs/debugging.md (scripts/debug-diverge.mjs)', (
   it('checkNumerics and shadow name the op and the line of the script that called it', async () => {
     for (const mode of ['numerics', 'shadow'] as const) {
       const r = await expectNoLeakOf(() => diverge({ mode, log: quiet }));
-      expect(r.error?.message, mode).toMatch(mode === 'numerics' ? /^checkNumerics: 'square' produced NaN or Inf/ : /^shadow: 'square' turned finite inputs into Inf/);
+      expect(r.error?.message, mode).toMatch(
+        mode === 'numerics' ? /^checkNumerics: 'square' produced NaN or Inf/ : /^shadow: 'square' turned finite inputs into Inf/,
+      );
       expect(r.error?.message, mode).toMatch(/called at .*debug-diverge\.mjs:\d+:\d+/);
     }
   });

@@ -27,7 +27,11 @@ describe('kernels', () => {
     expect(code, `kernels/${spec.file}.wgsl exists`).toBeDefined();
     const body = /struct Params \{([^}]*)\}/.exec(code!)?.[1];
     expect(body, `kernels/${spec.file}.wgsl has a Params struct`).toBeDefined();
-    const fields = body!.split('\n').map((l) => /^\s*(\w+)\s*:\s*(.+?),?\s*$/.exec(l)).filter((m) => m).map((m) => [m![1], m![2]]);
+    const fields = body!
+      .split('\n')
+      .map((l) => /^\s*(\w+)\s*:\s*(.+?),?\s*$/.exec(l))
+      .filter((m) => m)
+      .map((m) => [m![1], m![2]]);
     expect(fields.map(([n]) => n)).toEqual(spec.uniforms.map(([n]) => n));
     expect(fields.map(([, t]) => t)).toEqual(spec.uniforms.map(([, t]) => WGSL_TYPE[t]));
     const bindings = [...code!.matchAll(/@binding\((\d+)\)\s*var<storage/g)].map((m) => Number(m[1])).sort((a, b) => a - b);

@@ -9,7 +9,18 @@ import { ts, expectClose } from '../helpers/index.js';
 const fill = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * (1 + (i % 7) / 7));
 
 /** C[b] = op(A[b]) @ op(B[b]) (+ bias, ReLU) in float64, with A [batch, ar, ac], B [batch, br, bc]. */
-function reference(a: Float32Array, b: Float32Array, batch: number, M: number, K: number, N: number, tA: boolean, tB: boolean, bias?: Float32Array, relu = false): Float64Array {
+function reference(
+  a: Float32Array,
+  b: Float32Array,
+  batch: number,
+  M: number,
+  K: number,
+  N: number,
+  tA: boolean,
+  tB: boolean,
+  bias?: Float32Array,
+  relu = false,
+): Float64Array {
   const out = new Float64Array(batch * M * N);
   for (let z = 0; z < batch; z++) {
     for (let i = 0; i < M; i++) {
@@ -32,8 +43,16 @@ for (const registerTiling of [true, false]) {
     beforeAll(async () => {
       await ts.init({ backend: await createBackend({ caps: { registerTiling } }) });
     });
-    for (const [batch, M, K, N] of [[1, 130, 70, 140], [2, 75, 33, 258], [1, 1031, 9, 5]] as const) {
-      for (const [tA, tB] of [[false, false], [true, false], [false, true]] as const) {
+    for (const [batch, M, K, N] of [
+      [1, 130, 70, 140],
+      [2, 75, 33, 258],
+      [1, 1031, 9, 5],
+    ] as const) {
+      for (const [tA, tB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+      ] as const) {
         it(`[${batch}] ${M}x${K} @ ${K}x${N}${tA ? ' (A transposed)' : ''}${tB ? ' (B transposed)' : ''}`, async () => {
           const a = fill(batch * M * K, 1);
           const b = fill(batch * K * N, 2);

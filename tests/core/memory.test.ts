@@ -33,10 +33,12 @@ describe('memory', () => {
 
   it('tidy disposes on throw', () => {
     const before = ts.memory().tensors;
-    expect(() => ts.tidy(() => {
-      ts.ones([3]);
-      throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      ts.tidy(() => {
+        ts.ones([3]);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(ts.memory().tensors).toBe(before);
   });
 
@@ -105,8 +107,14 @@ describe('memory', () => {
     expect(freed).toBeGreaterThan(0);
     expect(ts.memory().pooledBytes).toBe(0);
     expect(ts.stats().allocatedBytes).toBeLessThan(before);
-    await expectTensor(y, Float32Array.from({ length: 1000 }, (_, i) => 2 * i));
-    await expectTensor(live.add(1), Float32Array.from({ length: 1000 }, (_, i) => i + 1));
+    await expectTensor(
+      y,
+      Float32Array.from({ length: 1000 }, (_, i) => 2 * i),
+    );
+    await expectTensor(
+      live.add(1),
+      Float32Array.from({ length: 1000 }, (_, i) => i + 1),
+    );
     ts.dispose([live, y]);
   });
 

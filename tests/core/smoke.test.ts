@@ -7,7 +7,10 @@ beforeAll(async () => {
 
 describe('smoke', () => {
   it('adds and reads back', async () => {
-    const x = ts.tensor([[1, 2], [3, 4]]);
+    const x = ts.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     await expectTensor(x.add(1), [2, 3, 4, 5], { shape: [2, 2] });
     await expectTensor(x.mul(x).sum(1), [5, 25], { shape: [2] });
   });

@@ -63,7 +63,10 @@ describe('WGSL #include', () => {
     expect(wgsl.a).toBe('a1\nx1\ny1\ny2\nx3\na3\na6\n');
     expect(wgsl.b).toBe('b1\nb2\n');
     expect(lines.b).toEqual([{ at: 1, file: 'b', line: 1 }]);
-    const got = wgsl.a!.split('\n').slice(0, -1).map((_, i) => origin(lines.a!, i + 1));
+    const got = wgsl
+      .a!.split('\n')
+      .slice(0, -1)
+      .map((_, i) => origin(lines.a!, i + 1));
     expect(got).toEqual([
       ['a', 1, ''],
       ['lib/x', 1, 'a:2'],
@@ -125,18 +128,21 @@ describe('WGSL #include', () => {
     };
     for (const [name, code] of Object.entries(WGSL)) {
       expect(code, name).not.toMatch(/^#include/m);
-      code.split('\n').slice(0, -1).forEach((text, i) => {
-        const [file, line, from] = origin(WGSL_LINES[name]!, i + 1);
-        expect(source(file)[line - 1], `${name}:${i + 1} -> ${file}:${line}`).toBe(text);
-        // Each hop of the include chain is an #include line naming the file below it.
-        let inner = file;
-        for (const hop of from ? from.split(' ') : []) {
-          const [f, l] = hop.split(':') as [string, string];
-          expect(source(f)[Number(l) - 1], `${name}: ${hop}`).toBe(`#include "${inner}.wgsl"`);
-          inner = f;
-        }
-        expect(inner, name).toBe(name);
-      });
+      code
+        .split('\n')
+        .slice(0, -1)
+        .forEach((text, i) => {
+          const [file, line, from] = origin(WGSL_LINES[name]!, i + 1);
+          expect(source(file)[line - 1], `${name}:${i + 1} -> ${file}:${line}`).toBe(text);
+          // Each hop of the include chain is an #include line naming the file below it.
+          let inner = file;
+          for (const hop of from ? from.split(' ') : []) {
+            const [f, l] = hop.split(':') as [string, string];
+            expect(source(f)[Number(l) - 1], `${name}: ${hop}`).toBe(`#include "${inner}.wgsl"`);
+            inner = f;
+          }
+          expect(inner, name).toBe(name);
+        });
     }
   });
 });

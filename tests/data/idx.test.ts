@@ -6,11 +6,34 @@ import { encodeIdx, gunzipIfNeeded, isGzip, parseIdx } from '../../packages/data
 /** A 2x2x3 uint8 IDX file written byte by byte, independent of encodeIdx. */
 function handBuilt(): Uint8Array {
   return new Uint8Array([
-    0x00, 0x00, 0x08, 0x03, // magic: uint8, rank 3
-    0x00, 0x00, 0x00, 0x02, // dim 0 = 2
-    0x00, 0x00, 0x00, 0x02, // dim 1 = 2
-    0x00, 0x00, 0x00, 0x03, // dim 2 = 3
-    0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255,
+    0x00,
+    0x00,
+    0x08,
+    0x03, // magic: uint8, rank 3
+    0x00,
+    0x00,
+    0x00,
+    0x02, // dim 0 = 2
+    0x00,
+    0x00,
+    0x00,
+    0x02, // dim 1 = 2
+    0x00,
+    0x00,
+    0x00,
+    0x03, // dim 2 = 3
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    250,
+    251,
+    252,
+    253,
+    254,
+    255,
   ]);
 }
 
@@ -64,9 +87,7 @@ describe('parseIdx', () => {
   it('rejects a bad magic number, naming the file', () => {
     const bytes = handBuilt();
     bytes[0] = 0x12;
-    expect(() => parseIdx(bytes, { name: 'train-images-idx3-ubyte' })).toThrow(
-      /train-images-idx3-ubyte: bad IDX magic number 0x12000803/,
-    );
+    expect(() => parseIdx(bytes, { name: 'train-images-idx3-ubyte' })).toThrow(/train-images-idx3-ubyte: bad IDX magic number 0x12000803/);
   });
 
   it('rejects an unknown dtype byte and a zero rank', () => {
@@ -76,9 +97,7 @@ describe('parseIdx', () => {
 
   it('rejects a truncated header', () => {
     expect(() => parseIdx(new Uint8Array([0, 0]), { name: 'f' })).toThrow(/f: truncated IDX header/);
-    expect(() => parseIdx(handBuilt().subarray(0, 10), { name: 'f' })).toThrow(
-      /f: truncated IDX header: rank 3 needs 16 header bytes, got 10/,
-    );
+    expect(() => parseIdx(handBuilt().subarray(0, 10), { name: 'f' })).toThrow(/f: truncated IDX header: rank 3 needs 16 header bytes, got 10/);
   });
 
   it('rejects truncated data with the expected and actual sizes', () => {

@@ -81,9 +81,9 @@ describe('decodeMnist', () => {
   });
 
   it('reports a count mismatch even when limit would hide it', () => {
-    expect(() =>
-      decodeMnist(tinyImages(3), tinyLabels([1, 2]), { limit: 1, names: { images: 'a-images', labels: 'a-labels' } }),
-    ).toThrow(/count mismatch: a-images has 3 images but a-labels has 2 labels/);
+    expect(() => decodeMnist(tinyImages(3), tinyLabels([1, 2]), { limit: 1, names: { images: 'a-images', labels: 'a-labels' } })).toThrow(
+      /count mismatch: a-images has 3 images but a-labels has 2 labels/,
+    );
   });
 });
 
@@ -139,9 +139,7 @@ describe('loadMnistFromUrls', () => {
   });
 
   it('names the URL on an HTTP error', async () => {
-    await expect(
-      loadMnistFromUrls({ ...urls, testLabels: '/m/missing' }, { fetch: fakeFetch }),
-    ).rejects.toThrow(/\/m\/missing: HTTP 404 Not Found/);
+    await expect(loadMnistFromUrls({ ...urls, testLabels: '/m/missing' }, { fetch: fakeFetch })).rejects.toThrow(/\/m\/missing: HTTP 404 Not Found/);
   });
 
   it('names the URL when a download is truncated', async () => {

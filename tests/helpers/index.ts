@@ -47,7 +47,11 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 }
 
 /** Reads a tensor and compares it with expected values and, optionally, a shape. */
-export async function expectTensor(t: ts.Tensor, expected: ArrayLike<number>, opts: { shape?: readonly number[]; rtol?: number; atol?: number; what?: string } = {}): Promise<void> {
+export async function expectTensor(
+  t: ts.Tensor,
+  expected: ArrayLike<number>,
+  opts: { shape?: readonly number[]; rtol?: number; atol?: number; what?: string } = {},
+): Promise<void> {
   if (opts.shape) expect([...t.shape], `${opts.what ?? 'tensor'}: shape`).toEqual([...opts.shape]);
   expectClose(await t.data(), expected, opts);
 }
@@ -75,14 +79,23 @@ export function loadGolden<T = { cases: GoldenCase[] }>(name: string): T {
 
 export function fromGolden(g: GoldenTensor, requiresGrad = false): ts.Tensor {
   const dtype = g.dtype ?? 'float32';
-  return ts.tensor(dtype === 'int32' ? Int32Array.from(g.data) : Float32Array.from(g.data), { shape: g.shape, dtype, requiresGrad: requiresGrad && dtype === 'float32' });
+  return ts.tensor(dtype === 'int32' ? Int32Array.from(g.data) : Float32Array.from(g.data), {
+    shape: g.shape,
+    dtype,
+    requiresGrad: requiresGrad && dtype === 'float32',
+  });
 }
 
 /**
  * Central finite differences of sum(f(inputs) * cotangent) against autograd, in float32.
  * `eps` is large because f32 round-off in f(x ± eps) would otherwise swamp the difference.
  */
-export async function gradcheck(f: (...xs: ts.Tensor[]) => ts.Tensor, inputs: Float32Array[], shapes: number[][], { eps = 1e-2, rtol = 2e-2, atol = 2e-3 } = {}): Promise<void> {
+export async function gradcheck(
+  f: (...xs: ts.Tensor[]) => ts.Tensor,
+  inputs: Float32Array[],
+  shapes: number[][],
+  { eps = 1e-2, rtol = 2e-2, atol = 2e-3 } = {},
+): Promise<void> {
   const leaves = inputs.map((d, i) => ts.tensor(d, { shape: shapes[i], requiresGrad: true }));
   const out0 = f(...leaves);
   const cot = ts.randn(out0.shape, { seed: 7 });
@@ -91,11 +104,13 @@ export async function gradcheck(f: (...xs: ts.Tensor[]) => ts.Tensor, inputs: Fl
   const evalAt = async (i: number, j: number, delta: number): Promise<number> => {
     const d = Float32Array.from(inputs[i]!);
     d[j]! += delta;
-    return ts.tidy(() => {
-      const xs = inputs.map((x, k) => ts.tensor(k === i ? d : x, { shape: shapes[k] }));
-      const y = ts.noGrad(() => f(...xs));
-      return y.mul(ts.tensor(cotData, { shape: y.shape })).sum();
-    }).item();
+    return ts
+      .tidy(() => {
+        const xs = inputs.map((x, k) => ts.tensor(k === i ? d : x, { shape: shapes[k] }));
+        const y = ts.noGrad(() => f(...xs));
+        return y.mul(ts.tensor(cotData, { shape: y.shape })).sum();
+      })
+      .item();
   };
   for (let i = 0; i < inputs.length; i++) {
     const analytic = await leaves[i]!.grad!.data();

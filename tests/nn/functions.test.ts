@@ -32,7 +32,10 @@ describe('nonlinearities', () => {
   }
 
   it('softmax normalises over axis 1, for [N, C] and [N, C, H, W]', async () => {
-    const rows = [[1, 2, 3], [0, 0, -1]];
+    const rows = [
+      [1, 2, 3],
+      [0, 0, -1],
+    ];
     const expected = rows.flatMap((r) => {
       const e = r.map(Math.exp);
       const s = e.reduce((a, b) => a + b);
@@ -61,14 +64,32 @@ describe('objectives', () => {
     await expectTensor(obj.binaryCrossentropy(ts.tensor(logits), ts.tensor(t), { fromLogits: true }), ref2, { rtol: 1e-4, atol: 1e-6 });
     const saturated = await obj.binaryCrossentropy(ts.tensor([0, 1]), ts.tensor([1, 0])).data();
     expect(saturated.every(Number.isFinite)).toBe(true);
-    expect(() => obj.binaryCrossentropy(ts.tensor([0.5]), ts.tensor([1, 0]))).toThrow('binaryCrossentropy: predictions [1] and targets [2] must have the same shape');
+    expect(() => obj.binaryCrossentropy(ts.tensor([0.5]), ts.tensor([1, 0]))).toThrow(
+      'binaryCrossentropy: predictions [1] and targets [2] must have the same shape',
+    );
   });
 
   it('categoricalCrossentropy per row, with int ids, distributions, or logits', async () => {
-    const probs = [[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]];
+    const probs = [
+      [0.7, 0.2, 0.1],
+      [0.1, 0.1, 0.8],
+    ];
     await expectTensor(obj.categoricalCrossentropy(ts.tensor(probs), ts.tensor([0, 1], { dtype: 'int32' })), [-Math.log(0.7), -Math.log(0.1)], { rtol: 1e-5 });
-    await expectTensor(obj.categoricalCrossentropy(ts.tensor(probs), ts.tensor([[0.5, 0.5, 0], [0, 0, 1]])), [-(0.5 * Math.log(0.7) + 0.5 * Math.log(0.2)), -Math.log(0.8)], { rtol: 1e-5 });
-    const logits = [[1, 2, 3], [3, 0, -2]];
+    await expectTensor(
+      obj.categoricalCrossentropy(
+        ts.tensor(probs),
+        ts.tensor([
+          [0.5, 0.5, 0],
+          [0, 0, 1],
+        ]),
+      ),
+      [-(0.5 * Math.log(0.7) + 0.5 * Math.log(0.2)), -Math.log(0.8)],
+      { rtol: 1e-5 },
+    );
+    const logits = [
+      [1, 2, 3],
+      [3, 0, -2],
+    ];
     const logsm = logits.map((r) => {
       const lse = Math.log(r.reduce((s, v) => s + Math.exp(v), 0));
       return r.map((v) => v - lse);
@@ -98,7 +119,11 @@ describe('objectives', () => {
   });
 
   it('categoricalAccuracy (ids, one-hot, top-k) and binaryAccuracy', async () => {
-    const p = ts.tensor([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.3, 0.3, 0.4]]);
+    const p = ts.tensor([
+      [0.1, 0.7, 0.2],
+      [0.5, 0.2, 0.3],
+      [0.3, 0.3, 0.4],
+    ]);
     await expectTensor(obj.categoricalAccuracy(p, ts.tensor([1, 2, 2], { dtype: 'int32' })), [1, 0, 1]);
     await expectTensor(obj.categoricalAccuracy(p, ts.oneHot(ts.tensor([1, 2, 0], { dtype: 'int32' }), 3)), [1, 0, 0]);
     await expectTensor(obj.categoricalAccuracy(p, ts.tensor([0, 2, 1], { dtype: 'int32' }), { topK: 2 }), [0, 1, 1]);
@@ -108,7 +133,12 @@ describe('objectives', () => {
   });
 
   it('the clipped cross-entropy has usable gradients', async () => {
-    await gradcheck((p) => obj.categoricalCrossentropy(p, ts.tensor([0, 2], { dtype: 'int32' })), [Float32Array.from([0.5, 0.3, 0.2, 0.1, 0.3, 0.6])], [[2, 3]], { eps: 1e-3 });
+    await gradcheck(
+      (p) => obj.categoricalCrossentropy(p, ts.tensor([0, 2], { dtype: 'int32' })),
+      [Float32Array.from([0.5, 0.3, 0.2, 0.1, 0.3, 0.6])],
+      [[2, 3]],
+      { eps: 1e-3 },
+    );
     await gradcheck((x) => obj.binaryCrossentropy(x, ts.tensor([1, 0, 1]), { fromLogits: true }), [Float32Array.from([0, -1, 2])], [[3]]);
   });
 });
@@ -127,7 +157,17 @@ describe('regularization', () => {
     expect(await reg.regularizeNetworkParams(out, reg.l2).item()).toBeCloseTo(30 + 2, 4);
     expect(await reg.regularizeNetworkParams(out, reg.l1, {}).item()).toBeCloseTo(10 + 20 + 2 + 100, 4);
     expect(await reg.regularizeLayerParams(out, reg.l1).item()).toBeCloseTo(2, 5);
-    expect(await reg.regularizeLayerParamsWeighted(new Map<nn.Layer, number>([[h, 0.1], [out, 1]]), reg.l2).item()).toBeCloseTo(3 + 2, 4);
+    expect(
+      await reg
+        .regularizeLayerParamsWeighted(
+          new Map<nn.Layer, number>([
+            [h, 0.1],
+            [out, 1],
+          ]),
+          reg.l2,
+        )
+        .item(),
+    ).toBeCloseTo(3 + 2, 4);
     // It is differentiable: the penalty's gradient is 2W.
     const params = nn.getAllParams(out, { regularizable: true });
     reg.regularizeNetworkParams(out, reg.l2).backward();

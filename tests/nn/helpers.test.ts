@@ -31,7 +31,7 @@ describe('getOutput', () => {
     const [pool, probs] = nn.getOutput([net.pool1!, net.fc!], x, { deterministic: true });
     expect(pool!.shape).toEqual([2, 2, 2, 2]);
     expectClose(await probs!.data(), await a.data());
-    const rows = (await a.sum(1).data());
+    const rows = await a.sum(1).data();
     expectClose(rows, [1, 1], { rtol: 1e-5 });
     nn.disposeLayers(net);
   });
@@ -54,7 +54,9 @@ describe('getOutput', () => {
     const a = new nn.InputLayer([null, 2], { name: 'a' });
     const b = new nn.InputLayer([null, 2], { name: 'b' });
     const sum = new nn.ElemwiseSumLayer([a, b]);
-    expect(() => nn.getOutput(sum, ts.zeros([1, 2]))).toThrow("getOutput: a single tensor needs a network with exactly one InputLayer, found 2 (InputLayer 'a', InputLayer 'b'). Pass a Map from layer to tensor");
+    expect(() => nn.getOutput(sum, ts.zeros([1, 2]))).toThrow(
+      "getOutput: a single tensor needs a network with exactly one InputLayer, found 2 (InputLayer 'a', InputLayer 'b'). Pass a Map from layer to tensor",
+    );
     expect(() => nn.getOutput(sum, { a: ts.zeros([1, 2]) })).toThrow(/InputLayer 'b': no input tensor was given for it/);
   });
 });
@@ -90,13 +92,18 @@ describe('walking the graph', () => {
     const values = await nn.getAllParamValues(net.fc!);
     expect(values.map((v) => v.length)).toEqual([18, 2, 24, 3]);
     const W = fc.W;
-    nn.setAllParamValues(net.fc!, values.map((v) => v.map((x) => x + 1)));
+    nn.setAllParamValues(
+      net.fc!,
+      values.map((v) => v.map((x) => x + 1)),
+    );
     expect(fc.W).toBe(W);
     expectClose(await fc.b!.data(), [1, 1, 1]);
     nn.setAllParamValues(net.fc!, values);
     expectClose(await fc.W.data(), values[2]!);
     expect(() => nn.setAllParamValues(net.fc!, values.slice(1))).toThrow('setAllParamValues: got 3 values for 4 parameters (conv1.W, conv1.b, fc.W, fc.b)');
-    expect(() => nn.setAllParamValues(net.fc!, [values[0]!, values[1]!, new Float32Array(5), values[3]!])).toThrow("setAllParamValues: value 2 for 'fc.W' has 5 elements, expected 24 (shape [8,3])");
+    expect(() => nn.setAllParamValues(net.fc!, [values[0]!, values[1]!, new Float32Array(5), values[3]!])).toThrow(
+      "setAllParamValues: value 2 for 'fc.W' has 5 elements, expected 24 (shape [8,3])",
+    );
     nn.disposeLayers(net);
   });
 

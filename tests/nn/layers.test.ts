@@ -7,26 +7,39 @@ beforeAll(async () => {
   await ts.init();
 });
 
-const seq = (n: number, scale = 0.1, offset = 0): Float32Array => Float32Array.from({ length: n }, (_, i) => ((i * 7) % 11 - 5) * scale + offset);
+const seq = (n: number, scale = 0.1, offset = 0): Float32Array => Float32Array.from({ length: n }, (_, i) => (((i * 7) % 11) - 5) * scale + offset);
 
 /** Direct NCHW cross-correlation in JS with per-side padding, the reference for Conv2DLayer. */
-function naiveConv(x: Float32Array, xs: number[], w: Float32Array, ws: number[], b: Float32Array | null, stride: number, pad: [number, number, number, number]) {
+function naiveConv(
+  x: Float32Array,
+  xs: number[],
+  w: Float32Array,
+  ws: number[],
+  b: Float32Array | null,
+  stride: number,
+  pad: [number, number, number, number],
+) {
   const [N, C, H, W] = xs as [number, number, number, number];
   const [F, , KH, KW] = ws as [number, number, number, number];
   const [pt, pb, pl, pr] = pad;
   const OH = Math.floor((H + pt + pb - KH) / stride) + 1;
   const OW = Math.floor((W + pl + pr - KW) / stride) + 1;
   const out = new Float32Array(N * F * OH * OW);
-  for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    let acc = b ? b[f]! : 0;
-    for (let c = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
-      const ih = oh * stride + kh - pt;
-      const iw = ow * stride + kw - pl;
-      if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-      acc += x[((n * C + c) * H + ih) * W + iw]! * w[((f * C + c) * KH + kh) * KW + kw]!;
-    }
-    out[((n * F + f) * OH + oh) * OW + ow] = acc;
-  }
+  for (let n = 0; n < N; n++)
+    for (let f = 0; f < F; f++)
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++) {
+          let acc = b ? b[f]! : 0;
+          for (let c = 0; c < C; c++)
+            for (let kh = 0; kh < KH; kh++)
+              for (let kw = 0; kw < KW; kw++) {
+                const ih = oh * stride + kh - pt;
+                const iw = ow * stride + kw - pl;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                acc += x[((n * C + c) * H + ih) * W + iw]! * w[((f * C + c) * KH + kh) * KW + kw]!;
+              }
+          out[((n * F + f) * OH + oh) * OW + ow] = acc;
+        }
   return { out, shape: [N, F, OH, OW] };
 }
 
@@ -55,11 +68,13 @@ describe('DenseLayer', () => {
     expect(dense.numInputs).toBe(6);
     const x = seq(12, 0.3, 0.1);
     const y = nn.getOutput(dense, ts.tensor(x, { shape: [2, 2, 3] }));
-    const expected = [0, 1].flatMap((n) => [0, 1].map((u) => {
-      let acc = b[u]!;
-      for (let i = 0; i < 6; i++) acc += x[n * 6 + i]! * W[i * 2 + u]!;
-      return Math.tanh(acc);
-    }));
+    const expected = [0, 1].flatMap((n) =>
+      [0, 1].map((u) => {
+        let acc = b[u]!;
+        for (let i = 0; i < 6; i++) acc += x[n * 6 + i]! * W[i * 2 + u]!;
+        return Math.tanh(acc);
+      }),
+    );
     await expectTensor(y, expected, { shape: [2, 2], rtol: 1e-5, atol: 1e-6 });
     dense.dispose();
   });
@@ -85,13 +100,27 @@ describe('DenseLayer', () => {
   it('names the layer and the shapes when its input does not fit', () => {
     const data = new nn.InputLayer([null, 4]);
     const dense = new nn.DenseLayer(data, { numUnits: 3, name: 'fc1' });
-    expect(() => nn.getOutput(dense, new Map<nn.Layer, ts.Tensor>([[data, ts.zeros([2, 4])], [dense, ts.zeros([2, 5])]]))).toThrow("DenseLayer 'fc1': got data of shape [2,5], expected [null,3]");
+    expect(() =>
+      nn.getOutput(
+        dense,
+        new Map<nn.Layer, ts.Tensor>([
+          [data, ts.zeros([2, 4])],
+          [dense, ts.zeros([2, 5])],
+        ]),
+      ),
+    ).toThrow("DenseLayer 'fc1': got data of shape [2,5], expected [null,3]");
     const wide = new nn.InputLayer([null, null]);
-    expect(() => new nn.DenseLayer(wide, { numUnits: 2, name: 'fc2' })).toThrow("DenseLayer 'fc2': input shape [null,null] does not fit: expected fixed sizes after the batch dimension");
+    expect(() => new nn.DenseLayer(wide, { numUnits: 2, name: 'fc2' })).toThrow(
+      "DenseLayer 'fc2': input shape [null,null] does not fit: expected fixed sizes after the batch dimension",
+    );
     const flat = new nn.InputLayer([null]);
-    expect(() => new nn.DenseLayer(flat, { numUnits: 2 })).toThrow(/DenseLayer: input shape \[null\] does not fit: expected \[batch, features, \.\.\.\] \(rank >= 2\)/);
+    expect(() => new nn.DenseLayer(flat, { numUnits: 2 })).toThrow(
+      /DenseLayer: input shape \[null\] does not fit: expected \[batch, features, \.\.\.\] \(rank >= 2\)/,
+    );
     expect(() => new nn.DenseLayer(data, { numUnits: 0 })).toThrow(/numUnits must be a positive integer, got 0/);
-    expect(() => new nn.DenseLayer(data, { numUnits: 2, W: ts.zeros([3, 2]) })).toThrow("DenseLayer: parameter 'W': the given tensor has shape [3,2], expected [4,2]");
+    expect(() => new nn.DenseLayer(data, { numUnits: 2, W: ts.zeros([3, 2]) })).toThrow(
+      "DenseLayer: parameter 'W': the given tensor has shape [3,2], expected [4,2]",
+    );
     const intermediate = new nn.InputLayer([null, 2, 2]);
     const d2 = new nn.DenseLayer(intermediate, { numUnits: 1, name: 'd2' });
     expect(() => nn.getOutput(d2, ts.zeros([1, 2, 3]))).toThrow(/got data of shape \[1,2,3\], expected \[null,2,2\]/);
@@ -132,7 +161,11 @@ describe('Conv2DLayer', () => {
     const linear = new nn.Conv2DLayer(data, { numFilters: 4, filterSize: [3, 2], pad: 'same', W: conv.W, b: conv.b, nonlinearity: nn.nonlinearities.linear });
     const [a, l] = nn.getOutput([conv, linear], ts.tensor(x, { shape: xShape }));
     const lin = await l!.data();
-    expectClose(await a!.data(), lin.map((v) => Math.max(v, 0)), { what: 'fused relu' });
+    expectClose(
+      await a!.data(),
+      lin.map((v) => Math.max(v, 0)),
+      { what: 'fused relu' },
+    );
     conv.dispose();
   });
 
@@ -147,9 +180,13 @@ describe('Conv2DLayer', () => {
 
   it('throws errors naming the layer and the shapes', () => {
     const flat = new nn.InputLayer([null, 10]);
-    expect(() => new nn.Conv2DLayer(flat, { numFilters: 2, filterSize: 3, name: 'conv1' })).toThrow("Conv2DLayer 'conv1': input shape [null,10] does not fit: expected [batch, channels, height, width] (rank 4, NCHW)");
+    expect(() => new nn.Conv2DLayer(flat, { numFilters: 2, filterSize: 3, name: 'conv1' })).toThrow(
+      "Conv2DLayer 'conv1': input shape [null,10] does not fit: expected [batch, channels, height, width] (rank 4, NCHW)",
+    );
     const small = new nn.InputLayer([null, 1, 4, 4]);
-    expect(() => new nn.Conv2DLayer(small, { numFilters: 2, filterSize: 5 })).toThrow(/Conv2DLayer: input shape \[null,1,4,4\] does not fit: expected a spatial size of at least the 5x5/);
+    expect(() => new nn.Conv2DLayer(small, { numFilters: 2, filterSize: 5 })).toThrow(
+      /Conv2DLayer: input shape \[null,1,4,4\] does not fit: expected a spatial size of at least the 5x5/,
+    );
     expect(() => new nn.Conv2DLayer(small, { numFilters: 2, filterSize: 2, stride: 2, pad: 'same' })).toThrow(/pad 'same' with stride \[2,2\] needs an odd/);
     expect(() => new nn.Conv2DLayer(small, { numFilters: 2, filterSize: 0 })).toThrow(/filterSize must be an integer >= 1/);
     const noChannels = new nn.InputLayer([null, null, 4, 4]);
@@ -167,25 +204,32 @@ describe('pooling layers', () => {
     const H = 4;
     const O = Math.floor((H + 2 * p - k) / s) + 1;
     const out: number[] = [];
-    for (let c = 0; c < 2; c++) for (let oh = 0; oh < O; oh++) for (let ow = 0; ow < O; ow++) {
-      let best = -Infinity;
-      let sum = 0;
-      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
-        const h = oh * s + i - p;
-        const w = ow * s + j - p;
-        const v = h < 0 || h >= H || w < 0 || w >= H ? (mode === 'max' ? -Infinity : 0) : x[c * 16 + h * H + w]!;
-        best = Math.max(best, v);
-        sum += v;
-      }
-      out.push(mode === 'max' ? best : sum / (k * k));
-    }
+    for (let c = 0; c < 2; c++)
+      for (let oh = 0; oh < O; oh++)
+        for (let ow = 0; ow < O; ow++) {
+          let best = -Infinity;
+          let sum = 0;
+          for (let i = 0; i < k; i++)
+            for (let j = 0; j < k; j++) {
+              const h = oh * s + i - p;
+              const w = ow * s + j - p;
+              const v = h < 0 || h >= H || w < 0 || w >= H ? (mode === 'max' ? -Infinity : 0) : x[c * 16 + h * H + w]!;
+              best = Math.max(best, v);
+              sum += v;
+            }
+          out.push(mode === 'max' ? best : sum / (k * k));
+        }
     return { out, O };
   }
 
   it('MaxPool2DLayer: stride defaults to the pool size; padding and overlap work', async () => {
     const data = new nn.InputLayer([null, 2, 4, 4]);
     const xt = ts.tensor(x, { shape: [1, 2, 4, 4] });
-    for (const [k, s, p] of [[2, undefined, 0], [3, 1, 1], [3, 2, 1]] as const) {
+    for (const [k, s, p] of [
+      [2, undefined, 0],
+      [3, 1, 1],
+      [3, 2, 1],
+    ] as const) {
       const pool = new nn.MaxPool2DLayer(data, { poolSize: k, stride: s, pad: p });
       const ref = naivePool('max', k, s ?? k, p);
       expect(pool.outputShape).toEqual([null, 2, ref.O, ref.O]);
@@ -202,7 +246,9 @@ describe('pooling layers', () => {
 
   it('rejects bad geometry', () => {
     const data = new nn.InputLayer([null, 2, 4, 4]);
-    expect(() => new nn.MaxPool2DLayer(data, { poolSize: 5, name: 'pool1' })).toThrow(/MaxPool2DLayer 'pool1': input shape \[null,2,4,4\] does not fit: expected a spatial size of at least the 5x5 pool window/);
+    expect(() => new nn.MaxPool2DLayer(data, { poolSize: 5, name: 'pool1' })).toThrow(
+      /MaxPool2DLayer 'pool1': input shape \[null,2,4,4\] does not fit: expected a spatial size of at least the 5x5 pool window/,
+    );
     expect(() => new nn.MaxPool2DLayer(data, { poolSize: 2, pad: 2 })).toThrow(/pad \[2,2\] must be at most half the pool size/);
     expect(() => new nn.MaxPool2DLayer(data, { poolSize: 2, ignoreBorder: false })).toThrow(/ignoreBorder: false is not supported/);
     expect(() => new nn.MaxPool2DLayer(new nn.InputLayer([null, 4]), { poolSize: 2 })).toThrow(/expected \[batch, channels, height, width\]/);
@@ -265,7 +311,11 @@ describe('shape layers', () => {
     const f3 = new nn.FlattenLayer(data, { outdim: 3 });
     expect(f3.outputShape).toEqual([null, 2, 12]);
     const x = ts.arange(0, 48).reshape([2, 2, 3, 4]);
-    await expectTensor(nn.getOutput(f3, x), Array.from({ length: 48 }, (_, i) => i), { shape: [2, 2, 12] });
+    await expectTensor(
+      nn.getOutput(f3, x),
+      Array.from({ length: 48 }, (_, i) => i),
+      { shape: [2, 2, 12] },
+    );
     expect(() => new nn.FlattenLayer(new nn.InputLayer([null]), { outdim: 2 })).toThrow(/FlattenLayer: input shape \[null\] does not fit: expected rank >= 2/);
   });
 
@@ -276,8 +326,14 @@ describe('shape layers', () => {
     const fixed = new nn.ReshapeLayer(new nn.InputLayer([2, 6]), { shape: [-1, 3] });
     expect(fixed.outputShape).toEqual([4, 3]);
     const x = ts.arange(0, 24).reshape([2, 12]);
-    await expectTensor(nn.getOutput(r, x), Array.from({ length: 24 }, (_, i) => i), { shape: [2, 3, 4] });
-    expect(() => new nn.ReshapeLayer(new nn.InputLayer([2, 6]), { shape: [5, -1] })).toThrow(/ReshapeLayer: input shape \[2,6\] does not fit: expected 12 elements to fit the target \[5,-1\]/);
+    await expectTensor(
+      nn.getOutput(r, x),
+      Array.from({ length: 24 }, (_, i) => i),
+      { shape: [2, 3, 4] },
+    );
+    expect(() => new nn.ReshapeLayer(new nn.InputLayer([2, 6]), { shape: [5, -1] })).toThrow(
+      /ReshapeLayer: input shape \[2,6\] does not fit: expected 12 elements to fit the target \[5,-1\]/,
+    );
     expect(() => new nn.ReshapeLayer(data, { shape: [-1, -1] })).toThrow(/at most one -1/);
     expect(() => new nn.ReshapeLayer(data, { shape: [[0], 5, -1] })).toThrow(/ReshapeLayer: input shape \[null,12\] does not fit: expected 12 elements to fit/);
     const bad = new nn.ReshapeLayer(new nn.InputLayer([null, null]), { shape: [[0], 5, -1] });
@@ -289,7 +345,11 @@ describe('shape layers', () => {
     const data = new nn.InputLayer([null, 3]);
     const x = ts.tensor([[-1, 0, 2]]);
     await expectTensor(nn.getOutput(new nn.NonlinearityLayer(data), x), [0, 0, 2]);
-    await expectTensor(nn.getOutput(new nn.NonlinearityLayer(data, { nonlinearity: nn.nonlinearities.sigmoid }), x), [-1, 0, 2].map((v) => 1 / (1 + Math.exp(-v))), { rtol: 1e-6 });
+    await expectTensor(
+      nn.getOutput(new nn.NonlinearityLayer(data, { nonlinearity: nn.nonlinearities.sigmoid }), x),
+      [-1, 0, 2].map((v) => 1 / (1 + Math.exp(-v))),
+      { rtol: 1e-6 },
+    );
   });
 
   it('ConcatLayer and ElemwiseSumLayer merge branches', async () => {
@@ -301,7 +361,7 @@ describe('shape layers', () => {
     await expectTensor(nn.getOutput(cat, inputs), [1, 2, 3, 4, 5], { shape: [1, 5] });
     const sum = new nn.ElemwiseSumLayer([a, a], { coeffs: [1, -2] });
     await expectTensor(nn.getOutput(sum, inputs), [-1, -2]);
-    expect(() => new nn.ElemwiseSumLayer([a, b])).toThrow("ElemwiseSumLayer: input shapes [null,2], [null,3] do not fit: expected equal shapes");
+    expect(() => new nn.ElemwiseSumLayer([a, b])).toThrow('ElemwiseSumLayer: input shapes [null,2], [null,3] do not fit: expected equal shapes');
     expect(() => new nn.ConcatLayer([a, new nn.InputLayer([null, 2, 2])])).toThrow(/ConcatLayer: input shapes .* do not fit/);
   });
 });

@@ -19,7 +19,12 @@ function buildNet(seed: number) {
   net.data = new nn.InputLayer([null, 1, 4, 4]);
   net.conv1 = new nn.Conv2DLayer(net.data, { numFilters: 2, filterSize: 3, pad: 1, W: nn.init.GlorotUniform({ seed }), b: nn.init.Normal(0.1, 0, { seed }) });
   net.pool1 = new nn.MaxPool2DLayer(net.conv1, { poolSize: 2 });
-  net.fc = new nn.DenseLayer(net.pool1, { numUnits: 3, nonlinearity: null, W: nn.init.GlorotUniform({ seed: seed + 1 }), b: nn.init.Normal(0.1, 0, { seed: seed + 1 }) });
+  net.fc = new nn.DenseLayer(net.pool1, {
+    numUnits: 3,
+    nonlinearity: null,
+    W: nn.init.GlorotUniform({ seed: seed + 1 }),
+    b: nn.init.Normal(0.1, 0, { seed: seed + 1 }),
+  });
   return nn.nameLayers(net);
 }
 
@@ -45,7 +50,7 @@ describe('safetensors round trip', () => {
     expect([...tensors.keys()]).toEqual(['conv1.W', 'conv1.b', 'fc.W', 'fc.b']);
     expect(tensors.get('conv1.W')).toMatchObject({ dtype: 'F32', shape: [2, 1, 3, 3] });
     expect(metadata.producer).toBe('@tessera/nn');
-    expect(((8 + new DataView(bytes.buffer).getUint32(0, true)) % 8), 'data is 8-byte aligned').toBe(0);
+    expect((8 + new DataView(bytes.buffer).getUint32(0, true)) % 8, 'data is 8-byte aligned').toBe(0);
     const W = (b.fc as nn.DenseLayer).W;
     await nn.loadParams(b, bytes);
     expect((b.fc as nn.DenseLayer).W, 'loaded in place').toBe(W);
@@ -71,7 +76,12 @@ describe('safetensors round trip', () => {
   });
 
   it('handles tensors by name or as a list, and int32 data in the encoder', async () => {
-    const w = ts.keep(ts.tensor([[1, 2], [3, 4]]));
+    const w = ts.keep(
+      ts.tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
     const bytes = await nn.saveParams({ weight: w });
     const w2 = ts.keep(ts.zeros([2, 2]));
     await nn.loadParams({ weight: w2 }, bytes);
@@ -111,14 +121,18 @@ describe('loadParams errors', () => {
     await expect(nn.loadParams(other, good)).rejects.toThrow("loadParams: tensor 'conv1.W' has shape [2,1,3,3] in the file, but the parameter is [3,1,3,3]");
     const renamed = buildNet(1);
     renamed.fc!.name = 'head';
-    await expect(nn.loadParams(renamed.fc!, good)).rejects.toThrow("loadParams: missing tensor(s) 'head.W', 'head.b'; the file has 'conv1.W', 'conv1.b', 'fc.W', 'fc.b'");
+    await expect(nn.loadParams(renamed.fc!, good)).rejects.toThrow(
+      "loadParams: missing tensor(s) 'head.W', 'head.b'; the file has 'conv1.W', 'conv1.b', 'fc.W', 'fc.b'",
+    );
     const f64 = withHeader(good, (h) => (h['fc.b'].dtype = 'F64'));
     await expect(nn.loadParams(a, f64)).rejects.toThrow(/loadParams: corrupt header: tensor 'fc.b' \(F64 \[3\]\) needs 24 bytes but its data_offsets span 12/);
     const i32 = withHeader(good, (h) => (h['fc.b'].dtype = 'I32'));
     await expect(nn.loadParams(a, i32)).rejects.toThrow("loadParams: tensor 'fc.b' has dtype I32; expected F32");
     const conv = a.conv1 as nn.Conv2DLayer;
     await expect(nn.loadParams([conv.W, conv.b!], good)).rejects.toThrow(/missing tensor\(s\) '0', '1'/);
-    await expect(nn.loadParams({ 'conv1.W': conv.W }, good)).rejects.toThrow("loadParams: unexpected tensor(s) 'conv1.b', 'fc.W', 'fc.b' that the network does not have. Pass { strict: false } to ignore them");
+    await expect(nn.loadParams({ 'conv1.W': conv.W }, good)).rejects.toThrow(
+      "loadParams: unexpected tensor(s) 'conv1.b', 'fc.W', 'fc.b' that the network does not have. Pass { strict: false } to ignore them",
+    );
     await nn.loadParams({ 'conv1.W': conv.W }, good, { strict: false });
     nn.disposeLayers([a.fc!, other.fc!, renamed.fc!]);
   });
@@ -128,11 +142,19 @@ describe('loadParams errors', () => {
     const good = await nn.saveParams(a);
     const file = join(dir, 'cut.safetensors');
     writeFileSync(file, good.subarray(0, good.length - 10));
-    await expect(nn.loadParams(a, file)).rejects.toThrow(new RegExp(`loadParams: '${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}': truncated: tensor 'fc.b' ends at data byte \\d+ but the file holds only \\d+ data bytes`));
-    await expect(nn.loadParams(a, good.subarray(0, 5))).rejects.toThrow('loadParams: truncated: 5 bytes, but a safetensors file starts with an 8-byte header length');
+    await expect(nn.loadParams(a, file)).rejects.toThrow(
+      new RegExp(
+        `loadParams: '${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}': truncated: tensor 'fc.b' ends at data byte \\d+ but the file holds only \\d+ data bytes`,
+      ),
+    );
+    await expect(nn.loadParams(a, good.subarray(0, 5))).rejects.toThrow(
+      'loadParams: truncated: 5 bytes, but a safetensors file starts with an 8-byte header length',
+    );
     const huge = good.slice();
     new DataView(huge.buffer).setUint32(0, 1e9, true);
-    await expect(nn.loadParams(a, huge)).rejects.toThrow(/loadParams: truncated or not a safetensors file: the header claims 1000000000 bytes but only \d+ follow/);
+    await expect(nn.loadParams(a, huge)).rejects.toThrow(
+      /loadParams: truncated or not a safetensors file: the header claims 1000000000 bytes but only \d+ follow/,
+    );
     const garbage = good.slice();
     garbage[9] = 0x7b;
     garbage[10] = 0x7b;

@@ -35,11 +35,12 @@ describe('seed examples', () => {
     // 64 points on a grid, labelled by the side of the line x0 + 2 x1 = 0.3 (none on it).
     const pts: number[] = [];
     const labels: number[] = [];
-    for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) {
-      const [a, b] = [i / 3.5 - 1, j / 3.5 - 1.05];
-      pts.push(a, b);
-      labels.push(a + 2 * b > 0.3 ? 1 : 0);
-    }
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 8; j++) {
+        const [a, b] = [i / 3.5 - 1, j / 3.5 - 1.05];
+        pts.push(a, b);
+        labels.push(a + 2 * b > 0.3 ? 1 : 0);
+      }
     expect(new Set(labels).size).toBe(2);
     const x = ts.tensor(pts, { shape: [64, 2] });
     const y = ts.tensor(labels, { shape: [64, 1] });
@@ -53,7 +54,13 @@ describe('seed examples', () => {
   });
 
   describe('XOR', () => {
-    const x = () => ts.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+    const x = () =>
+      ts.tensor([
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+      ]);
     const y = () => ts.tensor([[0], [1], [1], [0]]);
 
     it('a 2-layer MLP solves it full-batch', async () => {
@@ -130,7 +137,8 @@ describe('memory', () => {
     const losses: number[] = [];
     for (let i = 0; i < 19; i++) {
       await step();
-      if (i % 6 === 0) losses.push(await scalar(() => objectives.categoricalCrossentropy(nn.getOutput(out, x, { deterministic: true }), y, { fromLogits: true }).mean()));
+      if (i % 6 === 0)
+        losses.push(await scalar(() => objectives.categoricalCrossentropy(nn.getOutput(out, x, { deterministic: true }), y, { fromLogits: true }).mean()));
     }
     const after = ts.memory();
     expect(after.tensors, 'live tensors').toBe(first.tensors);

@@ -155,7 +155,9 @@ describe('optimizer errors', () => {
 
   it('applyUpdate checks its tensors', () => {
     const w = ts.zeros([2]);
-    expect(() => ts.applyUpdate('adam', w, ts.zeros([3]), [ts.zeros([2]), ts.zeros([2])], { lr: 0.1 })).toThrow(/applyUpdate: the gradient is \[3\] float32, but the parameter is \[2\] float32/);
+    expect(() => ts.applyUpdate('adam', w, ts.zeros([3]), [ts.zeros([2]), ts.zeros([2])], { lr: 0.1 })).toThrow(
+      /applyUpdate: the gradient is \[3\] float32, but the parameter is \[2\] float32/,
+    );
     expect(() => ts.applyUpdate('adam', w, ts.zeros([2]), [ts.zeros([2])], { lr: 0.1 })).toThrow(/rule 'adam' needs 2 state tensor\(s\), got 1/);
     expect(() => ts.applyUpdate('sgd', w, w, [], { lr: 0.1 })).toThrow(/must be distinct/);
     expect(() => ts.applyUpdate('sgd', w, ts.zeros([2]), [], { lr: NaN })).toThrow(/applyUpdate: lr must be a finite number/);

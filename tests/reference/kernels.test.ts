@@ -46,7 +46,12 @@ describe('reference kernels', () => {
   });
 
   it('conv2d and its gradients on a 3x3 image and a 2x2 filter', async () => {
-    const geo = { stride: [1, 1] as [number, number], dilation: [1, 1] as [number, number], padding: [0, 0, 0, 0] as [number, number, number, number], groups: 1 };
+    const geo = {
+      stride: [1, 1] as [number, number],
+      dilation: [1, 1] as [number, number],
+      padding: [0, 0, 0, 0] as [number, number, number, number],
+      groups: 1,
+    };
     const x = tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3]);
     const w = tensor([1, 0, 0, -1], [1, 1, 2, 2]);
     const [y] = await run('conv2d', [x, w, tensor([1], [1])], empty([1, 1, 2, 2]), { ...geo, activation: 'none' });
@@ -70,7 +75,10 @@ describe('reference kernels', () => {
     const x = tensor([1, 9, 9, 9, 2, 3, 4, 5, 9], [1, 1, 3, 3]);
     const a = empty([1, 1, 2, 2], 'int32');
     const [yo, ao] = await run('maxPool2d', [x], empty([1, 1, 2, 2]), over, [a]);
-    expect([yo, ao]).toEqual([[9, 9, 9, 9], [1, 1, 3, 8]]);
+    expect([yo, ao]).toEqual([
+      [9, 9, 9, 9],
+      [1, 1, 3, 8],
+    ]);
     const [dx] = await run('maxPool2dBackward', [tensor([1, 2, 3, 4], [1, 1, 2, 2]), a], empty([1, 1, 3, 3]), { ...over, inputShape: [1, 1, 3, 3] });
     expect(dx).toEqual([0, 3, 0, 3, 0, 0, 0, 0, 4]);
   });
@@ -92,7 +100,10 @@ describe('reference kernels', () => {
     const probs = tensor([0, 0.5, 0.5, 1, 0, 0], [2, 3], 'float32');
     const [lossP, statsP] = await run('softmaxCrossEntropy', [x, probs], empty([2]), {}, [empty([2, 3])]);
     expectClose(lossP!, [0.5 + l, Math.log(3)]);
-    expectClose(statsP!.filter((_, i) => i % 3 === 2), [1, 1]);
+    expectClose(
+      statsP!.filter((_, i) => i % 3 === 2),
+      [1, 1],
+    );
 
     const st = tensor(stats!, [2, 3]);
     const [dx] = await run('softmaxCrossEntropyBackward', [x, tensor([2, 3], [2], 'int32'), st, tensor([2, 1], [2])], empty([2, 3]), {});

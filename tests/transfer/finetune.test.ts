@@ -30,8 +30,18 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const base: Omit<FinetuneOptions, 'task'> = {
-  pretrained: MODEL, freeze: false, headOn: 'fc1', epochs: 1, batchSize: 32, lr: 1e-3, seed: 1,
-  trainSize: 64, testSize: 50, evalEvery: 1, pretrainImages: 64, pretrainEpochs: 1,
+  pretrained: MODEL,
+  freeze: false,
+  headOn: 'fc1',
+  epochs: 1,
+  batchSize: 32,
+  lr: 1e-3,
+  seed: 1,
+  trainSize: 64,
+  testSize: 50,
+  evalEvery: 1,
+  pretrainImages: 64,
+  pretrainEpochs: 1,
 };
 
 describe('tessera finetune (tiny budgets)', () => {
@@ -39,7 +49,11 @@ describe('tessera finetune (tiny budgets)', () => {
     const r = await finetune({ ...base, pretrained, task: 'fashion', freeze: true });
     expect(r).toMatchObject({ task: 'fashion', headOn: 'fc1', freeze: true, trainImages: 64, testImages: 50, steps: 2 });
     expect(r.curves.scratch.map((p) => p.step)).toEqual([0, 1, 2]);
-    expect(r.curves.finetuned.map((p) => [p.step, p.images])).toEqual([[0, 0], [1, 32], [2, 64]]);
+    expect(r.curves.finetuned.map((p) => [p.step, p.images])).toEqual([
+      [0, 0],
+      [1, 32],
+      [2, 64],
+    ]);
     for (const p of [...r.curves.scratch, ...r.curves.finetuned]) expect(p.accuracy >= 0 && p.accuracy <= 1, `accuracy ${p.accuracy}`).toBe(true);
     expect(r.final).toEqual({ scratch: r.curves.scratch[2]!.accuracy, finetuned: r.curves.finetuned[2]!.accuracy });
     const text = formatFinetune(r);

@@ -70,13 +70,22 @@ describe('freezing', () => {
     nn.freezeThrough(net.fc2!);
     expect(nn.getAllParams(net.out, { trainable: true })).toEqual([(net.out as nn.DenseLayer).W, (net.out as nn.DenseLayer).b]);
     expect(nn.trainableSummary(net).map((r) => [r.layer, r.trainable])).toEqual([
-      ['conv1', false], ['conv2', false], ['fc1', false], ['fc2', false], ['out', true],
+      ['conv1', false],
+      ['conv2', false],
+      ['fc1', false],
+      ['fc2', false],
+      ['out', true],
     ]);
     const fc2 = await bytesOf((net.fc2 as nn.DenseLayer).W);
     await train(net, 2);
     expect(Buffer.from(await bytesOf((net.fc2 as nn.DenseLayer).W)).equals(Buffer.from(fc2))).toBe(true);
     nn.unfreeze(net, ['fc1', 'fc2']);
-    expect(nn.trainableSummary(net).filter((r) => r.trainable).map((r) => r.layer)).toEqual(['fc1', 'fc2', 'out']);
+    expect(
+      nn
+        .trainableSummary(net)
+        .filter((r) => r.trainable)
+        .map((r) => r.layer),
+    ).toEqual(['fc1', 'fc2', 'out']);
     expect(nn.trainableSummary(net)[0]).toEqual({ layer: 'conv1', params: 156, trainable: false });
     expect(() => nn.freeze(net, ['conv9'])).toThrow("freeze: the net has no layer 'conv9'; it has data, conv1, pool1, conv2, pool2, fc1, fc2, out");
     nn.disposeLayers(net);
@@ -119,8 +128,12 @@ describe('replaceHead', () => {
   it('rejects bad options with clear errors', () => {
     const net = nn.models.lenet5();
     expect(() => nn.replaceHead(net, { numClasses: 0 })).toThrow('replaceHead: numClasses must be a positive integer, got 0');
-    expect(() => nn.replaceHead(net, { numClasses: 2, on: 'fc9' })).toThrow("replaceHead: the net has no layer 'fc9' to build on; it has data, conv1, pool1, conv2, pool2, fc1, fc2, out");
-    expect(() => nn.replaceHead(net.out as never, { numClasses: 2 })).toThrow('replaceHead: expected a net record of layers (like models.lenet5() returns), got a Layer');
+    expect(() => nn.replaceHead(net, { numClasses: 2, on: 'fc9' })).toThrow(
+      "replaceHead: the net has no layer 'fc9' to build on; it has data, conv1, pool1, conv2, pool2, fc1, fc2, out",
+    );
+    expect(() => nn.replaceHead(net.out as never, { numClasses: 2 })).toThrow(
+      'replaceHead: expected a net record of layers (like models.lenet5() returns), got a Layer',
+    );
     nn.disposeLayers(net);
   });
 });

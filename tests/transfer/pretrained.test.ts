@@ -16,7 +16,10 @@ const MODEL = fileURLToPath(new URL('../../models/lenet5-mnist.safetensors', imp
 const HAVE_MODEL = existsSync(MODEL);
 const FULL = process.env['TESSERA_FULL_TEST'] === '1';
 const [LIMIT, BAR] = FULL ? [10_000, 0.985] : [1000, 0.98];
-if (!HAVE_MODEL) console.warn(`tests/transfer/pretrained.test.ts: skipped, ${MODEL} is missing (make it with \`npm start -- --epochs 3 --save models/lenet5-mnist.safetensors\`)`);
+if (!HAVE_MODEL)
+  console.warn(
+    `tests/transfer/pretrained.test.ts: skipped, ${MODEL} is missing (make it with \`npm start -- --epochs 3 --save models/lenet5-mnist.safetensors\`)`,
+  );
 
 /** Correct predictions of `net` on a dataset, in batches of 500, one readback. */
 async function countCorrect(net: { out: nn.Layer }, images: Float32Array, labels: Int32Array): Promise<number> {

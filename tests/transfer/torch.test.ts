@@ -56,7 +56,12 @@ describe('loadTorchStateDict', () => {
     const file = nn.decodeSafetensors(bytes);
     const torchFc1 = nn.entryToFloat32('fc1.weight', file.tensors.get('fc1.weight')!); // [120, 400]
     const ours = (await (net.fc1 as nn.DenseLayer).W.data()) as Float32Array; // [400, 120]
-    for (const [o, i] of [[0, 0], [7, 391], [119, 3]] as const) expect(ours[i * 120 + o]).toBe(torchFc1[o * 400 + i]);
+    for (const [o, i] of [
+      [0, 0],
+      [7, 391],
+      [119, 3],
+    ] as const)
+      expect(ours[i * 120 + o]).toBe(torchFc1[o * 400 + i]);
     const conv = (await (net.conv2 as nn.Conv2DLayer).W.data()) as Float32Array;
     expect(new Uint8Array(conv.buffer, conv.byteOffset, conv.byteLength)).toEqual(file.tensors.get('conv2.weight')!.bytes);
     nn.disposeLayers(net);
@@ -82,7 +87,10 @@ describe('loadTorchStateDict', () => {
     const half = new Uint16Array([0x3c00, 0xc000, 0x3555]); // 1, -2, 0.333...
     const bf = new Uint16Array([0x3f80, 0xc040, 0x0000]); // 1, -3, 0
     const f = (t: Uint16Array) => new Uint8Array(t.buffer);
-    const header = JSON.stringify({ 'a.weight': { dtype: 'F16', shape: [3], data_offsets: [0, 6] }, 'a.bias': { dtype: 'BF16', shape: [3], data_offsets: [6, 12] } });
+    const header = JSON.stringify({
+      'a.weight': { dtype: 'F16', shape: [3], data_offsets: [0, 6] },
+      'a.bias': { dtype: 'BF16', shape: [3], data_offsets: [6, 12] },
+    });
     const file = new Uint8Array(8 + header.length + 12);
     new DataView(file.buffer).setUint32(0, header.length, true);
     file.set(new TextEncoder().encode(header), 8);
@@ -97,8 +105,12 @@ describe('loadTorchStateDict', () => {
         this.addParam(W, [3], 'W');
         this.addParam(b, [3], 'b');
       }
-      getOutputShapeFor() { return [3]; }
-      getOutputFor() { return W; }
+      getOutputShapeFor() {
+        return [3];
+      }
+      getOutputFor() {
+        return W;
+      }
     })();
     await nn.loadTorchStateDict(layer, file);
     expectClose(await W.data(), [1, -2, 0.33325195]);
@@ -139,11 +151,24 @@ describe('exportTorchStateDict', () => {
     expect(new Uint8Array(readFileSync(file))).toEqual(out);
     const { tensors, metadata } = nn.decodeSafetensors(out);
     expect(metadata).toEqual({ note: 'x' });
-    expect([...tensors.keys()]).toEqual(['conv1.bias', 'conv1.weight', 'conv2.bias', 'conv2.weight', 'fc1.bias', 'fc1.weight', 'fc2.bias', 'fc2.weight', 'out.bias', 'out.weight']);
+    expect([...tensors.keys()]).toEqual([
+      'conv1.bias',
+      'conv1.weight',
+      'conv2.bias',
+      'conv2.weight',
+      'fc1.bias',
+      'fc1.weight',
+      'fc2.bias',
+      'fc2.weight',
+      'out.bias',
+      'out.weight',
+    ]);
     expect(tensors.get('out.weight')!.shape).toEqual([10, 84]);
     const fnOut = await nn.exportTorchStateDict(net, { nameMap: (name, def) => (name.startsWith('out.') ? def.replace('out', 'fc3') : def) });
     expect([...nn.decodeSafetensors(fnOut).tensors.keys()].slice(-2)).toEqual(['fc3.bias', 'fc3.weight']);
-    await expect(nn.exportTorchStateDict(net, { nameMap: () => 'same' })).rejects.toThrow("exportTorchStateDict: parameters 'conv1.W' and 'conv1.b' both map to 'same'; check nameMap");
+    await expect(nn.exportTorchStateDict(net, { nameMap: () => 'same' })).rejects.toThrow(
+      "exportTorchStateDict: parameters 'conv1.W' and 'conv1.b' both map to 'same'; check nameMap",
+    );
     nn.disposeLayers(net);
   });
 
@@ -205,7 +230,9 @@ describe('loadTorchStateDict errors name the tensor', () => {
       "loadTorchStateDict: tensor 'conv1.bias' has dtype I32; expected a floating-point tensor (F32, F16, BF16 or F64)",
     );
     const i64 = withHeader(bytes, (h) => (h['conv1.bias'] = { dtype: 'I64', shape: [3], data_offsets: [0, 24] }));
-    await expect(nn.loadTorchStateDict(nn.models.lenet5(), i64, { nameMap })).rejects.toThrow("tensor 'conv1.bias' has shape [3] in the file, but parameter 'conv1.b' needs [6]");
+    await expect(nn.loadTorchStateDict(nn.models.lenet5(), i64, { nameMap })).rejects.toThrow(
+      "tensor 'conv1.bias' has shape [3] in the file, but parameter 'conv1.b' needs [6]",
+    );
   });
 
   it('a truncated file, from bytes and from a path; nothing is written on failure', async () => {
@@ -216,11 +243,17 @@ describe('loadTorchStateDict errors name the tensor', () => {
     );
     const cut = join(dir, 'cut.safetensors');
     (await import('node:fs')).writeFileSync(cut, bytes.subarray(0, 4000));
-    await expect(nn.loadTorchStateDict(net, cut, { nameMap })).rejects.toThrow(/^loadTorchStateDict: '.*cut\.safetensors': truncated: tensor '.+' ends at data byte/);
+    await expect(nn.loadTorchStateDict(net, cut, { nameMap })).rejects.toThrow(
+      /^loadTorchStateDict: '.*cut\.safetensors': truncated: tensor '.+' ends at data byte/,
+    );
     await expect(nn.loadTorchStateDict(net, bytes.subarray(0, 4), { nameMap })).rejects.toThrow('loadTorchStateDict: truncated: 4 bytes');
     await expect(nn.loadTorchStateDict(net, join(dir, 'none.safetensors'))).rejects.toThrow(/cannot read '.*none\.safetensors': no such file/);
-    await expect(nn.loadTorchStateDict(net, 7 as never)).rejects.toThrow('loadTorchStateDict: expected a file path, a Uint8Array or an ArrayBuffer, got number');
-    await expect(nn.loadTorchStateDict({} as never, bytes)).rejects.toThrow('loadTorchStateDict: expected a layer, layers or a net record of layers, got object');
+    await expect(nn.loadTorchStateDict(net, 7 as never)).rejects.toThrow(
+      'loadTorchStateDict: expected a file path, a Uint8Array or an ArrayBuffer, got number',
+    );
+    await expect(nn.loadTorchStateDict({} as never, bytes)).rejects.toThrow(
+      'loadTorchStateDict: expected a layer, layers or a net record of layers, got object',
+    );
     const after = await nn.getAllParamValues(net.out);
     after.forEach((v, i) => {
       expect(v).toEqual(before[i]);

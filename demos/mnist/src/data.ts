@@ -90,7 +90,10 @@ function split(imageBytes: Uint8Array, labelBytes: Uint8Array, name: string): Sp
  * Float value of each grey level, exactly as training normalizes: `(p / 255 - 0.1307) / 0.3081`.
  * The drawing pad uses the same table, so a drawn digit looks to the net like a test digit.
  */
-export const PIXEL_TABLE: Float32Array = pixelsToFloat32(Uint8Array.from({ length: 256 }, (_, i) => i), 'standard');
+export const PIXEL_TABLE: Float32Array = pixelsToFloat32(
+  Uint8Array.from({ length: 256 }, (_, i) => i),
+  'standard',
+);
 
 /**
  * Floats for images `order[start .. start + size)` of a split, in NCHW order, and their labels.

@@ -104,7 +104,10 @@ export class DrawPad {
   toMnistPixels(): Uint8Array | null {
     const { data } = this.ctx.getImageData(0, 0, SIZE, SIZE);
     const ink = new Float32Array(SIZE * SIZE);
-    let x0 = SIZE, y0 = SIZE, x1 = -1, y1 = -1;
+    let x0 = SIZE,
+      y0 = SIZE,
+      x1 = -1,
+      y1 = -1;
     for (let y = 0; y < SIZE; y++) {
       for (let x = 0; x < SIZE; x++) {
         const v = data[(y * SIZE + x) * 4]!; // red channel: the pen is white on black
@@ -119,22 +122,32 @@ export class DrawPad {
     }
     if (x1 < 0) return null;
     // Scale the ink's bounding box so its longer side is 20 px, keeping the aspect ratio.
-    const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+    const bw = x1 - x0 + 1,
+      bh = y1 - y0 + 1;
     const scale = 20 / Math.max(bw, bh);
-    const tw = Math.max(1, Math.round(bw * scale)), th = Math.max(1, Math.round(bh * scale));
+    const tw = Math.max(1, Math.round(bw * scale)),
+      th = Math.max(1, Math.round(bh * scale));
     const small = areaResample(ink, SIZE, x0, y0, bw, bh, tw, th);
     // Center of mass of the scaled digit, then paste it so that lands on (14, 14).
-    let m = 0, mx = 0, my = 0;
-    for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
-      const v = small[y * tw + x]!;
-      m += v; mx += v * x; my += v * y;
-    }
-    const dx = Math.round(14 - (m > 0 ? mx / m : tw / 2) - 0.5), dy = Math.round(14 - (m > 0 ? my / m : th / 2) - 0.5);
+    let m = 0,
+      mx = 0,
+      my = 0;
+    for (let y = 0; y < th; y++)
+      for (let x = 0; x < tw; x++) {
+        const v = small[y * tw + x]!;
+        m += v;
+        mx += v * x;
+        my += v * y;
+      }
+    const dx = Math.round(14 - (m > 0 ? mx / m : tw / 2) - 0.5),
+      dy = Math.round(14 - (m > 0 ? my / m : th / 2) - 0.5);
     const out = new Uint8Array(PIXELS);
-    for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
-      const tx = x + dx, ty = y + dy;
-      if (tx >= 0 && tx < 28 && ty >= 0 && ty < 28) out[ty * 28 + tx] = Math.min(255, Math.round(small[y * tw + x]!));
-    }
+    for (let y = 0; y < th; y++)
+      for (let x = 0; x < tw; x++) {
+        const tx = x + dx,
+          ty = y + dy;
+        if (tx >= 0 && tx < 28 && ty >= 0 && ty < 28) out[ty * 28 + tx] = Math.min(255, Math.round(small[y * tw + x]!));
+      }
     return out;
   }
 
@@ -153,12 +166,16 @@ export class DrawPad {
  */
 function areaResample(src: Float32Array, stride: number, x0: number, y0: number, w: number, h: number, tw: number, th: number): Float32Array {
   const out = new Float32Array(tw * th);
-  const sx = w / tw, sy = h / th;
+  const sx = w / tw,
+    sy = h / th;
   for (let ty = 0; ty < th; ty++) {
-    const ya = ty * sy, yb = ya + sy;
+    const ya = ty * sy,
+      yb = ya + sy;
     for (let tx = 0; tx < tw; tx++) {
-      const xa = tx * sx, xb = xa + sx;
-      let sum = 0, area = 0;
+      const xa = tx * sx,
+        xb = xa + sx;
+      let sum = 0,
+        area = 0;
       for (let y = Math.floor(ya); y < Math.ceil(yb); y++) {
         const wy = Math.min(yb, y + 1) - Math.max(ya, y);
         for (let x = Math.floor(xa); x < Math.ceil(xb); x++) {

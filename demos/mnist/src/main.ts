@@ -44,8 +44,20 @@ export interface DemoHook {
 }
 
 const hook: DemoHook = {
-  state: 'loading', adapter: '', steps: 0, epoch: 0, lastLoss: null, losses: [], testAccuracy: null,
-  accuracies: [], imagesPerSecond: null, drawnDigit: null, drawPending: false, bytesDownloaded: 0, timings: {}, errors: [],
+  state: 'loading',
+  adapter: '',
+  steps: 0,
+  epoch: 0,
+  lastLoss: null,
+  losses: [],
+  testAccuracy: null,
+  accuracies: [],
+  imagesPerSecond: null,
+  drawnDigit: null,
+  drawPending: false,
+  bytesDownloaded: 0,
+  timings: {},
+  errors: [],
 };
 (window as unknown as { __demo: DemoHook }).__demo = hook;
 
@@ -69,7 +81,8 @@ async function boot(): Promise<void> {
   const loading = loadMnistBytes(
     document.baseURI,
     ({ loaded, total }) => {
-      const bar = $('load-bar'), text = $('load-text');
+      const bar = $('load-bar'),
+        text = $('load-text');
       if (!bar || !text) return; // the no-WebGPU message has replaced them
       bar.style.width = total ? `${((loaded / total) * 100).toFixed(1)}%` : '5%';
       text.textContent = total ? `${mb(loaded)} of ${mb(total)} MB` : `${mb(loaded)} MB`;
@@ -134,7 +147,11 @@ function setUp(data: MnistBytes): void {
   const bars = new ProbabilityBars($('probs'));
   let ips: number | null = null;
 
-  const refreshFilters = () => trainer.model.firstLayerFilters().then((f) => filters.show(f), (e) => fail('filters', e));
+  const refreshFilters = () =>
+    trainer.model.firstLayerFilters().then(
+      (f) => filters.show(f),
+      (e) => fail('filters', e),
+    );
   const onState = (s: TrainerState) => {
     hook.state = s;
     $('s-state').textContent = s;
@@ -178,7 +195,8 @@ function setUp(data: MnistBytes): void {
   });
   onState(trainer.state);
   void refreshFilters();
-  $('note').textContent = `${data.train.count.toLocaleString('en')} training and ${data.test.count.toLocaleString('en')} test images loaded (${(data.downloadedBytes / 1e6).toFixed(1)} MB).`;
+  $('note').textContent =
+    `${data.train.count.toLocaleString('en')} training and ${data.test.count.toLocaleString('en')} test images loaded (${(data.downloadedBytes / 1e6).toFixed(1)} MB).`;
 
   // Controls. The optimizer and batch size apply at the next step; subset sizes when idle.
   $<HTMLSelectElement>('optimizer').addEventListener('change', () => {
@@ -237,7 +255,10 @@ function setUp(data: MnistBytes): void {
   const wnote = $('weights-note');
   $('download').addEventListener('click', () =>
     downloadWeights(trainer.model).then(
-      (n) => { wnote.classList.remove('error'); wnote.textContent = `Saved ${(n / 1024).toFixed(0)} KiB of weights.`; },
+      (n) => {
+        wnote.classList.remove('error');
+        wnote.textContent = `Saved ${(n / 1024).toFixed(0)} KiB of weights.`;
+      },
       (e) => fail('download', e),
     ),
   );

@@ -92,9 +92,7 @@ export class Model {
     for (let start = 0; start < count; start += EVAL_BATCH) {
       const size = Math.min(EVAL_BATCH, count - start);
       const { x } = gather(split, order, start, size);
-      parts.push(
-        ts.tidy(() => ts.noGrad(() => nn.getOutput(this.net.out, ts.tensor(x, { shape: [size, 1, 28, 28] }), { deterministic: true }).argmax(1))),
-      );
+      parts.push(ts.tidy(() => ts.noGrad(() => nn.getOutput(this.net.out, ts.tensor(x, { shape: [size, 1, 28, 28] }), { deterministic: true }).argmax(1))));
     }
     try {
       const read = await Promise.all(parts.map((p) => p.data()));

@@ -5,9 +5,7 @@
  * Pixels stay bytes until a batch needs them, as in the MNIST demo; they become floats through
  * a 256-entry table with Fashion-MNIST's own mean and std, as `tessera finetune` normalises them.
  */
-import {
-  FASHION_MNIST_MEAN, FASHION_MNIST_STD, decodeLabels, fetchBytes, gunzipIfNeeded, parseIdx, pixelsToFloat32,
-} from '@tessera/data';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, decodeLabels, fetchBytes, gunzipIfNeeded, parseIdx, pixelsToFloat32 } from '@tessera/data';
 import { gatherBatch } from '../../shared/batch.js';
 
 /** Pixels per image (28 x 28, one channel). @example new Float32Array(n * PIXELS) */
@@ -75,10 +73,14 @@ export async function loadAssets(baseUrl: string, onProgress?: (loaded: number) 
 }
 
 /** Float value of each grey level: `(p / 255 - 0.286) / 0.353`, Fashion-MNIST's statistics. @example PIXEL_TABLE[0]   // -0.81 */
-export const PIXEL_TABLE: Float32Array = pixelsToFloat32(Uint8Array.from({ length: 256 }, (_, i) => i), 'standard', {
-  mean: FASHION_MNIST_MEAN,
-  std: FASHION_MNIST_STD,
-});
+export const PIXEL_TABLE: Float32Array = pixelsToFloat32(
+  Uint8Array.from({ length: 256 }, (_, i) => i),
+  'standard',
+  {
+    mean: FASHION_MNIST_MEAN,
+    std: FASHION_MNIST_STD,
+  },
+);
 
 /**
  * Floats (NCHW) and labels for samples `order[start .. start + size)` of a split.

@@ -33,8 +33,16 @@ export interface DemoHook {
 }
 
 const hook: DemoHook = {
-  state: 'loading', adapter: '', steps: 0, settings: null, curves: { finetuned: [], scratch: [] },
-  losses: { finetuned: [], scratch: [] }, trainable: null, bytesDownloaded: 0, timings: {}, errors: [],
+  state: 'loading',
+  adapter: '',
+  steps: 0,
+  settings: null,
+  curves: { finetuned: [], scratch: [] },
+  losses: { finetuned: [], scratch: [] },
+  trainable: null,
+  bytesDownloaded: 0,
+  timings: {},
+  errors: [],
 };
 (window as unknown as { __demo: DemoHook }).__demo = hook;
 
@@ -55,12 +63,17 @@ function fail(where: string, err: unknown): void {
 async function boot(): Promise<void> {
   // Downloads start at once, in parallel with WebGPU's start-up, and are cancelled without it.
   const abort = new AbortController();
-  const loading = loadAssets(document.baseURI, (n) => {
-    const bar = $('load-bar'), text = $('load-text');
-    if (!bar || !text) return;
-    bar.style.width = `${Math.min(100, (n / 1.6e6) * 100).toFixed(0)}%`; // about 1.6 MB in all
-    text.textContent = `${(n / 1e6).toFixed(2)} MB`;
-  }, abort.signal);
+  const loading = loadAssets(
+    document.baseURI,
+    (n) => {
+      const bar = $('load-bar'),
+        text = $('load-text');
+      if (!bar || !text) return;
+      bar.style.width = `${Math.min(100, (n / 1.6e6) * 100).toFixed(0)}%`; // about 1.6 MB in all
+      text.textContent = `${(n / 1e6).toFixed(2)} MB`;
+    },
+    abort.signal,
+  );
   loading.catch(() => {}); // awaited below, or abandoned on purpose
   const info = await startTessera($('app'));
   if (!info) {
@@ -114,7 +127,11 @@ function readSettings(): RaceSettings {
 /** A grid of test images with both networks' guesses. */
 class Gallery {
   private readonly items: { guess: Record<Kind, HTMLElement> }[] = [];
-  constructor(mount: HTMLElement, private readonly assets: Assets, readonly indices: number[]) {
+  constructor(
+    mount: HTMLElement,
+    private readonly assets: Assets,
+    readonly indices: number[],
+  ) {
     for (const i of indices) {
       const fig = document.createElement('figure');
       fig.className = 'item';
@@ -152,7 +169,11 @@ async function setUp(assets: Assets): Promise<void> {
   presetControls();
   const accChart = new CompareChart($('acc-chart'), { yRange: [0, 100], points: true, format: (v) => `${v.toFixed(0)}%` });
   const lossChart = new CompareChart($('loss-chart'), { format: (v) => v.toFixed(2) });
-  const gallery = new Gallery($('gallery'), assets, Array.from({ length: 20 }, (_, i) => i * 7));
+  const gallery = new Gallery(
+    $('gallery'),
+    assets,
+    Array.from({ length: 20 }, (_, i) => i * 7),
+  );
   const race: Race = new Race(assets, readSettings(), {
     state: (s) => {
       hook.state = s;
@@ -182,7 +203,10 @@ async function setUp(assets: Assets): Promise<void> {
       const gap = (finetuned - scratch) * 100;
       $('s-gap').textContent = `${gap >= 0 ? '+' : ''}${gap.toFixed(1)} pts`;
       for (const kind of ['finetuned', 'scratch'] as const) {
-        race.contenders?.[kind].predict(assets.test, gallery.indices).then((p) => gallery.show(kind, p), (e) => fail('gallery', e));
+        race.contenders?.[kind].predict(assets.test, gallery.indices).then(
+          (p) => gallery.show(kind, p),
+          (e) => fail('gallery', e),
+        );
       }
     },
     error: (err) => fail('training', err),

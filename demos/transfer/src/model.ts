@@ -84,7 +84,10 @@ export class Contender {
         ts.tidy(() =>
           ts.noGrad(() => {
             const logits = nn.getOutput(this.net.out, ts.tensor(x, { shape: [size, 1, 28, 28] }), { deterministic: true });
-            return logits.argmax(1).eq(ts.tensor(y, { shape: [size], dtype: 'int32' })).sum();
+            return logits
+              .argmax(1)
+              .eq(ts.tensor(y, { shape: [size], dtype: 'int32' }))
+              .sum();
           }),
         ),
       );
@@ -101,7 +104,9 @@ export class Contender {
   /** Predicted classes of a few images (for the gallery). */
   async predict(split: Split, indices: readonly number[]): Promise<Int32Array> {
     const { x } = gather(split, indices, 0, indices.length);
-    const p = ts.tidy(() => ts.noGrad(() => nn.getOutput(this.net.out, ts.tensor(x, { shape: [indices.length, 1, 28, 28] }), { deterministic: true }).argmax(1)));
+    const p = ts.tidy(() =>
+      ts.noGrad(() => nn.getOutput(this.net.out, ts.tensor(x, { shape: [indices.length, 1, 28, 28] }), { deterministic: true }).argmax(1)),
+    );
     try {
       return Int32Array.from(await p.data());
     } finally {
@@ -115,4 +120,3 @@ export class Contender {
     nn.disposeLayers(this.net.out);
   }
 }
-

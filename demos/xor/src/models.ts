@@ -11,7 +11,12 @@ import * as ts from '@tessera/core';
 import * as nn from '@tessera/nn';
 
 /** The four XOR inputs. */
-export const POINTS: readonly (readonly [number, number])[] = [[0, 0], [0, 1], [1, 0], [1, 1]];
+export const POINTS: readonly (readonly [number, number])[] = [
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [1, 1],
+];
 /** Their labels: x1 xor x2. */
 export const LABELS: readonly number[] = [0, 1, 1, 0];
 
@@ -82,10 +87,11 @@ export class XorModel {
       this.grid?.t.dispose();
       const xy = new Float32Array(n * n * 2);
       const at = (i: number) => PLANE.min + ((i + 0.5) / n) * (PLANE.max - PLANE.min);
-      for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) {
-        xy[(r * n + c) * 2] = at(c);
-        xy[(r * n + c) * 2 + 1] = at(n - 1 - r);
-      }
+      for (let r = 0; r < n; r++)
+        for (let c = 0; c < n; c++) {
+          xy[(r * n + c) * 2] = at(c);
+          xy[(r * n + c) * 2 + 1] = at(n - 1 - r);
+        }
       this.grid = { n, t: ts.tensor(xy, { shape: [n * n, 2] }) };
     }
     const grid = this.grid.t;

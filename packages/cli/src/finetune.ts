@@ -122,7 +122,13 @@ function where(data: Dataset, keep: (y: number) => boolean, limit = Infinity): n
  * Trains `net` with Adam on `train` and records test accuracy at step 0, every `evalEvery`
  * steps and after the last step. Only trainable parameters are updated.
  */
-async function fit(label: string, net: Net, train: Dataset, test: Dataset, o: Pick<FinetuneOptions, 'epochs' | 'batchSize' | 'lr' | 'seed' | 'evalEvery'>): Promise<CurvePoint[]> {
+async function fit(
+  label: string,
+  net: Net,
+  train: Dataset,
+  test: Dataset,
+  o: Pick<FinetuneOptions, 'epochs' | 'batchSize' | 'lr' | 'seed' | 'evalEvery'>,
+): Promise<CurvePoint[]> {
   const opt = nn.updates.adam(nn.getAllParams(net.out, { trainable: true }), { learningRate: o.lr });
   const curve: CurvePoint[] = [{ step: 0, epoch: 0, images: 0, accuracy: await evaluate(net, test) }];
   const steps = batchCount(train.count, o.batchSize);
@@ -157,7 +163,11 @@ async function fit(label: string, net: Net, train: Dataset, test: Dataset, o: Pi
 }
 
 /** The 0-4 network of the digits task: read from the cache when it matches, else trained. */
-async function pretrainDigits(o: FinetuneOptions, train04: Dataset, test04: Dataset): Promise<{ bytes: Uint8Array; info: NonNullable<FinetuneResult['pretraining']> }> {
+async function pretrainDigits(
+  o: FinetuneOptions,
+  train04: Dataset,
+  test04: Dataset,
+): Promise<{ bytes: Uint8Array; info: NonNullable<FinetuneResult['pretraining']> }> {
   // A fixed seed: --seed varies the experiment (which 5-9 examples, the heads, the batches),
   // while the 0-4 network stays the same across seeds and can be cached once.
   const meta = { task: 'mnist-digits-0-4', images: String(train04.count), epochs: String(o.pretrainEpochs), seed: String(PRETRAIN_SEED) };
@@ -232,7 +242,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       }
     }
     train = subset(all, picks, (y) => y - 5);
-    test = subset(allTest, where(allTest, (y) => y >= 5, o.testSize), (y) => y - 5);
+    test = subset(
+      allTest,
+      where(allTest, (y) => y >= 5, o.testSize),
+      (y) => y - 5,
+    );
     const pre = await pretrainDigits(o, train04, test04);
     pretraining = pre.info;
     classes = 5;
@@ -241,7 +255,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     loadBody = (net) => nn.loadParams(net, pre.bytes);
   }
   const steps = o.epochs * batchCount(train.count, o.batchSize);
-  log(`${source} -> ${target}: ${train.count} training images, ${o.epochs} epoch(s) of batch ${o.batchSize} = ${steps} steps each, Adam lr ${o.lr}; ${test.count} test images`);
+  log(
+    `${source} -> ${target}: ${train.count} training images, ${o.epochs} epoch(s) of batch ${o.batchSize} = ${steps} steps each, Adam lr ${o.lr}; ${test.count} test images`,
+  );
 
   // Both networks have the same architecture (LeNet-5 up to the head layer, then a new head,
   // seeded alike); only the body's starting weights differ: random, or pretrained.
@@ -254,7 +270,10 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   await loadBody(body);
   const tuned = nn.replaceHead(body, head);
   if (o.freeze) nn.freeze(tuned, ['conv1', 'conv2']);
-  const summary = nn.trainableSummary(tuned).map((r) => `${r.layer}${r.trainable ? '' : ' (frozen)'}`).join(', ');
+  const summary = nn
+    .trainableSummary(tuned)
+    .map((r) => `${r.layer}${r.trainable ? '' : ' (frozen)'}`)
+    .join(', ');
   log(`fine-tuning: ${summary}`);
   const finetuned = await fit('fine-tuned', tuned, train, test, o);
   nn.disposeLayers(tuned);
@@ -288,13 +307,18 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
  * process.stdout.write(formatFinetune(result));
  */
 export function formatFinetune(r: FinetuneResult): string {
-  const lines = [`${r.source} -> ${r.target}`, `fine-tuned: new head on ${r.headOn}${r.freeze ? ', conv1 and conv2 frozen' : ', all layers trained'}; both: ${r.steps} steps of batch ${r.batchSize}, Adam lr ${r.lr}, seed ${r.seed}`];
+  const lines = [
+    `${r.source} -> ${r.target}`,
+    `fine-tuned: new head on ${r.headOn}${r.freeze ? ', conv1 and conv2 frozen' : ', all layers trained'}; both: ${r.steps} steps of batch ${r.batchSize}, Adam lr ${r.lr}, seed ${r.seed}`,
+  ];
   if (r.pretraining) lines.push(`pretraining on 0-4: ${pct(r.pretraining.accuracy)} on 1000 test images of 0-4${r.pretraining.cached ? ' (cached)' : ''}`);
   lines.push('', `test accuracy on ${r.testImages} images during training`, '  step  epoch  images  from scratch  fine-tuned');
   const byStep = new Map(r.curves.finetuned.map((p) => [p.step, p]));
   for (const p of r.curves.scratch) {
     const f = byStep.get(p.step);
-    lines.push(`${String(p.step).padStart(6)}  ${String(p.epoch).padStart(5)}  ${String(p.images).padStart(6)}  ${pct(p.accuracy).padStart(12)}  ${(f ? pct(f.accuracy) : '-').padStart(10)}`);
+    lines.push(
+      `${String(p.step).padStart(6)}  ${String(p.epoch).padStart(5)}  ${String(p.images).padStart(6)}  ${pct(p.accuracy).padStart(12)}  ${(f ? pct(f.accuracy) : '-').padStart(10)}`,
+    );
   }
   const gain = (r.final.finetuned - r.final.scratch) * 100;
   lines.push(

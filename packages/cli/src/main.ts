@@ -71,12 +71,27 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      epochs: { type: 'string' }, 'batch-size': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' },
-      limit: { type: 'string' }, 'test-limit': { type: 'string' }, dataset: { type: 'string' }, seed: { type: 'string' },
-      save: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      task: { type: 'string' }, pretrained: { type: 'string' }, freeze: { type: 'boolean' }, train: { type: 'string' },
-      test: { type: 'string' }, 'eval-every': { type: 'string' }, 'pretrain-images': { type: 'string' },
-      'pretrain-epochs': { type: 'string' }, cache: { type: 'string' }, 'head-on': { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      optimizer: { type: 'string' },
+      lr: { type: 'string' },
+      limit: { type: 'string' },
+      'test-limit': { type: 'string' },
+      dataset: { type: 'string' },
+      seed: { type: 'string' },
+      save: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      task: { type: 'string' },
+      pretrained: { type: 'string' },
+      freeze: { type: 'boolean' },
+      train: { type: 'string' },
+      test: { type: 'string' },
+      'eval-every': { type: 'string' },
+      'pretrain-images': { type: 'string' },
+      'pretrain-epochs': { type: 'string' },
+      cache: { type: 'string' },
+      'head-on': { type: 'string' },
     },
   });
   const cmd = positionals[0];
@@ -100,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
     const task = values.task;
     if (task !== 'fashion' && task !== 'digits') throw new Error(`--task must be 'fashion' or 'digits', got ${task === undefined ? 'nothing' : `'${task}'`}`);
     if (task === 'digits' && values.pretrained !== undefined) {
-      throw new Error("--pretrained is for --task fashion: the digits task pretrains its own network on 0-4 (keep it with --cache FILE)");
+      throw new Error('--pretrained is for --task fashion: the digits task pretrains its own network on 0-4 (keep it with --cache FILE)');
     }
     if (task === 'fashion' && values.cache !== undefined) throw new Error('--cache is for --task digits');
     const headOn = values['head-on'] ?? 'fc1';
@@ -142,7 +157,10 @@ async function main(argv: string[]): Promise<number> {
   };
   const result = await train(opts);
   if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else process.stdout.write(`test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${result.epochs} epoch(s), ${result.imagesPerSecond} img/s on ${result.adapter}\n`);
+  else
+    process.stdout.write(
+      `test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${result.epochs} epoch(s), ${result.imagesPerSecond} img/s on ${result.adapter}\n`,
+    );
   return 0;
 }
 

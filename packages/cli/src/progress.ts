@@ -10,7 +10,11 @@ export class Progress {
   private loss = NaN;
   private acc = NaN;
 
-  constructor(label: string, private readonly total: number, private readonly batchSize: number) {
+  constructor(
+    label: string,
+    private readonly total: number,
+    private readonly batchSize: number,
+  ) {
     this.bar = new cliProgress.SingleBar(
       {
         stream: process.stderr,

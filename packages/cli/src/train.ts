@@ -4,7 +4,6 @@ import { batches, batchCount } from '@tessera/data';
 import { loadFashionMnist, loadMnist, type Dataset } from '@tessera/data/node';
 import { Progress } from './progress.js';
 
-
 export interface TrainOptions {
   epochs: number;
   batchSize: number;

@@ -94,13 +94,21 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
  */
 export function backward(root: Tensor, seed?: Tensor): void {
   if (!root.requiresGrad) {
-    throw opError('backward', `the tensor of shape ${fmtShape(root.shape)} does not require grad`, 'Create parameters with { requiresGrad: true } and compute the loss from them outside noGrad');
+    throw opError(
+      'backward',
+      `the tensor of shape ${fmtShape(root.shape)} does not require grad`,
+      'Create parameters with { requiresGrad: true } and compute the loss from them outside noGrad',
+    );
   }
   if (seed && !sameShape(seed.shape, root.shape)) {
     throw opError('backward', `gradient of shape ${fmtShape(seed.shape)} does not match the output shape ${fmtShape(root.shape)}`);
   }
   if (!seed && root.size !== 1) {
-    throw opError('backward', `the output has shape ${fmtShape(root.shape)}; an implicit gradient needs a single element`, 'Reduce it with .sum() or .mean(), or pass a gradient tensor');
+    throw opError(
+      'backward',
+      `the output has shape ${fmtShape(root.shape)}; an implicit gradient needs a single element`,
+      'Reduce it with .sum() or .mean(), or pass a gradient tensor',
+    );
   }
   const prevGrad = engine.gradEnabled;
   engine.gradEnabled = false;
@@ -124,7 +132,11 @@ export function backward(root: Tensor, seed?: Tensor): void {
       if (!dy) continue;
       pending.delete(node);
       if (node.freed) {
-        throw opError('backward', `the graph through '${node.op}' was already freed by an earlier backward()`, 'Run the forward pass again before each backward()');
+        throw opError(
+          'backward',
+          `the graph through '${node.op}' was already freed by an earlier backward()`,
+          'Run the forward pass again before each backward()',
+        );
       }
       const needs = node.sinks.map((s) => s !== null);
       const rule = OPS[node.op].grad!;

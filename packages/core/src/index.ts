@@ -20,7 +20,16 @@ export { fmtShape, opError } from './errors.js';
 
 // For backends: the boundary (backend.ts), the op table and the shape helpers kernels share.
 export type {
-  Backend, BackendInfo, BackendStats, BackendFactory, BackendCreateOptions, DeviceBuffer, KernelTensor, KernelArgs, OpKernels, UpdateArgs,
+  Backend,
+  BackendInfo,
+  BackendStats,
+  BackendFactory,
+  BackendCreateOptions,
+  DeviceBuffer,
+  KernelTensor,
+  KernelArgs,
+  OpKernels,
+  UpdateArgs,
 } from './backend.js';
 export { OPS } from './ops/table.js';
 export type { OpName, OpParams, Conv2dParams, Pool2dParams, ReduceParams, TensorInfo } from './ops/registry.js';

@@ -63,7 +63,9 @@ export async function init(opts: InitOptions = {}): Promise<BackendInfo> {
   if (want !== 'auto') return setBackend(await createRegisteredBackend(want, create));
   const candidates = [...registry.entries()].filter(([, f]) => f.auto).sort((a, b) => b[1].priority - a[1].priority);
   if (!candidates.length) {
-    throw new Error(`init: no backend is registered (registered: ${registeredBackends().join(', ') || 'none'}). ${importHint('auto')}, or '@tessera/reference' for the plain TypeScript one`);
+    throw new Error(
+      `init: no backend is registered (registered: ${registeredBackends().join(', ') || 'none'}). ${importHint('auto')}, or '@tessera/reference' for the plain TypeScript one`,
+    );
   }
   const failures: string[] = [];
   for (const [name, f] of candidates) {

@@ -67,7 +67,11 @@ export class Tensor {
   /** @internal The device storage; throws a clear error if this tensor was disposed. */
   _use(op: string, what = 'input'): Storage {
     if (!this._storage) {
-      throw opError(op, `${what} of shape ${fmtShape(this.shape)} (tensor #${this.id}) was already disposed`, 'Keep it alive (return it from tidy, or ts.keep it) until its last use');
+      throw opError(
+        op,
+        `${what} of shape ${fmtShape(this.shape)} (tensor #${this.id}) was already disposed`,
+        'Keep it alive (return it from tidy, or ts.keep it) until its last use',
+      );
     }
     return this._storage;
   }
@@ -133,7 +137,8 @@ export class Tensor {
 
   /** Reads a one-element tensor back as a number. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw opError('item', `expected a tensor with one element, got shape ${fmtShape(this.shape)}`, 'Reduce it first, e.g. .sum() or .mean()');
+    if (this.size !== 1)
+      throw opError('item', `expected a tensor with one element, got shape ${fmtShape(this.shape)}`, 'Reduce it first, e.g. .sum() or .mean()');
     return (await this.data())[0]!;
   }
 
@@ -152,45 +157,121 @@ export class Tensor {
   }
 
   // --- elementwise
-  add(b: Operand): Tensor { return F.add(this, b); }
-  sub(b: Operand): Tensor { return F.sub(this, b); }
-  mul(b: Operand): Tensor { return F.mul(this, b); }
-  div(b: Operand): Tensor { return F.div(this, b); }
-  pow(b: Operand): Tensor { return F.pow(this, b); }
-  maximum(b: Operand): Tensor { return F.maximum(this, b); }
-  minimum(b: Operand): Tensor { return F.minimum(this, b); }
-  eq(b: Operand): Tensor { return F.eq(this, b); }
-  ne(b: Operand): Tensor { return F.ne(this, b); }
-  gt(b: Operand): Tensor { return F.gt(this, b); }
-  ge(b: Operand): Tensor { return F.ge(this, b); }
-  lt(b: Operand): Tensor { return F.lt(this, b); }
-  le(b: Operand): Tensor { return F.le(this, b); }
-  neg(): Tensor { return F.neg(this); }
-  exp(): Tensor { return F.exp(this); }
-  log(): Tensor { return F.log(this); }
-  sqrt(): Tensor { return F.sqrt(this); }
-  abs(): Tensor { return F.abs(this); }
-  sign(): Tensor { return F.sign(this); }
-  square(): Tensor { return F.square(this); }
-  relu(): Tensor { return F.relu(this); }
-  sigmoid(): Tensor { return F.sigmoid(this); }
-  tanh(): Tensor { return F.tanh(this); }
-  cast(dtype: DType): Tensor { return F.cast(this, dtype); }
+  add(b: Operand): Tensor {
+    return F.add(this, b);
+  }
+  sub(b: Operand): Tensor {
+    return F.sub(this, b);
+  }
+  mul(b: Operand): Tensor {
+    return F.mul(this, b);
+  }
+  div(b: Operand): Tensor {
+    return F.div(this, b);
+  }
+  pow(b: Operand): Tensor {
+    return F.pow(this, b);
+  }
+  maximum(b: Operand): Tensor {
+    return F.maximum(this, b);
+  }
+  minimum(b: Operand): Tensor {
+    return F.minimum(this, b);
+  }
+  eq(b: Operand): Tensor {
+    return F.eq(this, b);
+  }
+  ne(b: Operand): Tensor {
+    return F.ne(this, b);
+  }
+  gt(b: Operand): Tensor {
+    return F.gt(this, b);
+  }
+  ge(b: Operand): Tensor {
+    return F.ge(this, b);
+  }
+  lt(b: Operand): Tensor {
+    return F.lt(this, b);
+  }
+  le(b: Operand): Tensor {
+    return F.le(this, b);
+  }
+  neg(): Tensor {
+    return F.neg(this);
+  }
+  exp(): Tensor {
+    return F.exp(this);
+  }
+  log(): Tensor {
+    return F.log(this);
+  }
+  sqrt(): Tensor {
+    return F.sqrt(this);
+  }
+  abs(): Tensor {
+    return F.abs(this);
+  }
+  sign(): Tensor {
+    return F.sign(this);
+  }
+  square(): Tensor {
+    return F.square(this);
+  }
+  relu(): Tensor {
+    return F.relu(this);
+  }
+  sigmoid(): Tensor {
+    return F.sigmoid(this);
+  }
+  tanh(): Tensor {
+    return F.tanh(this);
+  }
+  cast(dtype: DType): Tensor {
+    return F.cast(this, dtype);
+  }
   // --- reductions
-  sum(axis?: number | number[], keepdims = false): Tensor { return F.sum(this, axis, keepdims); }
-  mean(axis?: number | number[], keepdims = false): Tensor { return F.mean(this, axis, keepdims); }
-  max(axis?: number | number[], keepdims = false): Tensor { return F.max(this, axis, keepdims); }
-  min(axis?: number | number[], keepdims = false): Tensor { return F.min(this, axis, keepdims); }
-  argmax(axis: number): Tensor { return F.argmax(this, axis); }
-  argmin(axis: number): Tensor { return F.argmin(this, axis); }
+  sum(axis?: number | number[], keepdims = false): Tensor {
+    return F.sum(this, axis, keepdims);
+  }
+  mean(axis?: number | number[], keepdims = false): Tensor {
+    return F.mean(this, axis, keepdims);
+  }
+  max(axis?: number | number[], keepdims = false): Tensor {
+    return F.max(this, axis, keepdims);
+  }
+  min(axis?: number | number[], keepdims = false): Tensor {
+    return F.min(this, axis, keepdims);
+  }
+  argmax(axis: number): Tensor {
+    return F.argmax(this, axis);
+  }
+  argmin(axis: number): Tensor {
+    return F.argmin(this, axis);
+  }
   // --- shape
-  reshape(shape: readonly number[]): Tensor { return F.reshape(this, shape); }
-  transpose(perm?: readonly number[]): Tensor { return F.transpose(this, perm); }
-  flatten(startDim = 1): Tensor { return F.flatten(this, startDim); }
-  slice(begin: readonly number[], size?: readonly number[]): Tensor { return F.slice(this, begin, size); }
-  broadcastTo(shape: readonly number[]): Tensor { return F.broadcastTo(this, shape); }
-  matmul(b: Tensor): Tensor { return F.matmul(this, b); }
+  reshape(shape: readonly number[]): Tensor {
+    return F.reshape(this, shape);
+  }
+  transpose(perm?: readonly number[]): Tensor {
+    return F.transpose(this, perm);
+  }
+  flatten(startDim = 1): Tensor {
+    return F.flatten(this, startDim);
+  }
+  slice(begin: readonly number[], size?: readonly number[]): Tensor {
+    return F.slice(this, begin, size);
+  }
+  broadcastTo(shape: readonly number[]): Tensor {
+    return F.broadcastTo(this, shape);
+  }
+  matmul(b: Tensor): Tensor {
+    return F.matmul(this, b);
+  }
   // --- CNN ops (from the functional layer)
-  softmax(axis = -1): Tensor { return F.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return F.logSoftmax(this, axis); }
+  softmax(axis = -1): Tensor {
+    return F.softmax(this, axis);
+  }
+  logSoftmax(axis = -1): Tensor {
+    return F.logSoftmax(this, axis);
+  }
 }

@@ -135,16 +135,12 @@ export function batches(options: BatchOptions): Generator<Batch, void, undefined
   const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
   if (images.length % sampleSize !== 0) {
     throw new Error(
-      `batches: images has ${images.length} values, not a multiple of the sample size ${sampleSize} ` +
-        `(sampleShape [${sampleShape.join(', ')}])`,
+      `batches: images has ${images.length} values, not a multiple of the sample size ${sampleSize} ` + `(sampleShape [${sampleShape.join(', ')}])`,
     );
   }
   const n = images.length / sampleSize;
   if (labels.length !== n) {
-    throw new Error(
-      `batches: mismatched lengths: images hold ${n} samples of shape [${sampleShape.join(', ')}] ` +
-        `but labels has ${labels.length} entries`,
-    );
+    throw new Error(`batches: mismatched lengths: images hold ${n} samples of shape [${sampleShape.join(', ')}] ` + `but labels has ${labels.length} entries`);
   }
   if (batchSize !== undefined) checkBatchSize(batchSize);
   checkInteger('seed', seed);

@@ -66,8 +66,7 @@ export function parseIdx(bytes: Uint8Array, options: IdxParseOptions = {}): IdxD
   const name = options.name ?? 'IDX data';
   if (isGzip(bytes)) {
     throw new Error(
-      `${name}: is gzip-compressed; decompress it before parsing ` +
-        `(gunzipIfNeeded() in the browser, loadIdxFile() from @tessera/data/node in Node)`,
+      `${name}: is gzip-compressed; decompress it before parsing ` + `(gunzipIfNeeded() in the browser, loadIdxFile() from @tessera/data/node in Node)`,
     );
   }
   if (bytes.length < 4) {
@@ -75,24 +74,19 @@ export function parseIdx(bytes: Uint8Array, options: IdxParseOptions = {}): IdxD
   }
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new Error(
-      `${name}: bad IDX magic number 0x${hex(bytes, 0, 4)}: expected it to start with 0x0000 ` +
-        `followed by a dtype byte (0x08 for uint8) and a rank byte`,
+      `${name}: bad IDX magic number 0x${hex(bytes, 0, 4)}: expected it to start with 0x0000 ` + `followed by a dtype byte (0x08 for uint8) and a rank byte`,
     );
   }
   const info = DTYPES[bytes[2]!];
   if (info === undefined) {
-    throw new Error(
-      `${name}: unknown IDX dtype byte 0x${hex(bytes, 2, 3)}: expected one of 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e`,
-    );
+    throw new Error(`${name}: unknown IDX dtype byte 0x${hex(bytes, 2, 3)}: expected one of 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e`);
   }
   const rank = bytes[3]!;
   if (rank === 0) throw new Error(`${name}: IDX rank is 0: expected at least one dimension`);
 
   const headerSize = 4 + 4 * rank;
   if (bytes.length < headerSize) {
-    throw new Error(
-      `${name}: truncated IDX header: rank ${rank} needs ${headerSize} header bytes, got ${bytes.length}`,
-    );
+    throw new Error(`${name}: truncated IDX header: rank ${rank} needs ${headerSize} header bytes, got ${bytes.length}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
@@ -107,8 +101,7 @@ export function parseIdx(bytes: Uint8Array, options: IdxParseOptions = {}): IdxD
   const actual = bytes.length - headerSize;
   if (actual < expected) {
     throw new Error(
-      `${name}: truncated IDX data: dims [${dims.join(', ')}] of ${info.dtype} need ${expected} bytes ` +
-        `after the ${headerSize}-byte header, got ${actual}`,
+      `${name}: truncated IDX data: dims [${dims.join(', ')}] of ${info.dtype} need ${expected} bytes ` + `after the ${headerSize}-byte header, got ${actual}`,
     );
   }
   if (actual > expected) {

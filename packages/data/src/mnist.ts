@@ -106,10 +106,7 @@ export function decodeImages(bytes: Uint8Array, options: DecodeOptions = {}): De
   const name = options.name ?? 'MNIST images';
   const idx = parseIdx(bytes, { name });
   if (idx.dtype !== 'uint8' || idx.dims.length !== 3) {
-    throw new Error(
-      `${name}: expected an image file (uint8 with dims [count, height, width]), ` +
-        `got ${idx.dtype} with dims [${idx.dims.join(', ')}]`,
-    );
+    throw new Error(`${name}: expected an image file (uint8 with dims [count, height, width]), ` + `got ${idx.dtype} with dims [${idx.dims.join(', ')}]`);
   }
   const [available, height, width] = idx.dims as [number, number, number];
   const count = resolveLimit(options.limit, available, name);
@@ -122,9 +119,7 @@ export function decodeLabels(bytes: Uint8Array, options: Omit<DecodeOptions, 'no
   const name = options.name ?? 'MNIST labels';
   const idx = parseIdx(bytes, { name });
   if (idx.dtype !== 'uint8' || idx.dims.length !== 1) {
-    throw new Error(
-      `${name}: expected a label file (uint8 with dims [count]), got ${idx.dtype} with dims [${idx.dims.join(', ')}]`,
-    );
+    throw new Error(`${name}: expected a label file (uint8 with dims [count]), got ${idx.dtype} with dims [${idx.dims.join(', ')}]`);
   }
   const count = resolveLimit(options.limit, idx.dims[0]!, name);
   return Int32Array.from(idx.data.subarray(0, count));
@@ -151,9 +146,7 @@ export function decodeMnist(
   const imageCount = parseIdx(imageBytes, { name: imagesName }).dims[0]!;
   const labelCount = parseIdx(labelBytes, { name: labelsName }).dims[0]!;
   if (imageCount !== labelCount) {
-    throw new Error(
-      `MNIST count mismatch: ${imagesName} has ${imageCount} images but ${labelsName} has ${labelCount} labels`,
-    );
+    throw new Error(`MNIST count mismatch: ${imagesName} has ${imageCount} images but ${labelsName} has ${labelCount} labels`);
   }
   const decoded = decodeImages(imageBytes, { ...options, name: imagesName });
   const labels = decodeLabels(labelBytes, { limit: options.limit, name: labelsName });
@@ -200,10 +193,7 @@ const FILE_KEYS: readonly MnistFileKey[] = ['trainImages', 'trainLabels', 'testI
  * and in Node (global fetch). Nothing is downloaded implicitly: the app chooses
  * where the files come from.
  */
-export async function loadMnistFromUrls(
-  urls: MnistUrls,
-  options: LoadFromUrlsOptions = {},
-): Promise<{ train: Dataset; test: Dataset }> {
+export async function loadMnistFromUrls(urls: MnistUrls, options: LoadFromUrlsOptions = {}): Promise<{ train: Dataset; test: Dataset }> {
   for (const key of FILE_KEYS) {
     if (typeof urls?.[key] !== 'string' || urls[key] === '') {
       throw new Error(`loadMnistFromUrls: missing URL for '${key}' (need ${FILE_KEYS.join(', ')})`);

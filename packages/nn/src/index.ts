@@ -18,8 +18,15 @@
  * await opt.step(loss);
  */
 export {
-  Layer, fmtLayerShape, shapeFits, matchTags,
-  type LayerShape, type ParamTags, type ParamSpec, type LayerOptions, type ForwardOptions,
+  Layer,
+  fmtLayerShape,
+  shapeFits,
+  matchTags,
+  type LayerShape,
+  type ParamTags,
+  type ParamSpec,
+  type LayerOptions,
+  type ForwardOptions,
 } from './layers/base.js';
 export { InputLayer } from './layers/input.js';
 export { DenseLayer, type DenseLayerOptions } from './layers/dense.js';
@@ -31,15 +38,30 @@ export { NonlinearityLayer, type NonlinearityLayerOptions } from './layers/speci
 export { ConcatLayer, ElemwiseSumLayer, type ConcatLayerOptions, type ElemwiseSumLayerOptions } from './layers/merge.js';
 export { Sequential } from './layers/sequential.js';
 export {
-  getOutput, getAllLayers, getAllParams, countParams, getAllParamValues, setAllParamValues,
-  nameLayers, paramNames, setTrainable, disposeLayers,
-  type LayerSource, type OutputInputs,
+  getOutput,
+  getAllLayers,
+  getAllParams,
+  countParams,
+  getAllParamValues,
+  setAllParamValues,
+  nameLayers,
+  paramNames,
+  setTrainable,
+  disposeLayers,
+  type LayerSource,
+  type OutputInputs,
 } from './layers/helper.js';
 export { Optimizer, type ParamSource } from './updates.js';
 export { saveParams, loadParams, type ParamsTarget, type SaveOptions, type LoadOptions } from './params-io.js';
 export {
-  loadTorchStateDict, exportTorchStateDict, tesseraNameOf, torchNameOf,
-  type TorchNameMap, type TorchNameFn, type TorchLoadOptions, type TorchExportOptions,
+  loadTorchStateDict,
+  exportTorchStateDict,
+  tesseraNameOf,
+  torchNameOf,
+  type TorchNameMap,
+  type TorchNameFn,
+  type TorchLoadOptions,
+  type TorchExportOptions,
 } from './torch.js';
 export { replaceHead, freeze, unfreeze, freezeThrough, trainableSummary, type ReplaceHeadOptions, type TrainableRow, type WithHead } from './transfer.js';
 export { encodeSafetensors, decodeSafetensors, entryToFloat32, type SafetensorsEntry, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';

@@ -95,12 +95,14 @@ function checkShape(name: string, shape: readonly number[], minRank = 0): number
 function gainOf(name: string, g: Gain | undefined): number {
   if (g === undefined) return 1;
   if (g === 'relu') return Math.SQRT2;
-  if (typeof g !== 'number' || !Number.isFinite(g) || g <= 0) throw new Error(`init.${name}: gain must be a positive number or 'relu', got ${JSON.stringify(g)}`);
+  if (typeof g !== 'number' || !Number.isFinite(g) || g <= 0)
+    throw new Error(`init.${name}: gain must be a positive number or 'relu', got ${JSON.stringify(g)}`);
   return g;
 }
 
 /** Accepts `Glorot(gain)` (Lasagne's positional form) as well as `Glorot({ gain, seed })`. */
-const gainOpts = (a: Gain | GainOptions | undefined): GainOptions => (typeof a === 'object' && a !== null ? (a as GainOptions) : { gain: a as Gain | undefined });
+const gainOpts = (a: Gain | GainOptions | undefined): GainOptions =>
+  typeof a === 'object' && a !== null ? (a as GainOptions) : { gain: a as Gain | undefined };
 
 /**
  * Fan-in and fan-out as Lasagne computes them: for a dense weight [in, out] they are in and
@@ -136,7 +138,8 @@ export const Constant = factory((val: number = 0): Initializer => {
  * init.Normal(0.01).sample([784, 10]);
  */
 export const Normal = factory((std: number = 0.01, mean: number = 0, opts: SeedOptions = {}): Initializer => {
-  if (!Number.isFinite(std) || std < 0 || !Number.isFinite(mean)) throw new Error(`init.Normal: std must be >= 0 and mean finite, got std ${std}, mean ${mean}`);
+  if (!Number.isFinite(std) || std < 0 || !Number.isFinite(mean))
+    throw new Error(`init.Normal: std must be >= 0 and mean finite, got std ${std}, mean ${mean}`);
   const next = seeder('Normal', opts);
   return { sample: (shape) => normalWith(checkShape('Normal', shape), mean, std, next()) };
 });
@@ -171,7 +174,12 @@ export const Uniform = factory((range: number | readonly [number, number] = 0.01
 });
 
 /** Glorot / He in one place: the std from the fans, then a normal or a uniform of that std. */
-function scaled(name: string, a: Gain | GainOptions | undefined, dist: 'normal' | 'uniform', stdOf: (f: { fanIn: number; fanOut: number }) => number): Initializer {
+function scaled(
+  name: string,
+  a: Gain | GainOptions | undefined,
+  dist: 'normal' | 'uniform',
+  stdOf: (f: { fanIn: number; fanOut: number }) => number,
+): Initializer {
   const opts = gainOpts(a);
   const gain = gainOf(name, opts.gain);
   const next = seeder(name, opts);

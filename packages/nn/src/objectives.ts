@@ -56,7 +56,10 @@ export function binaryCrossentropy(predictions: Tensor, targets: Tensor, opts: C
     }
     const eps = opts.eps ?? DEFAULT_EPS;
     const p = predictions.maximum(eps).minimum(1 - eps);
-    return t.mul(p.log()).add(t.neg().add(1).mul(p.neg().add(1).log())).neg();
+    return t
+      .mul(p.log())
+      .add(t.neg().add(1).mul(p.neg().add(1).log()))
+      .neg();
   });
 }
 
@@ -77,11 +80,18 @@ export function categoricalCrossentropy(predictions: Tensor, targets: Tensor, op
   const [n, c] = predictions.shape as [number, number];
   const ids = targets.dtype === 'int32';
   if (ids ? targets.rank !== 1 || targets.shape[0] !== n : targets.rank !== 2 || targets.shape[0] !== n || targets.shape[1] !== c) {
-    throw new Error(`${fn}: targets ${ts.fmtShape(targets.shape)} ${targets.dtype} do not fit predictions ${ts.fmtShape(predictions.shape)}: expected int32 class ids [${n}] or float32 distributions [${n}, ${c}]`);
+    throw new Error(
+      `${fn}: targets ${ts.fmtShape(targets.shape)} ${targets.dtype} do not fit predictions ${ts.fmtShape(predictions.shape)}: expected int32 class ids [${n}] or float32 distributions [${n}, ${c}]`,
+    );
   }
   return ts.tidy(() => {
     const t = ids ? ts.oneHot(targets, c) : targets;
-    const logp = opts.fromLogits ? ts.logSoftmax(predictions, 1) : predictions.maximum(opts.eps ?? DEFAULT_EPS).minimum(1 - (opts.eps ?? DEFAULT_EPS)).log();
+    const logp = opts.fromLogits
+      ? ts.logSoftmax(predictions, 1)
+      : predictions
+          .maximum(opts.eps ?? DEFAULT_EPS)
+          .minimum(1 - (opts.eps ?? DEFAULT_EPS))
+          .log();
     return logp.mul(t).sum(1).neg();
   });
 }
@@ -140,7 +150,9 @@ export function categoricalAccuracy(predictions: Tensor, targets: Tensor, opts: 
   const [n, c] = predictions.shape as [number, number];
   const ids = targets.rank === 1;
   if (ids ? targets.shape[0] !== n : targets.rank !== 2 || targets.shape[0] !== n || targets.shape[1] !== c) {
-    throw new Error(`${fn}: targets ${ts.fmtShape(targets.shape)} do not fit predictions ${ts.fmtShape(predictions.shape)}: expected class ids [${n}] or [${n}, ${c}]`);
+    throw new Error(
+      `${fn}: targets ${ts.fmtShape(targets.shape)} do not fit predictions ${ts.fmtShape(predictions.shape)}: expected class ids [${n}] or [${n}, ${c}]`,
+    );
   }
   const k = opts.topK ?? 1;
   if (!Number.isInteger(k) || k < 1) throw new Error(`${fn}: topK must be a positive integer, got ${opts.topK}`);

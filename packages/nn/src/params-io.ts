@@ -30,7 +30,9 @@ function namedParams(fn: string, target: ParamsTarget): Map<string, Tensor> {
     return new Map(entries);
   }
   if (!values.every((v) => v instanceof Layer)) {
-    throw new Error(`${fn}: expected a layer, layers, a net record of layers, or tensors (a list or a record), got ${target === null ? 'null' : typeof target}`);
+    throw new Error(
+      `${fn}: expected a layer, layers, a net record of layers, or tensors (a list or a record), got ${target === null ? 'null' : typeof target}`,
+    );
   }
   const out = new Map<string, Tensor>();
   for (const [t, name] of paramNames(target as LayerSource)) out.set(name, t);
@@ -122,11 +124,16 @@ export async function loadParams(target: ParamsTarget, source: Uint8Array | Arra
   const file = decodeSafetensors(bytes, where);
   const missing = [...named.keys()].filter((n) => !file.tensors.has(n));
   if (missing.length) {
-    throw new Error(`${where}: missing tensor(s) ${missing.map((n) => `'${n}'`).join(', ')}; the file has ${[...file.tensors.keys()].map((n) => `'${n}'`).join(', ') || 'none'}`);
+    throw new Error(
+      `${where}: missing tensor(s) ${missing.map((n) => `'${n}'`).join(', ')}; the file has ${[...file.tensors.keys()].map((n) => `'${n}'`).join(', ') || 'none'}`,
+    );
   }
   if (opts.strict ?? true) {
     const extra = [...file.tensors.keys()].filter((n) => !named.has(n));
-    if (extra.length) throw new Error(`${where}: unexpected tensor(s) ${extra.map((n) => `'${n}'`).join(', ')} that the network does not have. Pass { strict: false } to ignore them`);
+    if (extra.length)
+      throw new Error(
+        `${where}: unexpected tensor(s) ${extra.map((n) => `'${n}'`).join(', ')} that the network does not have. Pass { strict: false } to ignore them`,
+      );
   }
   const values = new Map<Tensor, Float32Array>();
   for (const [name, t] of named) {

@@ -60,7 +60,11 @@ export function regularizeLayerParams(layers: Layer | readonly Layer[], penalty:
  * @example
  * const reg = regularization.regularizeLayerParamsWeighted(new Map([[net.fc1, 1e-4], [net.out, 1e-3]]), regularization.l2);
  */
-export function regularizeLayerParamsWeighted(weights: ReadonlyMap<Layer, number>, penalty: Penalty, tags: Partial<ParamTags> = { regularizable: true }): Tensor {
+export function regularizeLayerParamsWeighted(
+  weights: ReadonlyMap<Layer, number>,
+  penalty: Penalty,
+  tags: Partial<ParamTags> = { regularizable: true },
+): Tensor {
   return ts.tidy(() => {
     let acc = ts.zeros([]);
     for (const [layer, coeff] of weights) acc = acc.add(regularizeLayerParams(layer, penalty, tags).mul(coeff));

@@ -11,8 +11,21 @@
 
 /** Bytes per element of each safetensors dtype. */
 const ITEM_SIZE: Readonly<Record<string, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1,
-  I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** One tensor in a safetensors file: its dtype, shape and raw little-endian bytes. @example decodeSafetensors(bytes).tensors.get('fc.W')!.shape */
@@ -44,11 +57,15 @@ const product = (shape: readonly number[]): number => shape.reduce((a, b) => a *
  * @example
  * const bytes = encodeSafetensors({ 'fc.W': { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } });
  */
-export function encodeSafetensors(tensors: ReadonlyMap<string, SafetensorsInput> | Readonly<Record<string, SafetensorsInput>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, SafetensorsInput> | Readonly<Record<string, SafetensorsInput>>,
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new Error(`encodeSafetensors: metadata '${k}' must be a string, got ${typeof v}`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') throw new Error(`encodeSafetensors: metadata '${k}' must be a string, got ${typeof v}`);
     header.__metadata__ = { ...metadata };
   }
   let offset = 0;
@@ -77,7 +94,9 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, SafetensorsInput>
   for (const [, t] of entries) {
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     if (LITTLE_ENDIAN) out.set(bytes, at);
-    else for (let i = 0; i < t.data.length; i++) t.data instanceof Float32Array ? view.setFloat32(at + 4 * i, t.data[i]!, true) : view.setInt32(at + 4 * i, t.data[i]!, true);
+    else
+      for (let i = 0; i < t.data.length; i++)
+        t.data instanceof Float32Array ? view.setFloat32(at + 4 * i, t.data[i]!, true) : view.setInt32(at + 4 * i, t.data[i]!, true);
     at += t.data.byteLength;
   }
   return out;
@@ -126,7 +145,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'decodeSafetensors
     const where = `tensor '${name}'`;
     if (!e || typeof e !== 'object') throw bad(`corrupt header: ${where} is not an object`);
     if (typeof e.dtype !== 'string' || !(e.dtype in ITEM_SIZE)) throw bad(`${where} has unknown dtype ${JSON.stringify(e.dtype)}`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`corrupt header: ${where} has an invalid shape ${JSON.stringify(e.shape)}`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw bad(`corrupt header: ${where} has an invalid shape ${JSON.stringify(e.shape)}`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1]) {
       throw bad(`corrupt header: ${where} has invalid data_offsets ${JSON.stringify(off)}`);

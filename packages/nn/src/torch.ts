@@ -112,7 +112,8 @@ function mapName(name: string, map: TorchNameMap | undefined, dir: 'in' | 'out')
     }
     return got === undefined ? def : got;
   }
-  if (map !== undefined && (map === null || typeof map !== 'object')) throw new Error(`nameMap must be an object or a function, got ${map === null ? 'null' : typeof map}`);
+  if (map !== undefined && (map === null || typeof map !== 'object'))
+    throw new Error(`nameMap must be an object or a function, got ${map === null ? 'null' : typeof map}`);
   return dir === 'in' ? tesseraNameOf(name, map) : torchNameOf(name, map);
 }
 
@@ -213,11 +214,17 @@ export async function loadTorchStateDict(net: LayerSource, source: Uint8Array | 
   const missing = [...params.keys()].filter((n) => !torchFor.has(n));
   if (missing.length) {
     // With a function map the expected PyTorch name is unknowable; with an object map it is exact.
-    const want = missing.map((n) => (typeof opts.nameMap === 'function' ? `${q(n)} (no tensor maps to it)` : `${q(torchNameOf(n, objectMap))} (for parameter ${q(n)})`));
-    throw new Error(`${where}: missing tensor(s) ${list(want)}; the file has ${list([...file.tensors.keys()].map(q))}. Pass nameMap to rename tensors of another layout`);
+    const want = missing.map((n) =>
+      typeof opts.nameMap === 'function' ? `${q(n)} (no tensor maps to it)` : `${q(torchNameOf(n, objectMap))} (for parameter ${q(n)})`,
+    );
+    throw new Error(
+      `${where}: missing tensor(s) ${list(want)}; the file has ${list([...file.tensors.keys()].map(q))}. Pass nameMap to rename tensors of another layout`,
+    );
   }
   if (extra.length && (opts.strict ?? true)) {
-    throw new Error(`${where}: unexpected tensor(s) ${list(extra)} that the network does not have. Pass { strict: false } to skip them, or nameMap to rename them`);
+    throw new Error(
+      `${where}: unexpected tensor(s) ${list(extra)} that the network does not have. Pass { strict: false } to skip them, or nameMap to rename them`,
+    );
   }
 
   const values = new Map<Tensor, Float32Array>();
@@ -252,7 +259,11 @@ export async function loadTorchStateDict(net: LayerSource, source: Uint8Array | 
  * // PyTorch: model.load_state_dict(safetensors.torch.load_file('lenet.safetensors'))
  * await exportTorchStateDict(net, 'lenet.safetensors');
  */
-export async function exportTorchStateDict(net: LayerSource, fileOrOpts?: string | TorchExportOptions, maybeOpts: TorchExportOptions = {}): Promise<Uint8Array> {
+export async function exportTorchStateDict(
+  net: LayerSource,
+  fileOrOpts?: string | TorchExportOptions,
+  maybeOpts: TorchExportOptions = {},
+): Promise<Uint8Array> {
   const fn = 'exportTorchStateDict';
   const file = typeof fileOrOpts === 'string' ? fileOrOpts : undefined;
   const opts = typeof fileOrOpts === 'object' && fileOrOpts !== null ? fileOrOpts : maybeOpts;

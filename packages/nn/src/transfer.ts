@@ -99,7 +99,8 @@ export function replaceHead<T extends Readonly<Record<string, Layer>>>(net: T, o
 /** Layers given as one layer, a list, or a net record with keys to pick. */
 function pick(fn: string, layers: LayerSource, keys?: readonly string[]): Layer[] {
   if (keys !== undefined) {
-    if (layers instanceof Layer || Array.isArray(layers)) throw new Error(`${fn}: layer names need a net record, not ${layers instanceof Layer ? 'a Layer' : 'an array'}`);
+    if (layers instanceof Layer || Array.isArray(layers))
+      throw new Error(`${fn}: layer names need a net record, not ${layers instanceof Layer ? 'a Layer' : 'an array'}`);
     const rec = layers as Readonly<Record<string, Layer>>;
     return keys.map((k) => {
       const l = rec[k];
@@ -108,7 +109,8 @@ function pick(fn: string, layers: LayerSource, keys?: readonly string[]): Layer[
     });
   }
   const list = layers instanceof Layer ? [layers] : Array.isArray(layers) ? [...layers] : layers && typeof layers === 'object' ? Object.values(layers) : null;
-  if (!list || !list.every((l) => l instanceof Layer)) throw new Error(`${fn}: expected a layer, layers or a net record, got ${layers === null ? 'null' : typeof layers}`);
+  if (!list || !list.every((l) => l instanceof Layer))
+    throw new Error(`${fn}: expected a layer, layers or a net record, got ${layers === null ? 'null' : typeof layers}`);
   return list as Layer[];
 }
 

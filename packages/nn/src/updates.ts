@@ -153,7 +153,13 @@ export class Optimizer {
     this.checkAlive();
     const params = this.params.filter((p) => p.grad && !p.disposed);
     this.stepCount++;
-    const scale = this.totalNormConstraint !== null && params.length ? globalNormScale(params.map((p) => p.grad!), this.totalNormConstraint) : undefined;
+    const scale =
+      this.totalNormConstraint !== null && params.length
+        ? globalNormScale(
+            params.map((p) => p.grad!),
+            this.totalNormConstraint,
+          )
+        : undefined;
     try {
       for (const p of params) {
         const st = this.stateFor(p);
@@ -226,7 +232,14 @@ const COMMON = ['learningRate', 'weightDecay', 'totalNormConstraint'] as const;
 const UNIT: [number, number, boolean] = [0, 1, true];
 const NONNEG: [number, number, boolean] = [0, Infinity, false];
 
-function make(name: string, rule: OptimRule, params: ParamSource, o: CommonOptions, hyper: Omit<OptimHyper, 'lr' | 'step' | 'weightDecay'>, defaults: { lr?: number; wd?: number }): Optimizer {
+function make(
+  name: string,
+  rule: OptimRule,
+  params: ParamSource,
+  o: CommonOptions,
+  hyper: Omit<OptimHyper, 'lr' | 'step' | 'weightDecay'>,
+  defaults: { lr?: number; wd?: number },
+): Optimizer {
   if (o.learningRate === undefined && defaults.lr === undefined) {
     throw new Error(`updates.${name}: learningRate is required (it has no default, as in Lasagne)`);
   }
@@ -281,11 +294,18 @@ export function nesterovMomentum(params: ParamSource, opts: MomentumOptions): Op
 export function rmsprop(params: ParamSource, opts: RmspropOptions = {}): Optimizer {
   const o = options('rmsprop', opts, [...COMMON, 'rho', 'alpha', 'epsilon', 'momentum']);
   if (o.rho !== undefined && o.alpha !== undefined) throw new Error('updates.rmsprop: give rho or its alias alpha, not both');
-  return make('rmsprop', 'rmsprop', params, o, {
-    beta1: num('rmsprop', 'rho', o.rho ?? o.alpha, 0.99, [0, 1, false]),
-    eps: num('rmsprop', 'epsilon', o.epsilon, 1e-8, NONNEG),
-    momentum: num('rmsprop', 'momentum', o.momentum, 0, UNIT),
-  }, { lr: 0.01 });
+  return make(
+    'rmsprop',
+    'rmsprop',
+    params,
+    o,
+    {
+      beta1: num('rmsprop', 'rho', o.rho ?? o.alpha, 0.99, [0, 1, false]),
+      eps: num('rmsprop', 'epsilon', o.epsilon, 1e-8, NONNEG),
+      momentum: num('rmsprop', 'momentum', o.momentum, 0, UNIT),
+    },
+    { lr: 0.01 },
+  );
 }
 
 function adamHyper(name: string, o: AdamOptions) {
@@ -385,7 +405,8 @@ function globalNormScale(tensors: readonly Tensor[], maxNorm: number, epsilon = 
  */
 export function totalNormConstraint(tensors: readonly Tensor[], maxNorm: number, opts: { epsilon?: number } = {}): Tensor[] {
   if (!Array.isArray(tensors) || !tensors.every((t) => t instanceof Tensor)) throw new Error('totalNormConstraint: expected an array of tensors');
-  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) throw new Error(`totalNormConstraint: maxNorm must be a positive number, got ${String(maxNorm)}`);
+  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm))
+    throw new Error(`totalNormConstraint: maxNorm must be a positive number, got ${String(maxNorm)}`);
   return ts.tidy(() => {
     const scale = globalNormScale(tensors, maxNorm, opts.epsilon ?? 1e-7);
     return tensors.map((t) => t.mul(scale));

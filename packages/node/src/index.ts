@@ -17,7 +17,7 @@ const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/sh
 /** The install hint printed whenever no adapter can be found. */
 export const INSTALL_HINT =
   'No WebGPU adapter found. On Debian/Ubuntu run `sudo apt-get install -y chromium libvulkan1` (SwiftShader, a CPU fallback) ' +
-  'or install your GPU\'s Vulkan driver; or set TESSERA_SWIFTSHADER_ICD to a vk_swiftshader_icd.json. `bash scripts/ensure-webgpu` does this for you';
+  "or install your GPU's Vulkan driver; or set TESSERA_SWIFTSHADER_ICD to a vk_swiftshader_icd.json. `bash scripts/ensure-webgpu` does this for you";
 
 /** The SwiftShader ICD manifest to use, if any: TESSERA_SWIFTSHADER_ICD, then Debian's. */
 export function findSwiftShaderIcd(): string | null {
@@ -31,7 +31,11 @@ export function findSwiftShaderIcd(): string | null {
 
 /** Vulkan driver manifests of real GPUs installed system-wide. */
 export function hardwareIcds(): string[] {
-  return ICD_DIRS.filter(existsSync).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.json') && !/swiftshader|lvp|lavapipe/i.test(f)).map((f) => join(d, f)));
+  return ICD_DIRS.filter(existsSync).flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.json') && !/swiftshader|lvp|lavapipe/i.test(f))
+      .map((f) => join(d, f)),
+  );
 }
 
 let gpu: GPU | null = null;

@@ -81,7 +81,8 @@ export class WebGPUBackend implements Backend {
       this.failure ??= `WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`;
     });
     void device.lost.then((lost) => {
-      if (lost.reason !== 'destroyed') this.failure = `the WebGPU device was lost (${lost.reason}: ${lost.message}). Tensors on it are gone; call ts.shutdown() and ts.init() to start again`;
+      if (lost.reason !== 'destroyed')
+        this.failure = `the WebGPU device was lost (${lost.reason}: ${lost.message}). Tensors on it are gone; call ts.shutdown() and ts.init() to start again`;
     });
   }
 
@@ -99,7 +100,9 @@ export class WebGPUBackend implements Backend {
     const size = sizeClass(bytes);
     const limit = this.caps.maxStorageBufferBytes;
     if (size > limit) {
-      throw new Error(`alloc: a tensor of ${bytes} bytes exceeds this device's largest storage buffer (${limit} bytes). Use smaller batches or split the tensor`);
+      throw new Error(
+        `alloc: a tensor of ${bytes} bytes exceeds this device's largest storage buffer (${limit} bytes). Use smaller batches or split the tensor`,
+      );
     }
     let buf = this.pool.acquire(size);
     if (!buf) {
@@ -202,7 +205,10 @@ export class WebGPUBackend implements Backend {
       if (this.bindGroups.size > 8192) this.bindGroups.clear();
       bg = this.device.createBindGroup({
         layout: this.pipelines.layout(kernel),
-        entries: [{ binding: 0, resource: { buffer: this.arena, size: uniformSize } }, ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }))],
+        entries: [
+          { binding: 0, resource: { buffer: this.arena, size: uniformSize } },
+          ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+        ],
       });
       this.bindGroups.set(bgKey, bg);
     }
@@ -273,7 +279,13 @@ export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Backend
   const name = [i.description, i.device].find((s) => s) || i.vendor || 'unknown adapter';
   const text = `${i.vendor} ${i.architecture} ${i.description} ${i.device}`.toLowerCase();
   const limits: Record<string, number> = {};
-  for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension'] as const) {
+  for (const k of [
+    'maxBufferSize',
+    'maxStorageBufferBindingSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupsPerDimension',
+  ] as const) {
     limits[k] = device.limits[k];
   }
   return {

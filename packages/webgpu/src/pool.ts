@@ -30,10 +30,11 @@ export class BufferPool {
   /** Destroys every pooled buffer (on shutdown, or to give memory back). */
   drain(): number {
     let freed = 0;
-    for (const list of this.free.values()) for (const b of list.splice(0)) {
-      freed += b.size;
-      b.destroy();
-    }
+    for (const list of this.free.values())
+      for (const b of list.splice(0)) {
+        freed += b.size;
+        b.destroy();
+      }
     this.pooledBytes = 0;
     return freed;
   }

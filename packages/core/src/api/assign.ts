@@ -15,7 +15,11 @@ export function assign(target: Tensor, value: Tensor): Tensor {
   requireTensor('assign', target, 'target');
   requireTensor('assign', value, 'value');
   if (!sameShape(target.shape, value.shape) || target.dtype !== value.dtype) {
-    throw opError('assign', `cannot write ${fmtShape(value.shape)} ${value.dtype} into ${fmtShape(target.shape)} ${target.dtype}`, 'Shapes and dtypes must match');
+    throw opError(
+      'assign',
+      `cannot write ${fmtShape(value.shape)} ${value.dtype} into ${fmtShape(target.shape)} ${target.dtype}`,
+      'Shapes and dtypes must match',
+    );
   }
   const out = target._use('assign', 'target').buf;
   const x = value._use('assign', 'value').buf;

@@ -17,7 +17,11 @@ function inferShape(data: NestedArray, path = 'data'): number[] {
   data.forEach((d, i) => {
     const s = inferShape(d, `${path}[${i}]`);
     if (s.length !== inner.length || s.some((v, j) => v !== inner[j])) {
-      throw opError('tensor', `ragged nested array: ${path}[${i}] has shape ${fmtShape(s)} but ${path}[0] has ${fmtShape(inner)}`, 'Every row must have the same length');
+      throw opError(
+        'tensor',
+        `ragged nested array: ${path}[${i}] has shape ${fmtShape(s)} but ${path}[0] has ${fmtShape(inner)}`,
+        'Every row must have the same length',
+      );
     }
   });
   return [data.length, ...inner];
@@ -43,9 +47,13 @@ export function tensor(data: NestedArray | ArrayLike<number>, opts: TensorOption
   const dtype = checkOptions('tensor', { ...opts, dtype: opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32') });
   const inferred = isTyped ? [(data as ArrayLike<number>).length] : inferShape(data as NestedArray);
   const shape = opts.shape ? checkShape('tensor', [...opts.shape]) : inferred;
-  const flat = isTyped ? (data as ArrayLike<number>) : typeof data === 'number' ? [data] : (data as unknown[]).flat(Infinity as 1) as number[];
+  const flat = isTyped ? (data as ArrayLike<number>) : typeof data === 'number' ? [data] : ((data as unknown[]).flat(Infinity as 1) as number[]);
   if (flat.length !== sizeOf(shape)) {
-    throw opError('tensor', `got ${flat.length} values for shape ${fmtShape(shape)} (${sizeOf(shape)} elements)`, 'Pass a shape whose element count matches the data');
+    throw opError(
+      'tensor',
+      `got ${flat.length} values for shape ${fmtShape(shape)} (${sizeOf(shape)} elements)`,
+      'Pass a shape whose element count matches the data',
+    );
   }
   const values = dtype === 'int32' ? Int32Array.from(flat) : data instanceof Float32Array ? data : Float32Array.from(flat);
   const storage = allocStorage('tensor', values.length);
@@ -61,7 +69,7 @@ export function tensor(data: NestedArray | ArrayLike<number>, opts: TensorOption
  */
 export function full(shape: readonly number[], value: number, opts: Omit<TensorOptions, 'shape'> = {}): Tensor {
   const dtype = checkOptions('full', opts);
-  if (typeof value !== 'number' || Number.isNaN(value) && dtype === 'int32') throw opError('full', `value must be a number, got ${String(value)}`);
+  if (typeof value !== 'number' || (Number.isNaN(value) && dtype === 'int32')) throw opError('full', `value must be a number, got ${String(value)}`);
   const t = Tensor._fromOp('fill', [], { shape: checkShape('full', [...shape]), dtype, value });
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;

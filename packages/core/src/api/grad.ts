@@ -36,7 +36,8 @@ export function valueAndGrad<A extends Tensor[]>(f: (...args: A) => Tensor): (..
     const { value, grads } = tidy(() => {
       const out = f(...(leaves as A));
       if (!(out instanceof Tensor)) throw opError('valueAndGrad', 'the function must return a Tensor');
-      if (out.size !== 1) throw opError('valueAndGrad', `the function returned shape [${out.shape.join(',')}]; expected a single value`, 'Reduce it with .sum() or .mean()');
+      if (out.size !== 1)
+        throw opError('valueAndGrad', `the function returned shape [${out.shape.join(',')}]; expected a single value`, 'Reduce it with .sum() or .mean()');
       const value = out.detach();
       if (out.requiresGrad) out.backward();
       const grads = leaves.map((l) => {

@@ -23,11 +23,16 @@ function asTensorArg(op: string, v: unknown): Tensor {
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'square' | 'reciprocal';
 
-const binary = (op: BinaryName) => (a: Operand, b: Operand): Tensor => {
-  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw opError(op, 'needs at least one Tensor operand');
-  return Tensor._fromOp(op, [asTensor(op, a, b, 'a'), asTensor(op, b, a, 'b')], {});
-};
-const unary = (op: UnaryName) => (x: Tensor): Tensor => Tensor._fromOp(op, [asTensorArg(op, x)], {});
+const binary =
+  (op: BinaryName) =>
+  (a: Operand, b: Operand): Tensor => {
+    if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw opError(op, 'needs at least one Tensor operand');
+    return Tensor._fromOp(op, [asTensor(op, a, b, 'a'), asTensor(op, b, a, 'b')], {});
+  };
+const unary =
+  (op: UnaryName) =>
+  (x: Tensor): Tensor =>
+    Tensor._fromOp(op, [asTensorArg(op, x)], {});
 
 /** Elementwise a + b with NumPy broadcasting. @example ts.add(x, 1) */
 export const add = binary('add');

@@ -54,7 +54,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
   tensorArg('crossEntropy', labels, 'labels');
   checkLabelShapes('crossEntropy', logits, labels);
   const reduction = opts.reduction ?? 'mean';
-  if (!['mean', 'sum', 'none'].includes(reduction)) throw opError('crossEntropy', `reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
+  if (!['mean', 'sum', 'none'].includes(reduction))
+    throw opError('crossEntropy', `reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
   const rows = Tensor._fromOp('softmaxCrossEntropy', [logits, labels], {});
   if (reduction === 'none') return rows;
   // One reduction over the per-row losses; the sum op's gradient broadcasts the scale back.
@@ -83,6 +84,10 @@ export async function checkLabels(labels: Tensor, numClasses: number): Promise<v
   const ids = await labels.data();
   const bad = ids.findIndex((v) => v < 0 || v >= numClasses);
   if (bad >= 0) {
-    throw opError('checkLabels', `labels[${bad}] is ${ids[bad]}, outside [0, ${numClasses}) for labels ${fmtShape(labels.shape)}`, `Class ids must be 0..${numClasses - 1}`);
+    throw opError(
+      'checkLabels',
+      `labels[${bad}] is ${ids[bad]}, outside [0, ${numClasses}) for labels ${fmtShape(labels.shape)}`,
+      `Class ids must be 0..${numClasses - 1}`,
+    );
   }
 }

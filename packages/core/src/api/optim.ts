@@ -34,17 +34,26 @@ export interface OptimHyper {
 export function optimStateCount(rule: OptimRule, hyper: Pick<OptimHyper, 'momentum'> = {}): number {
   if (!RULES.includes(rule)) throw opError('applyUpdate', `unknown rule ${JSON.stringify(rule)}`, `Expected one of ${RULES.join(', ')}`);
   switch (rule) {
-    case 'sgd': return 0;
-    case 'momentum': case 'nesterov': return 1;
-    case 'rmsprop': return (hyper.momentum ?? 0) > 0 ? 2 : 1;
-    default: return 2;
+    case 'sgd':
+      return 0;
+    case 'momentum':
+    case 'nesterov':
+      return 1;
+    case 'rmsprop':
+      return (hyper.momentum ?? 0) > 0 ? 2 : 1;
+    default:
+      return 2;
   }
 }
 
 function checkSameAs(what: string, v: unknown, param: Tensor): Tensor {
   const t = requireTensor('applyUpdate', v, what);
   if (!sameShape(t.shape, param.shape) || t.dtype !== 'float32') {
-    throw opError('applyUpdate', `${what} is ${fmtShape(t.shape)} ${t.dtype}, but the parameter is ${fmtShape(param.shape)} ${param.dtype}`, 'Expected a float32 tensor of the parameter\'s shape');
+    throw opError(
+      'applyUpdate',
+      `${what} is ${fmtShape(t.shape)} ${t.dtype}, but the parameter is ${fmtShape(param.shape)} ${param.dtype}`,
+      "Expected a float32 tensor of the parameter's shape",
+    );
   }
   return t;
 }
@@ -73,7 +82,10 @@ export function applyUpdate(rule: OptimRule, param: Tensor, grad: Tensor, states
     checkSameAs(`state ${i}`, s, param);
   });
   if (scale !== undefined && (!(scale instanceof Tensor) || scale.size !== 1 || scale.dtype !== 'float32')) {
-    throw opError(op, `scale must be a float32 tensor with one element, got ${scale instanceof Tensor ? `${fmtShape(scale.shape)} ${scale.dtype}` : typeof scale}`);
+    throw opError(
+      op,
+      `scale must be a float32 tensor with one element, got ${scale instanceof Tensor ? `${fmtShape(scale.shape)} ${scale.dtype}` : typeof scale}`,
+    );
   }
   const num = (name: keyof OptimHyper, fallback: number): number => checkNumber(op, name, hyper[name] ?? fallback);
   const lr = num('lr', NaN);

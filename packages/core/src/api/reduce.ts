@@ -4,8 +4,10 @@ import { tidy } from './memory.js';
 
 type Axis = number | readonly number[] | undefined;
 
-const reduce = (op: 'sum' | 'max' | 'min') => (x: Tensor, axis?: Axis, keepdims = false): Tensor =>
-  Tensor._fromOp(op, [x], { axes: normalizeAxes(op, axis, x.shape), keepdims });
+const reduce =
+  (op: 'sum' | 'max' | 'min') =>
+  (x: Tensor, axis?: Axis, keepdims = false): Tensor =>
+    Tensor._fromOp(op, [x], { axes: normalizeAxes(op, axis, x.shape), keepdims });
 
 /** Sum over `axis` (all axes when omitted). @example x.sum(1, true) */
 export const sum = reduce('sum');

@@ -96,7 +96,10 @@ export function expandDims(x: Tensor, axis: number): Tensor {
 
 /** Removes size-1 dimensions (all, or the ones named). @example ts.squeeze(x, 1) */
 export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
-  const axes = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : (typeof axis === 'number' ? [axis] : axis).map((a) => normalizeAxis('squeeze', a, x.rank, x.shape));
+  const axes =
+    axis === undefined
+      ? x.shape.flatMap((d, i) => (d === 1 ? [i] : []))
+      : (typeof axis === 'number' ? [axis] : axis).map((a) => normalizeAxis('squeeze', a, x.rank, x.shape));
   for (const a of axes) if (x.shape[a] !== 1) throw opError('squeeze', `axis ${a} of shape ${fmtShape(x.shape)} has size ${x.shape[a]}, not 1`);
   return x.reshape(x.shape.filter((_, i) => !axes.includes(i)));
 }
@@ -109,7 +112,11 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
  */
 export function oneHot(labels: Tensor, numClasses: number): Tensor {
   if (!(labels instanceof Tensor) || labels.dtype !== 'int32') {
-    throw opError('oneHot', `labels must be an int32 tensor, got ${labels instanceof Tensor ? `${labels.dtype} ${fmtShape(labels.shape)}` : typeof labels}`, "Use ts.tensor(ids, { dtype: 'int32' })");
+    throw opError(
+      'oneHot',
+      `labels must be an int32 tensor, got ${labels instanceof Tensor ? `${labels.dtype} ${fmtShape(labels.shape)}` : typeof labels}`,
+      "Use ts.tensor(ids, { dtype: 'int32' })",
+    );
   }
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw opError('oneHot', `numClasses must be a positive integer, got ${numClasses}`);
   return tidy(() => labels.reshape([...labels.shape, 1]).eq(arange(0, numClasses)));

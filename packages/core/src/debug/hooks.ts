@@ -64,7 +64,10 @@ export function callSite(): string {
   Error.stackTraceLimit = 64;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
-  const frames = stack.split('\n').slice(1).map((l) => l.trim());
+  const frames = stack
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim());
   const own = /[\\/](packages[\\/](core|nn)[\\/]|@tessera[\\/](core|nn)[\\/]|node_modules[\\/])|node:internal|\(native\)/;
   const user = frames.find((f) => !own.test(f));
   return user ? user.replace(/^at\s+/, '') : 'unknown (no caller outside Tessera in the stack)';

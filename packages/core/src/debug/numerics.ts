@@ -75,7 +75,8 @@ export function checkNumerics(on: boolean): void {
   if (on) {
     const b = engine.backend;
     if (!b) throw new Error('debug.checkNumerics: Tessera is not initialised. Call `await ts.init()` first');
-    if (!b.markNonFinite || !b.takeNonFinite) throw new Error(`debug.checkNumerics: the '${b.info.backend}' backend cannot flag non-finite values. Use the webgpu or reference backend`);
+    if (!b.markNonFinite || !b.takeNonFinite)
+      throw new Error(`debug.checkNumerics: the '${b.info.backend}' backend cannot flag non-finite values. Use the webgpu or reference backend`);
   }
   setDebugTool(numerics, on);
 }

@@ -59,7 +59,14 @@ class ShadowCheck implements DebugTool {
   afterOp(op: OpName, args: KernelArgs<unknown>): void {
     // The op reads its inputs and writes only its outputs, so copies queued after it still hold
     // the values it read.
-    this.pending.push({ kind: 'op', op, params: structuredClone(args.params), inputs: args.inputs.map((t) => this.snap(t)), out: [args.out, ...args.aux].map((t) => this.snap(t)), site: callSite() });
+    this.pending.push({
+      kind: 'op',
+      op,
+      params: structuredClone(args.params),
+      inputs: args.inputs.map((t) => this.snap(t)),
+      out: [args.out, ...args.aux].map((t) => this.snap(t)),
+      site: callSite(),
+    });
   }
 
   private updateTensors(a: UpdateArgs): KernelTensor[] {
@@ -122,7 +129,10 @@ class ShadowCheck implements DebugTool {
     );
     for (const t of [...refIns, ...(rec.kind === 'op' ? refOuts : [])]) twin.free(t.buf);
     const name = rec.kind === 'op' ? rec.op : `applyUpdate (${rec.args.rule})`;
-    const params = rec.kind === 'op' ? rec.params : { lr: rec.args.lr, beta1: rec.args.beta1, beta2: rec.args.beta2, eps: rec.args.eps, momentum: rec.args.momentum, weightDecay: rec.args.weightDecay };
+    const params =
+      rec.kind === 'op'
+        ? rec.params
+        : { lr: rec.args.lr, beta1: rec.args.beta1, beta2: rec.args.beta2, eps: rec.args.eps, momentum: rec.args.momentum, weightDecay: rec.args.weightDecay };
     const where = `\n  inputs: ${describeInputs(rec.inputs)}\n  params: ${JSON.stringify(params)}\n  called at ${rec.site}`;
     const inputsFinite = rec.inputs.every((s, i) => finite(ins[i]!, s.dtype));
     device.forEach((d, k) => {
@@ -130,7 +140,9 @@ class ShadowCheck implements DebugTool {
       const r = reference[k]!;
       if (inputsFinite && !finite(d, rec.out[k]!.dtype)) {
         const at = (d as Float32Array).findIndex((v) => !Number.isFinite(v));
-        throw new Error(`shadow: '${name}' turned finite inputs into ${Number.isNaN(d[at]) ? 'NaN' : 'Inf'} (${what} ${fmtShape(rec.out[k]!.shape)}, index ${at}; reference ${r[at]})${where}`);
+        throw new Error(
+          `shadow: '${name}' turned finite inputs into ${Number.isNaN(d[at]) ? 'NaN' : 'Inf'} (${what} ${fmtShape(rec.out[k]!.shape)}, index ${at}; reference ${r[at]})${where}`,
+        );
       }
       const worst = this.worst(d, r);
       if (worst) {

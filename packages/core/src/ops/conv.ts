@@ -11,11 +11,26 @@ import { reluBackward, requireFloat32 } from './gradutil.js';
 
 /** Everything a conv kernel needs to know about the shapes, derived once per call. */
 export interface ConvGeometry {
-  N: number; C: number; H: number; W: number;
-  F: number; KH: number; KW: number; OH: number; OW: number;
-  sh: number; sw: number; dh: number; dw: number;
-  pt: number; pb: number; pl: number; pr: number;
-  groups: number; cpg: number; fpg: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  F: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pb: number;
+  pl: number;
+  pr: number;
+  groups: number;
+  cpg: number;
+  fpg: number;
 }
 
 const desc = (x: readonly number[], w: readonly number[]): string => `input ${fmtShape(x)} and weight ${fmtShape(w)}`;
@@ -38,13 +53,21 @@ export function convGeometry(op: string, x: readonly number[], w: readonly numbe
     throw opError(op, `${desc(x, w)}: groups ${groups} must divide both the ${C} input channels and the ${F} filters`);
   }
   if (cpg * groups !== C) {
-    throw opError(op, `${desc(x, w)}: the input has ${C} channels but the weight expects ${cpg * groups} (${cpg} per group x ${groups} groups)`, `Expected a weight of shape [${F}, ${C / groups}, ${KH}, ${KW}]`);
+    throw opError(
+      op,
+      `${desc(x, w)}: the input has ${C} channels but the weight expects ${cpg * groups} (${cpg} per group x ${groups} groups)`,
+      `Expected a weight of shape [${F}, ${C / groups}, ${KH}, ${KW}]`,
+    );
   }
   if (F === 0 || cpg === 0 || KH === 0 || KW === 0) throw opError(op, `${desc(x, w)}: the weight has an empty dimension`);
   const ekh = dh * (KH - 1) + 1;
   const ekw = dw * (KW - 1) + 1;
   if (ekh > H + pt + pb || ekw > W + pl + pr) {
-    throw opError(op, `${desc(x, w)}: the ${ekh}x${ekw} kernel (dilation ${dh},${dw}) is larger than the ${H + pt + pb}x${W + pl + pr} padded input`, 'Expected a kernel no larger than the input plus padding');
+    throw opError(
+      op,
+      `${desc(x, w)}: the ${ekh}x${ekw} kernel (dilation ${dh},${dw}) is larger than the ${H + pt + pb}x${W + pl + pr} padded input`,
+      'Expected a kernel no larger than the input plus padding',
+    );
   }
   const OH = windowOutputSize(H, KH, sh, pt + pb, dh);
   const OW = windowOutputSize(W, KW, sw, pl + pr, dw);
@@ -107,10 +130,7 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
       return { shape: [...p.inputShape], dtype: 'float32' };
     },
     // <G, convT(dy, w)> = <conv(G, w), dy>, and its w-derivative is a filter gradient.
-    grad: (G, { inputs: [dy, w], params: p, needs }) => [
-      needs[0] ? convRaw(G, w!, p) : null,
-      needs[1] ? filterGrad(G, dy!, p, w!.shape) : null,
-    ],
+    grad: (G, { inputs: [dy, w], params: p, needs }) => [needs[0] ? convRaw(G, w!, p) : null, needs[1] ? filterGrad(G, dy!, p, w!.shape) : null],
   },
 
   // dw = sum over the batch and output positions of x-window x dy.
@@ -130,10 +150,7 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
     // <G, dw(x, dy)> = <x, convT(dy, G)> = <conv(x, G), dy>; a bias column adds <Gb, sum(dy)>.
     grad(G, { inputs: [x, dy], params: p, needs }) {
       const [Gw, Gb] = p.withBias ? splitBias(G, p.filterShape) : [G, undefined];
-      return [
-        needs[0] ? inputGrad(dy!, Gw, p, x!.shape) : null,
-        needs[1] ? convRaw(x!, Gw, p, Gb) : null,
-      ];
+      return [needs[0] ? inputGrad(dy!, Gw, p, x!.shape) : null, needs[1] ? convRaw(x!, Gw, p, Gb) : null];
     },
   },
 

@@ -37,7 +37,10 @@ const promoted = ([a, b]: readonly TensorInfo[]): DType => promote(a!.dtype, b!.
 const floatOut = (): DType => 'float32';
 
 /** Gradient of a binary op given the two partial derivatives, reduced back over broadcasting. */
-function binaryGrad(da: (dy: Tensor, a: Tensor, b: Tensor, out: Tensor) => Tensor, db: (dy: Tensor, a: Tensor, b: Tensor, out: Tensor) => Tensor): GradRule<{}> {
+function binaryGrad(
+  da: (dy: Tensor, a: Tensor, b: Tensor, out: Tensor) => Tensor,
+  db: (dy: Tensor, a: Tensor, b: Tensor, out: Tensor) => Tensor,
+): GradRule<{}> {
   return (dy, { inputs: [a, b], out, needs }) => [
     needs[0] ? unbroadcast(da(dy, a!, b!, out), a!.shape) : null,
     needs[1] ? unbroadcast(db(dy, a!, b!, out), b!.shape) : null,
@@ -45,12 +48,9 @@ function binaryGrad(da: (dy: Tensor, a: Tensor, b: Tensor, out: Tensor) => Tenso
 }
 
 /** max/min send the gradient to the winner and split it evenly on ties, as PyTorch does. */
-const pick = (dy: Tensor, self: Tensor, other: Tensor, wins: 'gt' | 'lt'): Tensor =>
-  dy.mul(self[wins](other).add(self.eq(other).mul(0.5)));
+const pick = (dy: Tensor, self: Tensor, other: Tensor, wins: 'gt' | 'lt'): Tensor => dy.mul(self[wins](other).add(self.eq(other).mul(0.5)));
 
-export const elementwiseOps: OpDefs<
-  UnaryName | 'cast' | NaryName
-> = {
+export const elementwiseOps: OpDefs<UnaryName | 'cast' | NaryName> = {
   neg: unary(keep, (dy) => [dy.neg()]),
   exp: unary(toFloat, (dy, { out }) => [dy.mul(out)]),
   log: unary(toFloat, (dy, { inputs: [x] }) => [dy.div(x!)]),
@@ -60,7 +60,14 @@ export const elementwiseOps: OpDefs<
   relu: unary(keep, (dy, { inputs: [x] }) => [dy.mul(x!.gt(0))]),
   sigmoid: unary(toFloat, (dy, { out }) => [dy.mul(out.mul(out.neg().add(1)))]),
   tanh: unary(toFloat, (dy, { out }) => [dy.mul(out.square().neg().add(1))]),
-  leakyRelu: unary(toFloat, (dy, { inputs: [x], params }) => [dy.mul(x!.gt(0).mul(1 - params.alpha).add(params.alpha))]),
+  leakyRelu: unary(toFloat, (dy, { inputs: [x], params }) => [
+    dy.mul(
+      x!
+        .gt(0)
+        .mul(1 - params.alpha)
+        .add(params.alpha),
+    ),
+  ]),
   // elu'(x) = 1 for x > 0, else alpha * exp(x) = out + alpha.
   elu: unary(toFloat, (dy, { inputs: [x], out, params }) => {
     const pos = x!.gt(0);
@@ -68,19 +75,68 @@ export const elementwiseOps: OpDefs<
   }),
   square: unary(keep, (dy, { inputs: [x] }) => [dy.mul(x!.mul(2))]),
   reciprocal: unary(toFloat, (dy, { out }) => [dy.mul(out.square()).neg()]),
-  cast: unary<OpParams['cast']>((_x, p) => p.dtype, (dy, { inputs: [x] }) => [x!.dtype === 'float32' ? dy.mul(1) : null]),
+  cast: unary<OpParams['cast']>(
+    (_x, p) => p.dtype,
+    (dy, { inputs: [x] }) => [x!.dtype === 'float32' ? dy.mul(1) : null],
+  ),
 
-  add: nary('add', promoted, binaryGrad((dy) => dy, (dy) => dy)),
-  sub: nary('sub', promoted, binaryGrad((dy) => dy, (dy) => dy.neg())),
-  mul: nary('mul', promoted, binaryGrad((dy, _a, b) => dy.mul(b), (dy, a) => dy.mul(a))),
-  div: nary('div', floatOut, binaryGrad((dy, _a, b) => dy.div(b), (dy, _a, b, out) => dy.mul(out).div(b).neg())),
+  add: nary(
+    'add',
+    promoted,
+    binaryGrad(
+      (dy) => dy,
+      (dy) => dy,
+    ),
+  ),
+  sub: nary(
+    'sub',
+    promoted,
+    binaryGrad(
+      (dy) => dy,
+      (dy) => dy.neg(),
+    ),
+  ),
+  mul: nary(
+    'mul',
+    promoted,
+    binaryGrad(
+      (dy, _a, b) => dy.mul(b),
+      (dy, a) => dy.mul(a),
+    ),
+  ),
+  div: nary(
+    'div',
+    floatOut,
+    binaryGrad(
+      (dy, _a, b) => dy.div(b),
+      (dy, _a, b, out) => dy.mul(out).div(b).neg(),
+    ),
+  ),
   // d/db a^b = a^b ln a; PyTorch masks a == 0 to 0 there, and so do we.
-  pow: nary('pow', floatOut, binaryGrad(
-    (dy, a, b) => dy.mul(b).mul(a.pow(b.sub(1))),
-    (dy, a, _b, out) => dy.mul(out).mul(maskOrZero(a.eq(0), a.abs().log(), false)),
-  )),
-  maximum: nary('maximum', promoted, binaryGrad((dy, a, b) => pick(dy, a, b, 'gt'), (dy, a, b) => pick(dy, b, a, 'gt'))),
-  minimum: nary('minimum', promoted, binaryGrad((dy, a, b) => pick(dy, a, b, 'lt'), (dy, a, b) => pick(dy, b, a, 'lt'))),
+  pow: nary(
+    'pow',
+    floatOut,
+    binaryGrad(
+      (dy, a, b) => dy.mul(b).mul(a.pow(b.sub(1))),
+      (dy, a, _b, out) => dy.mul(out).mul(maskOrZero(a.eq(0), a.abs().log(), false)),
+    ),
+  ),
+  maximum: nary(
+    'maximum',
+    promoted,
+    binaryGrad(
+      (dy, a, b) => pick(dy, a, b, 'gt'),
+      (dy, a, b) => pick(dy, b, a, 'gt'),
+    ),
+  ),
+  minimum: nary(
+    'minimum',
+    promoted,
+    binaryGrad(
+      (dy, a, b) => pick(dy, a, b, 'lt'),
+      (dy, a, b) => pick(dy, b, a, 'lt'),
+    ),
+  ),
   eq: nary('eq', floatOut, null),
   ne: nary('ne', floatOut, null),
   gt: nary('gt', floatOut, null),
@@ -88,11 +144,14 @@ export const elementwiseOps: OpDefs<
   lt: nary('lt', floatOut, null),
   le: nary('le', floatOut, null),
   where: {
-    ...nary<{}>('where', ([, a, b]) => promote(a!.dtype, b!.dtype), (dy, { inputs: [c, a, b], needs }) => [
-      null,
-      needs[1] ? unbroadcast(maskOrZero(c!, dy, true), a!.shape) : null,
-      needs[2] ? unbroadcast(maskOrZero(c!, dy, false), b!.shape) : null,
-    ]),
+    ...nary<{}>(
+      'where',
+      ([, a, b]) => promote(a!.dtype, b!.dtype),
+      (dy, { inputs: [c, a, b], needs }) => [
+        null,
+        needs[1] ? unbroadcast(maskOrZero(c!, dy, true), a!.shape) : null,
+        needs[2] ? unbroadcast(maskOrZero(c!, dy, false), b!.shape) : null,
+      ],
+    ),
   },
 };
-

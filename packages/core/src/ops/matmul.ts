@@ -25,13 +25,15 @@ export const matmulOps: OpDefs<'matmul'> = {
       const { M, K, Kb, N } = matmulDims(a, b, p);
       if (K !== Kb) throw opError('matmul', `${desc}: inner dimensions differ (${K} vs ${Kb})`, 'Expected a [..., M, K] @ [..., K, N]');
       const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
-      if (bias && (bias.shape.length !== 1 || bias.shape[0] !== N)) throw opError('matmul', `bias of shape ${fmtShape(bias.shape)} does not match ${N} output columns`);
+      if (bias && (bias.shape.length !== 1 || bias.shape[0] !== N))
+        throw opError('matmul', `bias of shape ${fmtShape(bias.shape)} does not match ${N} output columns`);
       return { shape: [...batch, M, N], dtype: 'float32' };
     },
     grad(dy, { inputs: [a, b, bias], out, params: p, needs }) {
       // One fused masking pass (ops/conv.ts) instead of broadcasting gt + mul.
       const g: Tensor = p.activation === 'relu' ? reluBackward(dy, out) : dy;
-      const ta = p.transA, tb = p.transB;
+      const ta = p.transA,
+        tb = p.transB;
       const da = needs[0]
         ? unbroadcast(ta ? matmulRaw(b!, g, { transA: tb, transB: true }) : matmulRaw(g, b!, { transA: false, transB: !tb }), a!.shape)
         : null;

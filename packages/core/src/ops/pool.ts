@@ -12,7 +12,11 @@ import { requireFloat32 } from './gradutil.js';
 
 /** Pooling geometry: every plane (n, c) of [H, W] pools to [OH, OW]. */
 export interface PoolGeometry {
-  planes: number; H: number; W: number; OH: number; OW: number;
+  planes: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
 }
 
 /** Validates a pooling of `x` [N,C,H,W] and returns its geometry; errors name the op and shape. */
@@ -23,10 +27,18 @@ export function poolGeometry(op: string, x: readonly number[], p: Pool2dParams):
   if (x.length !== 4) throw opError(op, `input ${fmtShape(x)} is not 4-D`, 'Expected [N, C, H, W]');
   const [N, C, H, W] = x as [number, number, number, number];
   if (2 * ph > kh || 2 * pw > kw) {
-    throw opError(op, `padding [${ph},${pw}] is more than half the ${kh}x${kw} window for input ${fmtShape(x)}`, 'Expected padding <= kernelSize / 2 (as PyTorch)');
+    throw opError(
+      op,
+      `padding [${ph},${pw}] is more than half the ${kh}x${kw} window for input ${fmtShape(x)}`,
+      'Expected padding <= kernelSize / 2 (as PyTorch)',
+    );
   }
   if (kh > H + 2 * ph || kw > W + 2 * pw) {
-    throw opError(op, `the ${kh}x${kw} window is larger than the ${H + 2 * ph}x${W + 2 * pw} padded input ${fmtShape(x)}`, 'Expected a window no larger than the input plus padding');
+    throw opError(
+      op,
+      `the ${kh}x${kw} window is larger than the ${H + 2 * ph}x${W + 2 * pw} padded input ${fmtShape(x)}`,
+      'Expected a window no larger than the input plus padding',
+    );
   }
   return { planes: N * C, H, W, OH: windowOutputSize(H, kh, sh, 2 * ph), OW: windowOutputSize(W, kw, sw, 2 * pw) };
 }
@@ -56,9 +68,7 @@ export const poolOps: OpDefs<'maxPool2d' | 'maxPool2dBackward' | 'avgPool2d' | '
       const shape = outShape('maxPool2d', x!, p);
       return { shape, dtype: 'float32', aux: [{ shape, dtype: 'int32' }] };
     },
-    grad: (dy, { inputs: [x], aux: [arg], params }) => [
-      Tensor._fromOp('maxPool2dBackward', [dy, arg!], { ...poolOnly(params), inputShape: [...x!.shape] }),
-    ],
+    grad: (dy, { inputs: [x], aux: [arg], params }) => [Tensor._fromOp('maxPool2dBackward', [dy, arg!], { ...poolOnly(params), inputShape: [...x!.shape] })],
   },
 
   // Inputs: dy and the forward pass's argmax indices.
@@ -66,7 +76,11 @@ export const poolOps: OpDefs<'maxPool2d' | 'maxPool2dBackward' | 'avgPool2d' | '
     shape([dy, arg], p) {
       const shape = backwardShape('maxPool2dBackward', dy!, p);
       if (arg!.dtype !== 'int32' || arg!.shape.some((d, i) => d !== dy!.shape[i])) {
-        throw opError('maxPool2dBackward', `argmax ${fmtShape(arg!.shape)} ${arg!.dtype} does not match output gradient ${fmtShape(dy!.shape)}`, 'Expected int32 indices of the same shape');
+        throw opError(
+          'maxPool2dBackward',
+          `argmax ${fmtShape(arg!.shape)} ${arg!.dtype} does not match output gradient ${fmtShape(dy!.shape)}`,
+          'Expected int32 indices of the same shape',
+        );
       }
       return { shape, dtype: 'float32' };
     },
@@ -77,9 +91,7 @@ export const poolOps: OpDefs<'maxPool2d' | 'maxPool2dBackward' | 'avgPool2d' | '
 
   avgPool2d: {
     shape: ([x], p) => ({ shape: outShape('avgPool2d', x!, p), dtype: 'float32' }),
-    grad: (dy, { inputs: [x], params }) => [
-      Tensor._fromOp('avgPool2dBackward', [dy], { ...poolOnly(params), inputShape: [...x!.shape] }),
-    ],
+    grad: (dy, { inputs: [x], params }) => [Tensor._fromOp('avgPool2dBackward', [dy], { ...poolOnly(params), inputShape: [...x!.shape] })],
   },
 
   avgPool2dBackward: {

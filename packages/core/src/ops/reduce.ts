@@ -29,9 +29,11 @@ const extremeGrad: OpDef<ReduceParams>['grad'] = (dy, { inputs: [x], out, params
 };
 
 export const reduceOps: OpDefs<'sum' | 'max' | 'min' | 'argmax' | 'argmin'> = {
-  sum: reduction('sum', (d) => d, (dy, { inputs: [x], params }) => [
-    dy.reshape(reducedShape(x!.shape, { ...params, keepdims: true })).broadcastTo(x!.shape),
-  ]),
+  sum: reduction(
+    'sum',
+    (d) => d,
+    (dy, { inputs: [x], params }) => [dy.reshape(reducedShape(x!.shape, { ...params, keepdims: true })).broadcastTo(x!.shape)],
+  ),
   max: reduction('max', (d) => d, extremeGrad),
   min: reduction('min', (d) => d, extremeGrad),
   argmax: reduction('argmax', () => 'int32', null),

@@ -13,13 +13,39 @@ export interface OpParams {
   random: { shape: number[]; seed: number; stream: number; dist: 'uniform' | 'normal'; a: number; b: number };
   // elementwise
   cast: { dtype: DType };
-  neg: {}; exp: {}; log: {}; sqrt: {}; abs: {}; sign: {}; relu: {}; sigmoid: {}; tanh: {};
-  leakyRelu: { alpha: number }; elu: { alpha: number }; square: {}; reciprocal: {};
-  add: {}; sub: {}; mul: {}; div: {}; pow: {}; maximum: {}; minimum: {};
-  eq: {}; ne: {}; gt: {}; ge: {}; lt: {}; le: {};
+  neg: {};
+  exp: {};
+  log: {};
+  sqrt: {};
+  abs: {};
+  sign: {};
+  relu: {};
+  sigmoid: {};
+  tanh: {};
+  leakyRelu: { alpha: number };
+  elu: { alpha: number };
+  square: {};
+  reciprocal: {};
+  add: {};
+  sub: {};
+  mul: {};
+  div: {};
+  pow: {};
+  maximum: {};
+  minimum: {};
+  eq: {};
+  ne: {};
+  gt: {};
+  ge: {};
+  lt: {};
+  le: {};
   where: {};
   // reductions
-  sum: ReduceParams; max: ReduceParams; min: ReduceParams; argmax: ReduceParams; argmin: ReduceParams;
+  sum: ReduceParams;
+  max: ReduceParams;
+  min: ReduceParams;
+  argmax: ReduceParams;
+  argmin: ReduceParams;
   // shape and data movement
   reshape: { shape: number[] };
   transpose: { perm: number[] };

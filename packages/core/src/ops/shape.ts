@@ -57,7 +57,11 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
       for (const t of ins) {
         const ok = t.shape.length === first.shape.length && t.shape.every((d, i) => i === axis || d === first.shape[i]) && t.dtype === first.dtype;
         if (!ok) {
-          throw opError('concat', `cannot join ${ins.map((s) => `${fmtShape(s.shape)} ${s.dtype}`).join(', ')} along axis ${axis}`, 'All inputs need the same rank, dtype and sizes except along the axis');
+          throw opError(
+            'concat',
+            `cannot join ${ins.map((s) => `${fmtShape(s.shape)} ${s.dtype}`).join(', ')} along axis ${axis}`,
+            'All inputs need the same rank, dtype and sizes except along the axis',
+          );
         }
       }
       const shape = [...first.shape];

@@ -48,7 +48,11 @@ export function checkLabels(op: string, logits: TensorInfo, labels: TensorInfo):
   const ids = labels.dtype === 'int32';
   const ok = ids ? labels.shape.length === 1 && labels.shape[0] === n : labels.shape.length === 2 && labels.shape[0] === n && labels.shape[1] === c;
   if (!ok) {
-    throw opError(op, `labels ${fmtShape(labels.shape)} ${labels.dtype} do not fit logits ${fmtShape(logits.shape)}`, `Expected int32 class ids [${n}] or float32 probabilities [${n}, ${c}]`);
+    throw opError(
+      op,
+      `labels ${fmtShape(labels.shape)} ${labels.dtype} do not fit logits ${fmtShape(logits.shape)}`,
+      `Expected int32 class ids [${n}] or float32 probabilities [${n}, ${c}]`,
+    );
   }
   if (c === 0) throw opError(op, `logits ${fmtShape(logits.shape)} have no classes`);
 }
@@ -80,7 +84,11 @@ export const softmaxOps: OpDefs<'softmax' | 'logSoftmax' | 'softmaxBackward' | '
     grad(dy, { inputs: [x, labels], aux: [stats], needs }) {
       const dx = needs[0] ? Tensor._fromOp('softmaxCrossEntropyBackward', [x!, labels!, stats!, dy], {}) : null;
       // Probability targets get d loss_n / d t[n,c] = -log_softmax(x)[n,c], as in PyTorch.
-      const dt = needs[1] ? Tensor._fromOp('logSoftmax', [x!], { axis: 1 }).mul(dy.reshape([dy.size, 1])).neg() : null;
+      const dt = needs[1]
+        ? Tensor._fromOp('logSoftmax', [x!], { axis: 1 })
+            .mul(dy.reshape([dy.size, 1]))
+            .neg()
+        : null;
       return [dx, dt];
     },
   },
@@ -91,7 +99,11 @@ export const softmaxOps: OpDefs<'softmax' | 'logSoftmax' | 'softmaxBackward' | '
       checkLabels('crossEntropy', x!, labels!);
       const n = x!.shape[0]!;
       if (stats!.shape.length !== 2 || stats!.shape[0] !== n || stats!.shape[1] !== 3) {
-        throw opError('softmaxCrossEntropyBackward', `row statistics ${fmtShape(stats!.shape)} do not match logits ${fmtShape(x!.shape)}`, `Expected [${n}, 3]`);
+        throw opError(
+          'softmaxCrossEntropyBackward',
+          `row statistics ${fmtShape(stats!.shape)} do not match logits ${fmtShape(x!.shape)}`,
+          `Expected [${n}, 3]`,
+        );
       }
       if (dy!.shape.length !== 1 || dy!.shape[0] !== n) {
         throw opError('softmaxCrossEntropyBackward', `loss gradient ${fmtShape(dy!.shape)} does not match logits ${fmtShape(x!.shape)}`, `Expected [${n}]`);

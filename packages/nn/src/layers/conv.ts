@@ -70,7 +70,8 @@ export class Conv2DLayer extends Layer {
   constructor(incoming: Layer, opts: Conv2DLayerOptions) {
     super([incoming], opts);
     const o = opts ?? ({} as Conv2DLayerOptions);
-    if (!Number.isInteger(o.numFilters) || o.numFilters <= 0) throw new Error(`${this.label}: numFilters must be a positive integer, got ${JSON.stringify(o.numFilters)}`);
+    if (!Number.isInteger(o.numFilters) || o.numFilters <= 0)
+      throw new Error(`${this.label}: numFilters must be a positive integer, got ${JSON.stringify(o.numFilters)}`);
     this.numFilters = o.numFilters;
     this.filterSize = pair(this.label, 'filterSize', o.filterSize);
     this.stride = pair(this.label, 'stride', o.stride ?? 1);
@@ -80,7 +81,7 @@ export class Conv2DLayer extends Layer {
       throw new Error(`${this.label}: numGroups must be a positive integer dividing numFilters (${this.numFilters}), got ${JSON.stringify(o.numGroups)}`);
     }
     this.pad = o.pad ?? 0;
-    this.nonlinearity = o.nonlinearity === undefined ? rectify : o.nonlinearity ?? linear;
+    this.nonlinearity = o.nonlinearity === undefined ? rectify : (o.nonlinearity ?? linear);
     this.plan = this.planPadding();
     const inShape = this.inputShape;
     const channels = inShape[1];
@@ -101,7 +102,9 @@ export class Conv2DLayer extends Layer {
       // At stride 1 the core op pads like PyTorch (the odd extra row/column bottom/right).
       if (this.stride[0] === 1 && this.stride[1] === 1) return { padding: 'same', total: [k[0] - 1, k[1] - 1] };
       if (k[0] % 2 === 0 || k[1] % 2 === 0) {
-        throw new Error(`${this.label}: pad 'same' with stride ${fmtLayerShape(this.stride)} needs an odd (dilated) filter size, got ${fmtLayerShape(k)}. Use stride 1 or explicit padding`);
+        throw new Error(
+          `${this.label}: pad 'same' with stride ${fmtLayerShape(this.stride)} needs an odd (dilated) filter size, got ${fmtLayerShape(k)}. Use stride 1 or explicit padding`,
+        );
       }
       return { padding: [(k[0] - 1) / 2, (k[1] - 1) / 2], total: [k[0] - 1, k[1] - 1] };
     }

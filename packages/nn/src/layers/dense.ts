@@ -38,7 +38,7 @@ export class DenseLayer extends Layer {
     const { numUnits } = opts ?? ({} as DenseLayerOptions);
     if (!Number.isInteger(numUnits) || numUnits <= 0) throw new Error(`${this.label}: numUnits must be a positive integer, got ${JSON.stringify(numUnits)}`);
     this.numUnits = numUnits;
-    this.nonlinearity = opts.nonlinearity === undefined ? rectify : opts.nonlinearity ?? linear;
+    this.nonlinearity = opts.nonlinearity === undefined ? rectify : (opts.nonlinearity ?? linear);
     const inShape = this.inputShape;
     if (inShape.length < 2) this.shapeError(inShape, '[batch, features, ...] (rank >= 2)');
     const rest = inShape.slice(1);
@@ -54,7 +54,9 @@ export class DenseLayer extends Layer {
 
   getOutputFor([input]: readonly Tensor[]): Tensor {
     if (input!.rank < 2 || input!.shape.slice(1).reduce((a, b) => a * b, 1) !== this.numInputs) {
-      throw new Error(`${this.label}: input shape ${ts.fmtShape(input!.shape)} does not fit: expected ${fmtLayerShape([null, this.numInputs])} after flattening`);
+      throw new Error(
+        `${this.label}: input shape ${ts.fmtShape(input!.shape)} does not fit: expected ${fmtLayerShape([null, this.numInputs])} after flattening`,
+      );
     }
     // tidy frees the flattened view and the pre-activation once the result exists.
     return ts.tidy(() => {

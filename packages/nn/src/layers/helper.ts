@@ -44,7 +44,9 @@ export function getAllLayers(source: LayerSource, treatAsInput: Iterable<Layer> 
   const stop = new Set(treatAsInput);
   const seen = new Set<Layer>();
   const out: Layer[] = [];
-  const stack: [Layer, boolean][] = roots(source, 'getAllLayers').reverse().map((l) => [l, false]);
+  const stack: [Layer, boolean][] = roots(source, 'getAllLayers')
+    .reverse()
+    .map((l) => [l, false]);
   while (stack.length) {
     const [layer, expanded] = stack.pop()!;
     if (expanded) {
@@ -66,7 +68,9 @@ function bindInputs(all: readonly Layer[], inputs: OutputInputs | undefined): Ma
   if (inputs instanceof Tensor) {
     const entries = all.filter((l) => l instanceof InputLayer);
     if (entries.length !== 1) {
-      throw new Error(`getOutput: a single tensor needs a network with exactly one InputLayer, found ${entries.length} (${entries.map((l) => l.label).join(', ') || 'none'}). Pass a Map from layer to tensor`);
+      throw new Error(
+        `getOutput: a single tensor needs a network with exactly one InputLayer, found ${entries.length} (${entries.map((l) => l.label).join(', ') || 'none'}). Pass a Map from layer to tensor`,
+      );
     }
     bound.set(entries[0]!, inputs);
   } else if (inputs instanceof Map) {
@@ -116,7 +120,9 @@ export function getOutput(source: Layer | readonly Layer[], inputs?: OutputInput
       const declared: LayerShape[] = layer.inputShapes;
       ins.forEach((t, i) => {
         if (!shapeFits(t.shape, declared[i]!)) {
-          throw new Error(`${layer.label}: got input of shape ${ts.fmtShape(t.shape)} from ${layer.inputLayers[i]!.label}, expected ${fmtLayerShape(declared[i]!)} (null matches any size)`);
+          throw new Error(
+            `${layer.label}: got input of shape ${ts.fmtShape(t.shape)} from ${layer.inputLayers[i]!.label}, expected ${fmtLayerShape(declared[i]!)} (null matches any size)`,
+          );
         }
       });
       results.set(layer, layer.getOutputFor(ins, forward));
@@ -172,7 +178,9 @@ export function setAllParamValues(source: LayerSource, values: readonly (ArrayLi
   const params = getAllParams(source, tags);
   const names = paramNames(source);
   if (!Array.isArray(values) || values.length !== params.length) {
-    throw new Error(`setAllParamValues: got ${Array.isArray(values) ? values.length : typeof values} values for ${params.length} parameters (${params.map((p) => names.get(p)).join(', ')})`);
+    throw new Error(
+      `setAllParamValues: got ${Array.isArray(values) ? values.length : typeof values} values for ${params.length} parameters (${params.map((p) => names.get(p)).join(', ')})`,
+    );
   }
   params.forEach((p, i) => {
     const v = values[i]!;
@@ -185,7 +193,9 @@ export function setAllParamValues(source: LayerSource, values: readonly (ArrayLi
       return;
     }
     if (!v || typeof v.length !== 'number' || v.length !== p.size) {
-      throw new Error(`setAllParamValues: value ${i} for '${name}' has ${v && typeof v.length === 'number' ? v.length : 'no'} elements, expected ${p.size} (shape ${ts.fmtShape(p.shape)})`);
+      throw new Error(
+        `setAllParamValues: value ${i} for '${name}' has ${v && typeof v.length === 'number' ? v.length : 'no'} elements, expected ${p.size} (shape ${ts.fmtShape(p.shape)})`,
+      );
     }
     const t = ts.tensor(Float32Array.from(v), { shape: p.shape });
     ts.assign(p, t);

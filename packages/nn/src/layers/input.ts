@@ -27,6 +27,8 @@ export class InputLayer extends Layer {
 
   /** Data is bound by `getOutput`, never computed here. */
   getOutputFor(): Tensor {
-    throw new Error(`${this.label}: no input tensor was given for it. Pass one to getOutput (a tensor, or a Map from InputLayer to tensor), shape ${fmtLayerShape(this.shape)}`);
+    throw new Error(
+      `${this.label}: no input tensor was given for it. Pass one to getOutput (a tensor, or a Map from InputLayer to tensor), shape ${fmtLayerShape(this.shape)}`,
+    );
   }
 }

@@ -2,8 +2,7 @@ import * as ts from '@tessera/core';
 import type { Tensor } from '@tessera/core';
 import { Layer, fmtLayerShape, type LayerOptions, type LayerShape } from './base.js';
 
-const product = (dims: readonly (number | null)[]): number | null =>
-  dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a * b, 1);
+const product = (dims: readonly (number | null)[]): number | null => (dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a * b, 1));
 
 /** Options of FlattenLayer. @example { outdim: 2 } */
 export interface FlattenLayerOptions extends LayerOptions {
@@ -24,7 +23,8 @@ export class FlattenLayer extends Layer {
   constructor(incoming: Layer, opts: FlattenLayerOptions = {}) {
     super([incoming], opts);
     this.outdim = opts.outdim ?? 2;
-    if (!Number.isInteger(this.outdim) || this.outdim < 1) throw new Error(`${this.label}: outdim must be a positive integer, got ${JSON.stringify(opts.outdim)}`);
+    if (!Number.isInteger(this.outdim) || this.outdim < 1)
+      throw new Error(`${this.label}: outdim must be a positive integer, got ${JSON.stringify(opts.outdim)}`);
     this.outputShape; // checks the input rank now
   }
 
@@ -61,11 +61,15 @@ export class ReshapeLayer extends Layer {
   constructor(incoming: Layer, opts: ReshapeLayerOptions) {
     super([incoming], opts);
     const shape = opts?.shape;
-    const ok = Array.isArray(shape) && shape.every((d) => (typeof d === 'number' && Number.isInteger(d) && d >= -1) || (Array.isArray(d) && d.length === 1 && Number.isInteger(d[0]) && d[0] >= 0));
+    const ok =
+      Array.isArray(shape) &&
+      shape.every(
+        (d) => (typeof d === 'number' && Number.isInteger(d) && d >= -1) || (Array.isArray(d) && d.length === 1 && Number.isInteger(d[0]) && d[0] >= 0),
+      );
     if (!ok || shape.filter((d) => d === -1).length > 1) {
       throw new Error(`${this.label}: shape must list sizes, at most one -1 and [i] references, got ${JSON.stringify(shape)}`);
     }
-    this.shape = shape.map((d) => (Array.isArray(d) ? [d[0]] as const : d));
+    this.shape = shape.map((d) => (Array.isArray(d) ? ([d[0]] as const) : d));
     this.outputShape; // checks the input shape now
   }
 

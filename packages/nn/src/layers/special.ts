@@ -21,7 +21,7 @@ export class NonlinearityLayer extends Layer {
 
   constructor(incoming: Layer, opts: NonlinearityLayerOptions = {}) {
     super([incoming], opts);
-    this.nonlinearity = opts.nonlinearity === undefined ? rectify : opts.nonlinearity ?? linear;
+    this.nonlinearity = opts.nonlinearity === undefined ? rectify : (opts.nonlinearity ?? linear);
     if (typeof this.nonlinearity !== 'function') throw new Error(`${this.label}: nonlinearity must be a function, got ${typeof this.nonlinearity}`);
   }
 

@@ -14,8 +14,10 @@ function windowOf(p: Pool2dParams, H: number, W: number, oh: number, ow: number)
   const top = oh * p.stride[0] - p.padding[0];
   const left = ow * p.stride[1] - p.padding[1];
   return {
-    h0: Math.max(top, 0), h1: Math.min(top + p.kernelSize[0], H),
-    w0: Math.max(left, 0), w1: Math.min(left + p.kernelSize[1], W),
+    h0: Math.max(top, 0),
+    h1: Math.min(top + p.kernelSize[0], H),
+    w0: Math.max(left, 0),
+    w1: Math.min(left + p.kernelSize[1], W),
   };
 }
 

@@ -13,8 +13,12 @@ import { offsetOf, type KernelGroup } from './util.js';
  * (written at dstStart + sum k_d * dstStrides[d]), visiting the box in row-major order.
  */
 function copyBox(
-  src: Uint32Array, srcStrides: readonly number[], srcStart: number,
-  dst: Uint32Array, dstStrides: readonly number[], dstStart: number,
+  src: Uint32Array,
+  srcStrides: readonly number[],
+  srcStart: number,
+  dst: Uint32Array,
+  dstStrides: readonly number[],
+  dstStart: number,
   shape: readonly number[],
 ): void {
   let size = 1;
@@ -36,7 +40,15 @@ export const shapeKernels: KernelGroup<'reshape' | 'transpose' | 'slice' | 'pad'
   /** out[i_0, ..., i_r] = x[j] with j's axis perm[d] equal to i_d. */
   transpose({ inputs: [x], out, params: { perm } }) {
     const xStrides = stridesOf(x!.shape);
-    copyBox(u32Of(x!), perm.map((p) => xStrides[p]!), 0, u32Of(out), stridesOf(out.shape), 0, out.shape);
+    copyBox(
+      u32Of(x!),
+      perm.map((p) => xStrides[p]!),
+      0,
+      u32Of(out),
+      stridesOf(out.shape),
+      0,
+      out.shape,
+    );
   },
 
   /** out[i] = x[begin + i] along every axis. */

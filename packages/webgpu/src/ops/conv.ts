@@ -19,11 +19,37 @@ const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
  * The conv uniform block (kernels/lib/conv.wgsl's Params): the geometry, and the blocking fields
  * of one kernel in `own`; the other kernels' fields are 0.
  */
-function convUniforms(g: ConvGeometry, total: number, own: Partial<Record<'fblocks' | 'owblocks' | 'cblocks' | 'iwblocks' | 'tblocks' | 'rows' | 'rows_per_chunk', number>>) {
+function convUniforms(
+  g: ConvGeometry,
+  total: number,
+  own: Partial<Record<'fblocks' | 'owblocks' | 'cblocks' | 'iwblocks' | 'tblocks' | 'rows' | 'rows_per_chunk', number>>,
+) {
   return {
-    total, C: g.C, H: g.H, W: g.W, F: g.F, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW,
-    sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl, groups: g.groups, cpg: g.cpg, fpg: g.fpg,
-    fblocks: 0, owblocks: 0, cblocks: 0, iwblocks: 0, tblocks: 0, rows: 0, rows_per_chunk: 0,
+    total,
+    C: g.C,
+    H: g.H,
+    W: g.W,
+    F: g.F,
+    OH: g.OH,
+    OW: g.OW,
+    KH: g.KH,
+    KW: g.KW,
+    sh: g.sh,
+    sw: g.sw,
+    dh: g.dh,
+    dw: g.dw,
+    pt: g.pt,
+    pl: g.pl,
+    groups: g.groups,
+    cpg: g.cpg,
+    fpg: g.fpg,
+    fblocks: 0,
+    owblocks: 0,
+    cblocks: 0,
+    iwblocks: 0,
+    tblocks: 0,
+    rows: 0,
+    rows_per_chunk: 0,
     ...own,
   };
 }
@@ -86,8 +112,14 @@ function sumChunks(partial: DeviceBuffer, out: DeviceBuffer, chunks: number, siz
     kernel: 'reduce',
     constants: { OP: 0, X_INT: 0, OUT_INT: 0 },
     uniforms: {
-      out_size: size, red_size: chunks, out_rank: 1, red_rank: 1,
-      out_shape: [size], out_strides: [1], red_shape: [chunks], red_strides: [size],
+      out_size: size,
+      red_size: chunks,
+      out_rank: 1,
+      red_rank: 1,
+      out_shape: [size],
+      out_strides: [1],
+      red_shape: [chunks],
+      red_strides: [size],
     },
     buffers: { x: partial, out },
     workgroups: grid1d(size),
@@ -119,7 +151,13 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
     const total = g.N * g.groups * cblocks * ceilDiv(g.H, 2) * iwblocks;
     return kernelCall({
       kernel: 'conv2dInput',
-      constants: { SLIDE: slide(g), BATCH_FASTEST: caps.registerTiling && g.N >= 4 ? 1 : 0, CPT: cpt, UNIT_H: g.sh === 1 && g.dh === 1 ? 1 : 0, PAIR: slide(g) && g.fpg >= 2 ? 1 : 0 },
+      constants: {
+        SLIDE: slide(g),
+        BATCH_FASTEST: caps.registerTiling && g.N >= 4 ? 1 : 0,
+        CPT: cpt,
+        UNIT_H: g.sh === 1 && g.dh === 1 ? 1 : 0,
+        PAIR: slide(g) && g.fpg >= 2 ? 1 : 0,
+      },
       uniforms: convUniforms(g, total, { cblocks, iwblocks }),
       buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
       workgroups: grid1d(total),

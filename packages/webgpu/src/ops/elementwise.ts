@@ -5,14 +5,38 @@ import { collapseDims, isInt, u32x8 } from './util.js';
 
 /** Unary function codes; they must match the `OP` switch in kernels/unary.wgsl. */
 const UNARY = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, relu: 6, sigmoid: 7, tanh: 8,
-  leakyRelu: 9, elu: 10, square: 11, reciprocal: 12, cast: 13,
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  abs: 4,
+  sign: 5,
+  relu: 6,
+  sigmoid: 7,
+  tanh: 8,
+  leakyRelu: 9,
+  elu: 10,
+  square: 11,
+  reciprocal: 12,
+  cast: 13,
 } as const;
 
 /** N-ary function codes; they must match the `OP` switch in kernels/elementwise.wgsl. */
 const NARY = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6,
-  eq: 7, ne: 8, gt: 9, ge: 10, lt: 11, le: 12, where: 13,
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  eq: 7,
+  ne: 8,
+  gt: 9,
+  ge: 10,
+  lt: 11,
+  le: 12,
+  where: 13,
 } as const;
 
 type UnaryOp = keyof typeof UNARY;
@@ -32,10 +56,13 @@ function unary<N extends UnaryOp & OpName>(fn: N): KernelBuilder<N> {
 /** Elementwise op over broadcast inputs (2 for binary ops, 3 for where). */
 function nary<N extends NaryOp & OpName>(fn: N): KernelBuilder<N> {
   return ({ inputs, out }) => {
-    const [a, b, c = a] = inputs as [typeof inputs[0], typeof inputs[0], typeof inputs[0]];
+    const [a, b, c = a] = inputs as [(typeof inputs)[0], (typeof inputs)[0], (typeof inputs)[0]];
     // `where` reads its condition as input `c` so that `a` and `b` stay the two operands.
     const [x, y, z] = fn === 'where' ? [b, c, a] : [a, b, c];
-    const { shape, strides } = collapseDims(out.shape, [x!, y!, z!].map((t) => broadcastStrides(t.shape, out.shape)));
+    const { shape, strides } = collapseDims(
+      out.shape,
+      [x!, y!, z!].map((t) => broadcastStrides(t.shape, out.shape)),
+    );
     return kernelCall({
       kernel: 'elementwise',
       constants: { OP: NARY[fn], A_INT: isInt(x!.dtype), B_INT: isInt(y!.dtype), C_INT: isInt(z!.dtype), OUT_INT: isInt(out.dtype) },
@@ -54,10 +81,32 @@ function nary<N extends NaryOp & OpName>(fn: N): KernelBuilder<N> {
 }
 
 export const elementwiseKernels: KernelBuilders<UnaryOp | NaryOp> = {
-  neg: unary('neg'), exp: unary('exp'), log: unary('log'), sqrt: unary('sqrt'), abs: unary('abs'),
-  sign: unary('sign'), relu: unary('relu'), sigmoid: unary('sigmoid'), tanh: unary('tanh'),
-  leakyRelu: unary('leakyRelu'), elu: unary('elu'), square: unary('square'), reciprocal: unary('reciprocal'), cast: unary('cast'),
-  add: nary('add'), sub: nary('sub'), mul: nary('mul'), div: nary('div'), pow: nary('pow'),
-  maximum: nary('maximum'), minimum: nary('minimum'),
-  eq: nary('eq'), ne: nary('ne'), gt: nary('gt'), ge: nary('ge'), lt: nary('lt'), le: nary('le'), where: nary('where'),
+  neg: unary('neg'),
+  exp: unary('exp'),
+  log: unary('log'),
+  sqrt: unary('sqrt'),
+  abs: unary('abs'),
+  sign: unary('sign'),
+  relu: unary('relu'),
+  sigmoid: unary('sigmoid'),
+  tanh: unary('tanh'),
+  leakyRelu: unary('leakyRelu'),
+  elu: unary('elu'),
+  square: unary('square'),
+  reciprocal: unary('reciprocal'),
+  cast: unary('cast'),
+  add: nary('add'),
+  sub: nary('sub'),
+  mul: nary('mul'),
+  div: nary('div'),
+  pow: nary('pow'),
+  maximum: nary('maximum'),
+  minimum: nary('minimum'),
+  eq: nary('eq'),
+  ne: nary('ne'),
+  gt: nary('gt'),
+  ge: nary('ge'),
+  lt: nary('lt'),
+  le: nary('le'),
+  where: nary('where'),
 };

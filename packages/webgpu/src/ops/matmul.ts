@@ -38,10 +38,18 @@ export const matmulKernels: KernelBuilders<'matmul'> = {
     const bStr = broadcastStrides(b!.shape.slice(0, -2), batchShape).map((s) => s * br * bc);
     const batch = sizeOf(batchShape);
     const uniforms = {
-      M, N, K, batch,
-      a_rs: params.transA ? 1 : K, a_cs: params.transA ? M : 1,
-      b_rs: params.transB ? 1 : N, b_cs: params.transB ? K : 1,
-      batch_rank: batchShape.length, batch_shape: u32x8(batchShape), a_bstrides: u32x8(aStr), b_bstrides: u32x8(bStr),
+      M,
+      N,
+      K,
+      batch,
+      a_rs: params.transA ? 1 : K,
+      a_cs: params.transA ? M : 1,
+      b_rs: params.transB ? 1 : N,
+      b_cs: params.transB ? K : 1,
+      batch_rank: batchShape.length,
+      batch_shape: u32x8(batchShape),
+      a_bstrides: u32x8(aStr),
+      b_bstrides: u32x8(bStr),
     };
     const buffers = { a: a!.buf, b: b!.buf, bias: (bias ?? a!).buf, out: out.buf };
     const constants = { HAS_BIAS: bias ? 1 : 0, ACT: ACT[params.activation] };

@@ -5,8 +5,17 @@ import type { KernelBuilders } from './context.js';
 /** The uniform block both pooling kernel files share (kernels/lib/pool.wgsl's Params). */
 function poolUniforms(g: ReturnType<typeof poolGeometry>, p: Pool2dParams, total: number) {
   return {
-    total, H: g.H, W: g.W, OH: g.OH, OW: g.OW,
-    kh: p.kernelSize[0], kw: p.kernelSize[1], sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1],
+    total,
+    H: g.H,
+    W: g.W,
+    OH: g.OH,
+    OW: g.OW,
+    kh: p.kernelSize[0],
+    kw: p.kernelSize[1],
+    sh: p.stride[0],
+    sw: p.stride[1],
+    ph: p.padding[0],
+    pw: p.padding[1],
   };
 }
 

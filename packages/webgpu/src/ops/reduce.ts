@@ -10,11 +10,17 @@ function reduction(fn: keyof typeof REDUCE) {
   return ({ inputs: [x], out, params }: KernelArgs<ReduceParams>) => {
     const strides = stridesOf(x!.shape);
     const kept = x!.shape.map((_, i) => i).filter((i) => !params.axes.includes(i));
-    const o = collapseDims(kept.map((i) => x!.shape[i]!), [kept.map((i) => strides[i]!)]);
+    const o = collapseDims(
+      kept.map((i) => x!.shape[i]!),
+      [kept.map((i) => strides[i]!)],
+    );
     // argmax/argmin report the index along their one axis, so that axis is never merged away.
     const r = fn.startsWith('arg')
       ? { shape: params.axes.map((a) => x!.shape[a]!), strides: [params.axes.map((a) => strides[a]!)] }
-      : collapseDims(params.axes.map((a) => x!.shape[a]!), [params.axes.map((a) => strides[a]!)]);
+      : collapseDims(
+          params.axes.map((a) => x!.shape[a]!),
+          [params.axes.map((a) => strides[a]!)],
+        );
     return kernelCall({
       kernel: 'reduce',
       constants: { OP: REDUCE[fn], X_INT: isInt(x!.dtype), OUT_INT: isInt(out.dtype) },
@@ -35,5 +41,9 @@ function reduction(fn: keyof typeof REDUCE) {
 }
 
 export const reduceKernels: KernelBuilders<keyof typeof REDUCE> = {
-  sum: reduction('sum'), max: reduction('max'), min: reduction('min'), argmax: reduction('argmax'), argmin: reduction('argmin'),
+  sum: reduction('sum'),
+  max: reduction('max'),
+  min: reduction('min'),
+  argmax: reduction('argmax'),
+  argmin: reduction('argmin'),
 };

@@ -9,16 +9,26 @@ import { collapseDims, u32x8 } from './util.js';
  * this copy.
  */
 export function copyCall(
-  x: DeviceBuffer, out: DeviceBuffer, shape: readonly number[],
-  xStrides: readonly number[], xOffset: number, outStrides: readonly number[], outOffset: number,
+  x: DeviceBuffer,
+  out: DeviceBuffer,
+  shape: readonly number[],
+  xStrides: readonly number[],
+  xOffset: number,
+  outStrides: readonly number[],
+  outOffset: number,
 ): KernelCall<'copy'> {
   const size = sizeOf(shape);
   const c = collapseDims(shape, [xStrides, outStrides]);
   return kernelCall({
     kernel: 'copy',
     uniforms: {
-      size, rank: c.shape.length, x_offset: xOffset, out_offset: outOffset,
-      shape: u32x8(c.shape), x_strides: u32x8(c.strides[0]!), out_strides: u32x8(c.strides[1]!),
+      size,
+      rank: c.shape.length,
+      x_offset: xOffset,
+      out_offset: outOffset,
+      shape: u32x8(c.shape),
+      x_strides: u32x8(c.strides[0]!),
+      out_strides: u32x8(c.strides[1]!),
     },
     buffers: { x, out },
     workgroups: grid1d(size),
@@ -36,7 +46,15 @@ export const shapeKernels: KernelBuilders<'reshape' | 'transpose' | 'slice' | 'p
   reshape: ({ inputs: [x], out }) => copyCall(x!.buf, out.buf, [out.size], [1], 0, [1], 0),
   transpose({ inputs: [x], out, params: { perm } }) {
     const xs = stridesOf(x!.shape);
-    return copyCall(x!.buf, out.buf, out.shape, perm.map((p) => xs[p]!), 0, stridesOf(out.shape), 0);
+    return copyCall(
+      x!.buf,
+      out.buf,
+      out.shape,
+      perm.map((p) => xs[p]!),
+      0,
+      stridesOf(out.shape),
+      0,
+    );
   },
   slice({ inputs: [x], out, params: { begin } }) {
     const xs = stridesOf(x!.shape);
@@ -50,10 +68,12 @@ export const shapeKernels: KernelBuilders<'reshape' | 'transpose' | 'slice' | 'p
   concat({ inputs, out, params: { axis } }) {
     const os = stridesOf(out.shape);
     let at = 0;
-    return inputs.filter((x) => x.size > 0).map((x) => {
-      const call = copyCall(x.buf, out.buf, x.shape, stridesOf(x.shape), 0, os, at * os[axis]!);
-      at += x.shape[axis]!;
-      return call;
-    });
+    return inputs
+      .filter((x) => x.size > 0)
+      .map((x) => {
+        const call = copyCall(x.buf, out.buf, x.shape, stridesOf(x.shape), 0, os, at * os[axis]!);
+        at += x.shape[axis]!;
+        return call;
+      });
   },
 };
