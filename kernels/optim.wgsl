@@ -1,7 +1,7 @@
 // One optimizer step for one parameter, in place: reads the gradient once, updates the state
 // buffers and the parameter in the same thread, so a training step costs one dispatch per
 // parameter and no readback. The formulas are PyTorch's (torch.optim, foreach=False), so the
-// golden tests can compare step by step; see packages/core/src/api/optim.ts.
+// golden tests can compare step by step; see OptimRule in packages/core/src/backend.ts.
 //
 // SCALE[0] multiplies every gradient element before use. It lives on the GPU so that gradient
 // clipping by global norm (computed by tensor ops) needs no readback; it is 1 otherwise.

@@ -2,9 +2,10 @@ import type { DType } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 
 /**
- * Every primitive op and its parameters, in one place. The op table (`table.ts`) is a mapped
- * type over these names, so declaring an op here without its shape rule, kernel and gradient
- * rule is a compile error.
+ * Every primitive op and its parameters, in one place. The op table (`table.ts`) and each
+ * backend's kernel table (`OpKernels` in backend.ts) are mapped types over these names, so
+ * declaring an op here without its shape and gradient rule, or without a kernel in every
+ * backend, is a compile error.
  */
 export interface OpParams {
   // creation

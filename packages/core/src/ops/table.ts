@@ -9,8 +9,9 @@ import { shapeOps } from './shape.js';
 import { softmaxOps } from './softmax.js';
 
 /**
- * The op table: every primitive's shape rule, kernel and gradient rule. Its type is a mapped
- * type over `OpParams`, so an op without a complete definition does not compile.
+ * The op table: every primitive's shape rule and gradient rule (how it runs is each backend's
+ * kernel of the same name). Its type is a mapped type over `OpParams`, so an op without a
+ * complete definition does not compile.
  */
 export const OPS: OpDefs<OpName> = {
   ...creationOps,
