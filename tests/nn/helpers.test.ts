@@ -107,12 +107,19 @@ describe('walking the graph', () => {
     nn.disposeLayers(net);
   });
 
-  it('names parameters <layer>.<param>, from names, record keys, or <type><k>', () => {
+  it('names parameters <layer>.<param>, from names, record keys, or <type><k>, one set per model', () => {
     const data = new nn.InputLayer([null, 4]);
     const h1 = new nn.DenseLayer(data, { numUnits: 3 });
     const h2 = new nn.DenseLayer(h1, { numUnits: 2, name: 'out' });
     expect([...nn.paramNames(h2).values()]).toEqual(['dense0.W', 'dense0.b', 'out.W', 'out.b']);
-    expect([...nn.paramNames({ data, hidden: h1, out: h2 }).values()]).toEqual(['hidden.W', 'hidden.b', 'out.W', 'out.b']);
+    // The unnamed layer kept its name: the record's key no longer renames it.
+    expect([...nn.paramNames({ data, hidden: h1, out: h2 }).values()]).toEqual(['dense0.W', 'dense0.b', 'out.W', 'out.b']);
+    // Named from a record first, the key sticks for the last layer too.
+    const g1 = new nn.DenseLayer(data, { numUnits: 3 });
+    const g2 = new nn.DenseLayer(g1, { numUnits: 2, name: 'out' });
+    expect([...nn.paramNames({ data, hidden: g1, out: g2 }).values()]).toEqual(['hidden.W', 'hidden.b', 'out.W', 'out.b']);
+    expect([...nn.paramNames(g2).values()]).toEqual(['hidden.W', 'hidden.b', 'out.W', 'out.b']);
+    nn.disposeLayers(g2);
     const clash = new nn.DenseLayer(h2, { numUnits: 2, name: 'out' });
     expect(() => nn.paramNames(clash)).toThrow("paramNames: two layers are named 'out' (DenseLayer 'out' and DenseLayer 'out'); give them distinct names");
     expect(h2.paramName(h2.W)).toBe('W');
@@ -179,8 +186,10 @@ describe('custom layers', () => {
     await expectTensor(nn.getOutput(layer, ts.tensor([[1, 2]])), [2, 4]);
     expect([...nn.paramNames(layer).values()]).toEqual(['scale0.scale']);
     expect(() => (layer as nn.Layer).addParam(nn.init.Constant(1), [2], 'bad', {})).not.toThrow();
-    expect(() => layer.addParam(() => ts.zeros([3]), [2], 'wrong')).toThrow("ScaleLayer: parameter 'wrong': the initializer gave [3], expected [2]");
-    expect(() => layer.addParam(ts.zeros([2], { dtype: 'int32' }), [2], 'int')).toThrow("ScaleLayer: parameter 'int': parameters must be float32, got int32");
+    expect(() => layer.addParam(() => ts.zeros([3]), [2], 'wrong')).toThrow("ScaleLayer 'scale0': parameter 'wrong': the initializer gave [3], expected [2]");
+    expect(() => layer.addParam(ts.zeros([2], { dtype: 'int32' }), [2], 'int')).toThrow(
+      "ScaleLayer 'scale0': parameter 'int': parameters must be float32, got int32",
+    );
     layer.dispose();
   });
 });

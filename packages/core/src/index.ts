@@ -16,6 +16,7 @@ export { noGrad, isGradEnabled } from './autograd.js';
 export { applyUpdate, optimStateCount, type OptimRule, type OptimHyper } from './api/optim.js';
 export { init, shutdown, backendInfo, flush, emptyCache, stats, registerBackend, registeredBackends, type InitOptions } from './runtime.js';
 export * as debug from './api/debug.js';
+export { checkAtNextRead } from './debug/deferred.js';
 export { fmtShape, opError } from './errors.js';
 
 // For backends: the boundary (backend.ts), the op table and the shape helpers kernels share.

@@ -116,11 +116,12 @@ export class Tensor {
     const storage = this._use('data').retain();
     let bytes: ArrayBuffer;
     try {
-      bytes = await engine.backend!.read(storage.buf, this.size * 4);
+      // Checks pending since the last read (ts.debug, checkAtNextRead) read their verdicts
+      // alongside this value, in the same round trip to the device.
+      [bytes] = await Promise.all([engine.backend!.read(storage.buf, this.size * 4), debugAtSync()]);
     } finally {
       storage.release();
     }
-    await debugAtSync();
     return this.dtype === 'int32' ? new Int32Array(bytes, 0, this.size) : new Float32Array(bytes, 0, this.size);
   }
 

@@ -5,9 +5,12 @@
  *
  * @example
  * import * as ts from '@tessera/core';
+ * import '@tessera/webgpu';
  * import { InputLayer, Conv2DLayer, MaxPool2DLayer, DenseLayer, getOutput, getAllParams,
- *          nonlinearities, objectives, updates } from '@tessera/nn';
+ *          objectives, updates, type Layer } from '@tessera/nn';
  * await ts.init();
+ * const x = ts.rand([8, 1, 28, 28], { seed: 1 });
+ * const y = ts.tensor([0, 1, 2, 3, 4, 5, 6, 7], { dtype: 'int32' });
  * const net: Record<string, Layer> = {};
  * net.data = new InputLayer([null, 1, 28, 28]);
  * net.conv1 = new Conv2DLayer(net.data, { numFilters: 6, filterSize: 5, pad: 'same' });

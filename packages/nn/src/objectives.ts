@@ -36,6 +36,20 @@ function sameShapes(fn: string, a: Tensor, b: Tensor): void {
 const floatOf = (t: Tensor): Tensor => (t.dtype === 'float32' ? t : t.cast('float32'));
 
 /**
+ * Probabilities outside [0, 1] mean the caller passed logits (or raw scores) where a softmax or
+ * sigmoid output belongs: the loss would then train towards nothing useful. Checked on the device
+ * and reported at the next read, so no step waits for it.
+ */
+function checkProbabilities(fn: string, p: Tensor): void {
+  const bad = ts.noGrad(() => ts.tidy(() => ts.keep(p.lt(0).add(p.gt(1)).max())));
+  ts.checkAtNextRead(
+    bad,
+    fn,
+    `predictions ${ts.fmtShape(p.shape)} hold values outside [0, 1], so they are not probabilities. If they are logits (a linear last layer), pass { fromLogits: true }; otherwise apply a softmax / sigmoid first`,
+  );
+}
+
+/**
  * Elementwise binary cross-entropy -(t log p + (1 - t) log(1 - p)) for predictions in (0, 1)
  * (a sigmoid output), or for logits with `fromLogits` (computed as
  * max(x, 0) - x t + log(1 + e^-|x|), which never overflows).
@@ -54,6 +68,7 @@ export function binaryCrossentropy(predictions: Tensor, targets: Tensor, opts: C
       const x = predictions;
       return x.maximum(0).sub(x.mul(t)).add(x.abs().neg().exp().add(1).log());
     }
+    checkProbabilities(fn, predictions);
     const eps = opts.eps ?? DEFAULT_EPS;
     const p = predictions.maximum(eps).minimum(1 - eps);
     return t
@@ -84,6 +99,7 @@ export function categoricalCrossentropy(predictions: Tensor, targets: Tensor, op
       `${fn}: targets ${ts.fmtShape(targets.shape)} ${targets.dtype} do not fit predictions ${ts.fmtShape(predictions.shape)}: expected int32 class ids [${n}] or float32 distributions [${n}, ${c}]`,
     );
   }
+  if (!opts.fromLogits && predictions.size > 0) checkProbabilities(fn, predictions);
   return ts.tidy(() => {
     const t = ids ? ts.oneHot(targets, c) : targets;
     const logp = opts.fromLogits

@@ -79,9 +79,10 @@ function isTensorList(src: ParamSource): src is readonly Tensor[] {
  * GPU and frees the gradients; nothing is read back.
  *
  * @example
+ * const net = models.lenet5({ seed: 1 });            // its last layer is linear: logits
  * const opt = updates.adam(getAllParams(net.out, { trainable: true }), { learningRate: 1e-3 });
  * for (const [x, y] of batches) {
- *   const loss = ts.tidy(() => objectives.categoricalCrossentropy(getOutput(net.out, x), y).mean());
+ *   const loss = ts.tidy(() => objectives.categoricalCrossentropy(getOutput(net.out, x), y, { fromLogits: true }).mean());
  *   await opt.step(loss);
  *   loss.dispose();
  * }

@@ -34,8 +34,27 @@ function checkOptions(op: string, opts: TensorOptions): DType {
   return dtype;
 }
 
+/** Names a value in an error: its type, and what it most likely means. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof (v as { then?: unknown }).then === 'function') return 'a Promise (did you forget await?)';
+  if (v instanceof Tensor) return 'a Tensor';
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : `a ${typeof v} (${JSON.stringify(v)})`;
+}
+
+/** The data `tensor()` takes: a number, a nested array of numbers, or a typed array. */
+function checkData(data: unknown): void {
+  if (typeof data === 'number' || Array.isArray(data) || ArrayBuffer.isView(data)) return;
+  const hint =
+    data instanceof Tensor
+      ? 'It is already a tensor: use it as it is, or copy it with .mul(1) / ts.assign'
+      : 'Expected a number, a nested array of numbers, or a typed array such as Float32Array';
+  throw opError('tensor', `data is ${describe(data)}`, hint);
+}
+
 /**
- * Creates a tensor from a nested array, a number, or a typed array with a shape.
+ * Creates a tensor from a nested array, a number, or a typed array with a shape. Numbers are
+ * float32 unless `dtype` says otherwise (class labels need `{ dtype: 'int32' }`).
  *
  * @example
  * const x = ts.tensor([[1, 2], [3, 4]]);                       // float32 [2,2]
@@ -43,6 +62,7 @@ function checkOptions(op: string, opts: TensorOptions): DType {
  * const labels = ts.tensor([3, 1, 4], { dtype: 'int32' });
  */
 export function tensor(data: NestedArray | ArrayLike<number>, opts: TensorOptions = {}): Tensor {
+  checkData(data);
   const isTyped = ArrayBuffer.isView(data);
   const dtype = checkOptions('tensor', { ...opts, dtype: opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32') });
   const inferred = isTyped ? [(data as ArrayLike<number>).length] : inferShape(data as NestedArray);
@@ -54,6 +74,10 @@ export function tensor(data: NestedArray | ArrayLike<number>, opts: TensorOption
       `got ${flat.length} values for shape ${fmtShape(shape)} (${sizeOf(shape)} elements)`,
       'Pass a shape whose element count matches the data',
     );
+  }
+  if (!isTyped) {
+    const at = (flat as unknown[]).findIndex((v) => typeof v !== 'number');
+    if (at >= 0) throw opError('tensor', `element ${at} of the data is ${describe((flat as unknown[])[at])}, not a number`, 'Pass numbers only');
   }
   const values = dtype === 'int32' ? Int32Array.from(flat) : data instanceof Float32Array ? data : Float32Array.from(flat);
   const storage = allocStorage('tensor', values.length);

@@ -48,10 +48,14 @@ export function checkLabels(op: string, logits: TensorInfo, labels: TensorInfo):
   const ids = labels.dtype === 'int32';
   const ok = ids ? labels.shape.length === 1 && labels.shape[0] === n : labels.shape.length === 2 && labels.shape[0] === n && labels.shape[1] === c;
   if (!ok) {
+    // Class ids made with ts.tensor([3, 1, 4]) are float32: say how to make them int32.
+    const floatIds = !ids && labels.shape.length === 1 && labels.shape[0] === n;
     throw opError(
       op,
       `labels ${fmtShape(labels.shape)} ${labels.dtype} do not fit logits ${fmtShape(logits.shape)}`,
-      `Expected int32 class ids [${n}] or float32 probabilities [${n}, ${c}]`,
+      floatIds
+        ? `Class ids must be int32: create them with ts.tensor(ids, { dtype: 'int32' }) or convert with labels.cast('int32') (ts.tensor([3, 1, 4]) is float32)`
+        : `Expected int32 class ids [${n}] or float32 probabilities [${n}, ${c}]`,
     );
   }
   if (c === 0) throw opError(op, `logits ${fmtShape(logits.shape)} have no classes`);

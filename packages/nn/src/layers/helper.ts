@@ -38,7 +38,8 @@ function roots(source: LayerSource, fn: string): Layer[] {
  * `treatAsInput` are included but not walked past.
  *
  * @example
- * getAllLayers(net.out).map((l) => l.name);   // ['data', 'conv1', 'pool1', 'out']
+ * const net = models.lenet5();
+ * getAllLayers(net.out).map((l) => l.name);   // ['data', 'conv1', 'pool1', 'conv2', 'pool2', 'fc1', 'fc2', 'out']
  */
 export function getAllLayers(source: LayerSource, treatAsInput: Iterable<Layer> = []): Layer[] {
   const stop = new Set(treatAsInput);
@@ -221,8 +222,11 @@ export function nameLayers<T extends Readonly<Record<string, Layer>>>(net: T): T
 /**
  * Full parameter names `<layer>.<param>` for every parameter below the source: layer names
  * come from the layer, then from the record key, then `<type><k>` (k counting that type).
+ * A layer without a name keeps the one it gets here, so one model has one set of names: saving
+ * `net` (a record) or `net.out` later writes the same names.
  *
  * @example
+ * const net = models.lenet5();
  * [...paramNames(net).values()];   // ['conv1.W', 'conv1.b', ...]
  */
 export function paramNames(source: LayerSource): Map<Tensor, string> {
@@ -242,6 +246,7 @@ export function paramNames(source: LayerSource): Map<Tensor, string> {
     owner.set(name, layer);
     layerName.set(layer, name);
   }
+  for (const [layer, name] of layerName) if (layer.params.size) layer.name ??= name;
   const out = new Map<Tensor, string>();
   for (const [layer, name] of layerName) for (const p of layer.params.keys()) if (!out.has(p)) out.set(p, `${name}.${layer.paramName(p)}`);
   return out;
