@@ -4,8 +4,8 @@
  * Node-only loaders that read the npm-installed datasets live in
  * `@tessera/data/node`, which also re-exports all of this.
  *
- * Tensors are not built here: pass `images` / `x` with their shape to
- * `ts.tensor` from `@tessera/core`.
+ * `tensorBatches` yields mini-batches as tensors; `batches` as typed arrays, for your own
+ * `ts.tensor(x, { shape })`.
  */
 
 /**
@@ -114,3 +114,11 @@ export {
   type Batch,
   type BatchOptions,
 } from './batches.js';
+
+/**
+ * Mini-batches as tensors of the right shape and dtype (float32 images, int32 labels).
+ *
+ * @example
+ * for (const b of tensorBatches({ images, labels, sampleShape: [1, 28, 28], batchSize: 64 })) b.dispose();
+ */
+export { tensorBatches, type TensorBatch } from './tensors.js';
