@@ -16,7 +16,9 @@ export type LayerShape = readonly (number | null)[];
  * `regularizable` ones are penalised by `regularizeNetworkParams` (weights are, biases not).
  *
  * @example
- * layer.params.get(layer.W);   // { trainable: true, regularizable: true }
+ * const fc = new DenseLayer(l, 10);
+ * fc.params.get(fc.W);   // { trainable: true, regularizable: true }
+ * fc.params.get(fc.b!);   // { trainable: true, regularizable: false }
  */
 export interface ParamTags {
   trainable: boolean;
@@ -65,13 +67,14 @@ let layerCounter = 0;
  *
  * @example
  * class ScaleLayer extends Layer {
- *   readonly scale: Tensor;
+ *   readonly typeName = 'scale';
+ *   readonly scale: ts.Tensor;
  *   constructor(incoming: Layer) {
  *     super([incoming]);
  *     this.scale = this.addParam(init.Constant(1), [incoming.outputShape[1] as number], 'scale');
  *   }
  *   getOutputShapeFor([s]: LayerShape[]) { return s!; }
- *   getOutputFor([x]: Tensor[]) { return x!.mul(this.scale); }
+ *   getOutputFor([x]: ts.Tensor[]) { return x!.mul(this.scale); }
  * }
  */
 export abstract class Layer {
@@ -137,8 +140,18 @@ export abstract class Layer {
    * tensors are kept alive (`ts.keep`) and require grad; they are this layer's to dispose.
    *
    * @example
-   * this.W = this.addParam(init.GlorotUniform(), [numIn, numUnits], 'W');
-   * this.b = this.addParam(init.Constant(0), [numUnits], 'b', { regularizable: false });
+   * class AffineLayer extends Layer {
+   *   readonly typeName = 'affine';
+   *   readonly W: ts.Tensor;
+   *   readonly b: ts.Tensor;
+   *   constructor(incoming: Layer, numUnits: number) {
+   *     super([incoming]);
+   *     this.W = this.addParam(init.GlorotUniform(), [incoming.outputShape[1] as number, numUnits], 'W');
+   *     this.b = this.addParam(init.Constant(0), [numUnits], 'b', { regularizable: false });
+   *   }
+   *   getOutputShapeFor([s]: LayerShape[]) { return [s![0]!, this.W.shape[1]!]; }
+   *   getOutputFor([x]: ts.Tensor[]) { return ts.linear(x!, this.W, this.b); }
+   * }
    */
   addParam(spec: ParamSpec, shape: readonly number[], name: string, tags: Partial<ParamTags> = {}): Tensor {
     const full: ParamTags = { trainable: tags.trainable ?? true, regularizable: tags.regularizable ?? true };
@@ -178,7 +191,13 @@ export abstract class Layer {
     return t;
   }
 
-  /** The parameter's name within this layer (`W`, `b`, ...). @example layer.paramName(layer.W) // 'W' */
+  /**
+   * The parameter's name within this layer (`W`, `b`, ...).
+   *
+   * @example
+   * const fc = new DenseLayer(l, 10);
+   * fc.paramName(fc.W);   // 'W'
+   */
   paramName(param: Tensor): string {
     const n = this.paramNames.get(param);
     if (n === undefined) throw new Error(`${this.label}: the tensor is not one of its parameters`);

@@ -2,6 +2,7 @@ import * as ts from '@tessera/core';
 import type { Tensor } from '@tessera/core';
 import { GlorotUniform, Constant } from '../init.js';
 import { rectify, linear, type Nonlinearity } from '../nonlinearities.js';
+import { layerArgs } from './args.js';
 import { Layer, fmtLayerShape, pair, type LayerOptions, type LayerShape, type ParamSpec } from './base.js';
 
 /**
@@ -9,11 +10,14 @@ import { Layer, fmtLayerShape, pair, type LayerOptions, type LayerShape, type Pa
  * keeps the input's size at stride 1), a number, or a pair [h, w] of per-side amounts.
  *
  * @example
- * new Conv2DLayer(l, { numFilters: 8, filterSize: 3, pad: 'same' });
+ * const data = new InputLayer([null, 1, 28, 28]);
+ * new Conv2DLayer(data, 8, 3, { pad: 'same' }).outputShape;   // [null, 8, 28, 28]
+ * new Conv2DLayer(data, 8, 3, { pad: 'valid' }).outputShape;   // [null, 8, 26, 26]
+ * new Conv2DLayer(data, 8, 3, { pad: 'full' }).outputShape;   // [null, 8, 30, 30]
  */
 export type ConvPad = 'valid' | 'full' | 'same' | number | readonly [number, number];
 
-/** Options of Conv2DLayer (Lasagne's arguments, camelCase). @example { numFilters: 6, filterSize: 5, pad: 2 } */
+/** Options of Conv2DLayer (Lasagne's arguments, camelCase). @example const opts: nn.Conv2DLayerOptions = { numFilters: 6, filterSize: 5, pad: 2 }; */
 export interface Conv2DLayerOptions extends LayerOptions {
   numFilters: number;
   filterSize: number | readonly [number, number];
@@ -39,7 +43,7 @@ interface PadPlan {
   total: [number, number];
 }
 
-/** Output length of a convolution or pooling window along one dimension (null stays null). @example convOutputLength(28, 5, 1, 4)   // 28 */
+/** Output length of a convolution or pooling window along one dimension (null stays null). @example nn.convOutputLength(28, 5, 1, 4);   // 28 */
 export function convOutputLength(input: number | null, kernel: number, stride: number, padTotal: number): number | null {
   return input === null ? null : ts.windowOutputSize(input, kernel, stride, padTotal);
 }
@@ -50,9 +54,18 @@ export function convOutputLength(input: number | null, kernel: number, stride: n
  * two through safetensors unchanged. With `rectify` (the default) bias and ReLU are fused into
  * the convolution kernel.
  *
+ * Two forms: Lasagne's positional `new Conv2DLayer(incoming, numFilters, filterSize, { ...rest })`
+ * (`Conv2DLayer(incoming, num_filters, filter_size, pad=...)`), and the options object
+ * `new Conv2DLayer(incoming, { numFilters, filterSize, ...rest })`. They build the same layer;
+ * giving `numFilters` or `filterSize` both ways throws. Unlike Lasagne (`flip_filters=True`),
+ * filters are never flipped.
+ *
  * @example
- * const conv1 = new Conv2DLayer(input, { numFilters: 6, filterSize: 5, pad: 'same' });
- * conv1.outputShape;   // [null, 6, 28, 28] for a [null, 1, 28, 28] input
+ * const data = new InputLayer([null, 1, 28, 28]);
+ * const conv1 = new Conv2DLayer(data, 6, 5, { pad: 'same' });   // Lasagne: Conv2DLayer(data, 6, 5, pad='same')
+ * const same = new Conv2DLayer(data, { numFilters: 6, filterSize: 5, pad: 'same' });   // the options form
+ * conv1.outputShape;   // [null, 6, 28, 28]
+ * conv1.W.shape;   // [6, 1, 5, 5]: [numFilters, channels, KH, KW], as PyTorch
  */
 export class Conv2DLayer extends Layer {
   readonly typeName = 'conv2d';
@@ -67,9 +80,18 @@ export class Conv2DLayer extends Layer {
   readonly b: Tensor | null;
   private readonly plan: PadPlan;
 
-  constructor(incoming: Layer, opts: Conv2DLayerOptions) {
-    super([incoming], opts);
-    const o = opts ?? ({} as Conv2DLayerOptions);
+  /** Lasagne's form: `numFilters` and `filterSize` positional, the other options after them. */
+  constructor(
+    incoming: Layer,
+    numFilters: number,
+    filterSize: number | readonly [number, number],
+    opts?: Omit<Conv2DLayerOptions, 'numFilters' | 'filterSize'>,
+  );
+  /** The options form. */
+  constructor(incoming: Layer, opts: Conv2DLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const o = layerArgs<Conv2DLayerOptions>(new.target.name, 'incoming', ['numFilters', 'filterSize'], args);
+    super([incoming], o);
     if (!Number.isInteger(o.numFilters) || o.numFilters <= 0)
       throw new Error(`${this.label}: numFilters must be a positive integer, got ${JSON.stringify(o.numFilters)}`);
     this.numFilters = o.numFilters;

@@ -2,9 +2,10 @@ import * as ts from '@tessera/core';
 import type { Tensor } from '@tessera/core';
 import { GlorotUniform, Constant } from '../init.js';
 import { rectify, linear, type Nonlinearity } from '../nonlinearities.js';
+import { layerArgs } from './args.js';
 import { Layer, fmtLayerShape, type LayerOptions, type LayerShape, type ParamSpec } from './base.js';
 
-/** Options of DenseLayer. @example { numUnits: 10, nonlinearity: nonlinearities.softmax } */
+/** Options of DenseLayer. @example const opts: nn.DenseLayerOptions = { numUnits: 10, nonlinearity: nn.nonlinearities.softmax }; */
 export interface DenseLayerOptions extends LayerOptions {
   numUnits: number;
   /** Weight [numInputs, numUnits] (Lasagne's layout, transposed from PyTorch's Linear). */
@@ -20,10 +21,17 @@ export interface DenseLayerOptions extends LayerOptions {
  * axis 1 first, as in Lasagne, so a dense layer can follow a convolution or pooling layer
  * directly. With `rectify` (the default) bias and ReLU run in the matmul kernel's epilogue.
  *
+ * Two forms: Lasagne's positional `new DenseLayer(incoming, numUnits, { ...rest })`
+ * (`DenseLayer(incoming, num_units, nonlinearity=...)`), and the options object
+ * `new DenseLayer(incoming, { numUnits, ...rest })`. They build the same layer; giving
+ * `numUnits` both ways throws.
+ *
  * @example
- * const hidden = new DenseLayer(input, { numUnits: 100 });            // ReLU
- * const out = new DenseLayer(hidden, { numUnits: 10, nonlinearity: nonlinearities.softmax });
- * out.W.shape;   // [100, 10]
+ * const data = new InputLayer([null, 100]);
+ * const hid = new DenseLayer(data, 10);   // Lasagne: DenseLayer(data, 10); ReLU by default
+ * const out = new DenseLayer(hid, 1, { nonlinearity: nn.nonlinearities.sigmoid });
+ * const same = new DenseLayer(hid, { numUnits: 1, nonlinearity: nn.nonlinearities.sigmoid });   // the options form
+ * out.W.shape;   // [10, 1], as same.W.shape
  */
 export class DenseLayer extends Layer {
   readonly typeName = 'dense';
@@ -33,9 +41,14 @@ export class DenseLayer extends Layer {
   readonly W: Tensor;
   readonly b: Tensor | null;
 
-  constructor(incoming: Layer, opts: DenseLayerOptions) {
+  /** Lasagne's form: `numUnits` positional, the other options after it. */
+  constructor(incoming: Layer, numUnits: number, opts?: Omit<DenseLayerOptions, 'numUnits'>);
+  /** The options form. */
+  constructor(incoming: Layer, opts: DenseLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const opts = layerArgs<DenseLayerOptions>(new.target.name, 'incoming', ['numUnits'], args);
     super([incoming], opts);
-    const { numUnits } = opts ?? ({} as DenseLayerOptions);
+    const { numUnits } = opts;
     if (!Number.isInteger(numUnits) || numUnits <= 0) throw new Error(`${this.label}: numUnits must be a positive integer, got ${JSON.stringify(numUnits)}`);
     this.numUnits = numUnits;
     this.nonlinearity = opts.nonlinearity === undefined ? rectify : (opts.nonlinearity ?? linear);

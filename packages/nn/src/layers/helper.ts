@@ -21,7 +21,9 @@ export type LayerSource = Layer | readonly Layer[] | Readonly<Record<string, Lay
  * layers to tensors (any layer: its output is replaced), or a record keyed by layer name.
  *
  * @example
- * getOutput(net.out, { data: x, mask: m });
+ * const data = new InputLayer([null, 3], { name: 'data' });
+ * const mask = new InputLayer([null, 3], { name: 'mask' });
+ * getOutput(new ElemwiseSumLayer([data, mask]), { data: x, mask: y });
  */
 export type OutputInputs = Tensor | ReadonlyMap<Layer, Tensor> | Readonly<Record<string, Tensor>>;
 
@@ -102,7 +104,7 @@ function bindInputs(all: readonly Layer[], inputs: OutputInputs | undefined): Ma
  *
  * @example
  * const probs = getOutput(net.out, x, { deterministic: true });
- * const [h, y] = getOutput([net.hidden, net.out], new Map([[net.data, x]]));
+ * const [hidden, logits] = getOutput([net.fc2, net.out], new Map([[net.data, x]]));
  */
 export function getOutput(source: Layer, inputs?: OutputInputs, opts?: ForwardOptions): Tensor;
 export function getOutput(source: readonly Layer[], inputs?: OutputInputs, opts?: ForwardOptions): Tensor[];
@@ -173,7 +175,8 @@ export async function getAllParamValues(source: LayerSource, tags: Partial<Param
  * arrays in getAllParams order, e.g. a snapshot from getAllParamValues.
  *
  * @example
- * setAllParamValues(net.out, snapshot);
+ * const snapshot = await getAllParamValues(net.out);
+ * setAllParamValues(net.out, snapshot);   // back to the snapshot, e.g. the best epoch
  */
 export function setAllParamValues(source: LayerSource, values: readonly (ArrayLike<number> | Tensor)[], tags: Partial<ParamTags> = {}): void {
   const params = getAllParams(source, tags);
@@ -209,7 +212,10 @@ export function setAllParamValues(source: LayerSource, values: readonly (ArrayLi
  * so errors and saved files say `conv1.W` rather than `conv2d0.W`. Returns the record.
  *
  * @example
- * const net = nameLayers({ data: new InputLayer([null, 784]), ... });
+ * const data = new InputLayer([null, 784]);
+ * const hidden = new DenseLayer(data, 100);
+ * const named = nameLayers({ data, hidden, out: new DenseLayer(hidden, 10) });
+ * named.hidden.name;   // 'hidden'
  */
 export function nameLayers<T extends Readonly<Record<string, Layer>>>(net: T): T {
   for (const [key, layer] of Object.entries(net)) {

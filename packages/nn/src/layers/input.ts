@@ -1,20 +1,25 @@
 import type { Tensor } from '@tessera/core';
+import { layerArgs } from './args.js';
 import { Layer, fmtLayerShape, type LayerOptions, type LayerShape } from './base.js';
 
 /**
  * Where data enters a network: a shape with `null` for sizes that vary (the batch). Feed it
  * through `getOutput(out, x)` (one input) or `getOutput(out, new Map([[inputLayer, x]]))`.
  *
+ * The shape is positional as in Lasagne (`InputLayer((None, 100))` is
+ * `new InputLayer([null, 100])`); options (`name`) come after it.
+ *
  * @example
  * const data = new InputLayer([null, 1, 28, 28], { name: 'data' });
- * getOutput(data, ts.zeros([8, 1, 28, 28])).shape;   // [8, 1, 28, 28]
+ * nn.getOutput(data, ts.zeros([8, 1, 28, 28])).shape;   // [8, 1, 28, 28]
+ * const features = new InputLayer([null, 100]);   // Lasagne: InputLayer((None, 100))
  */
 export class InputLayer extends Layer {
   readonly typeName = 'input';
   readonly shape: LayerShape;
 
   constructor(shape: LayerShape, opts: LayerOptions = {}) {
-    super([], opts);
+    super([], layerArgs<LayerOptions>(new.target.name, 'shape', [], [opts]));
     if (!Array.isArray(shape) || !shape.every((d) => d === null || (Number.isInteger(d) && d >= 0))) {
       throw new Error(`InputLayer: shape must be an array of non-negative integers or null, got ${JSON.stringify(shape)}`);
     }

@@ -1,8 +1,9 @@
 import * as ts from '@tessera/core';
 import type { Tensor } from '@tessera/core';
+import { layerArgs } from './args.js';
 import { Layer, type ForwardOptions, type LayerOptions, type LayerShape } from './base.js';
 
-/** Options of DropoutLayer. @example { p: 0.5, seed: 1 } */
+/** Options of DropoutLayer. @example const opts: nn.DropoutLayerOptions = { p: 0.5, seed: 1 }; */
 export interface DropoutLayerOptions extends LayerOptions {
   /** Probability of dropping each element, in [0, 1). Default 0.5. */
   p?: number;
@@ -39,9 +40,17 @@ function maskShape(label: string, shape: readonly number[], shared: readonly num
  * Every training call draws a new mask (a counter advances); with `seed` the sequence of
  * masks is reproducible.
  *
+ * Two forms: Lasagne's positional `new DropoutLayer(incoming, p?, { ...rest })`
+ * (`DropoutLayer(incoming, p=0.5, rescale=True)`), and the options object
+ * `new DropoutLayer(incoming, { p, ...rest })`. Giving `p` both ways throws.
+ *
  * @example
- * const drop = new DropoutLayer(hidden, { p: 0.5, seed: 1 });
- * getOutput(drop, x, { deterministic: false });   // about half the units zeroed
+ * const hidden = new InputLayer([null, 100]);
+ * const drop = new DropoutLayer(hidden, 0.5, { seed: 1 });   // Lasagne: DropoutLayer(hidden, p=0.5)
+ * const same = new DropoutLayer(hidden, { p: 0.5, seed: 1 });   // the options form
+ * const x = ts.ones([4, 100]);
+ * nn.getOutput(drop, x);   // training: about half the units zeroed, the rest doubled
+ * nn.getOutput(drop, x, { deterministic: true });   // evaluation: x itself
  */
 export class DropoutLayer extends Layer {
   readonly typeName = 'dropout';
@@ -52,7 +61,12 @@ export class DropoutLayer extends Layer {
   /** How many masks were drawn so far; mask k uses stream (seed, k). */
   calls = 0;
 
-  constructor(incoming: Layer, opts: DropoutLayerOptions = {}) {
+  /** Lasagne's form: `p` positional (default 0.5), the other options after it. */
+  constructor(incoming: Layer, p?: number, opts?: Omit<DropoutLayerOptions, 'p'>);
+  /** The options form. */
+  constructor(incoming: Layer, opts: DropoutLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const opts = layerArgs<DropoutLayerOptions>(new.target.name, 'incoming', ['p'], args);
     super([incoming], opts);
     this.p = opts.p ?? 0.5;
     if (typeof this.p !== 'number' || !(this.p >= 0 && this.p < 1)) throw new Error(`${this.label}: p must be in [0, 1), got ${JSON.stringify(opts.p)}`);
@@ -79,7 +93,7 @@ export class DropoutLayer extends Layer {
   }
 }
 
-/** Options of GaussianNoiseLayer. @example { sigma: 0.1 } */
+/** Options of GaussianNoiseLayer. @example const opts: nn.GaussianNoiseLayerOptions = { sigma: 0.1, seed: 3 }; */
 export interface GaussianNoiseLayerOptions extends LayerOptions {
   /** Standard deviation of the added noise. Default 0.1. */
   sigma?: number;
@@ -89,8 +103,14 @@ export interface GaussianNoiseLayerOptions extends LayerOptions {
 /**
  * Adds N(0, sigma²) noise during training; passes the input through when deterministic.
  *
+ * Two forms: Lasagne's positional `new GaussianNoiseLayer(incoming, sigma?, { ...rest })`
+ * (`GaussianNoiseLayer(incoming, sigma=0.1)`), and the options object
+ * `new GaussianNoiseLayer(incoming, { sigma, ...rest })`. Giving `sigma` both ways throws.
+ *
  * @example
- * const noisy = new GaussianNoiseLayer(input, { sigma: 0.1, seed: 3 });
+ * const input = new InputLayer([null, 784]);
+ * const noisy = new GaussianNoiseLayer(input, 0.1, { seed: 3 });   // Lasagne: GaussianNoiseLayer(input, 0.1)
+ * const same = new GaussianNoiseLayer(input, { sigma: 0.1, seed: 3 });   // the options form
  */
 export class GaussianNoiseLayer extends Layer {
   readonly typeName = 'gaussiannoise';
@@ -98,10 +118,15 @@ export class GaussianNoiseLayer extends Layer {
   readonly seed: number | undefined;
   calls = 0;
 
-  constructor(incoming: Layer, opts: GaussianNoiseLayerOptions = {}) {
+  /** Lasagne's form: `sigma` positional (default 0.1), the other options after it. */
+  constructor(incoming: Layer, sigma?: number, opts?: Omit<GaussianNoiseLayerOptions, 'sigma'>);
+  /** The options form. */
+  constructor(incoming: Layer, opts: GaussianNoiseLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const opts = layerArgs<GaussianNoiseLayerOptions>(new.target.name, 'incoming', ['sigma'], args);
     super([incoming], opts);
     this.sigma = opts.sigma ?? 0.1;
-    if (!Number.isFinite(this.sigma) || this.sigma < 0) throw new Error(`${this.label}: sigma must be >= 0, got ${JSON.stringify(opts.sigma)}`);
+    if (!Number.isFinite(this.sigma) || this.sigma < 0) throw new Error(`${this.label}: sigma must be a number >= 0, got ${JSON.stringify(opts.sigma)}`);
     if (opts.seed !== undefined && !Number.isInteger(opts.seed)) throw new Error(`${this.label}: seed must be an integer, got ${opts.seed}`);
     this.seed = opts.seed;
   }

@@ -1,9 +1,10 @@
 import * as ts from '@tessera/core';
 import type { Tensor } from '@tessera/core';
+import { layerArgs } from './args.js';
 import { Layer, pair, type LayerOptions, type LayerShape } from './base.js';
 import { convOutputLength } from './conv.js';
 
-/** Options of MaxPool2DLayer. @example { poolSize: 2 } */
+/** Options of MaxPool2DLayer. @example const opts: nn.Pool2DLayerOptions = { poolSize: 2, stride: 1 }; */
 export interface Pool2DLayerOptions extends LayerOptions {
   poolSize: number | readonly [number, number];
   /** Default: the pool size (non-overlapping windows). */
@@ -17,7 +18,7 @@ export interface Pool2DLayerOptions extends LayerOptions {
   ignoreBorder?: boolean;
 }
 
-/** Options of Pool2DLayer: a pooling mode as well. @example { poolSize: 2, mode: 'average_inc_pad' } */
+/** Options of Pool2DLayer: a pooling mode as well. @example const opts: nn.AnyPool2DLayerOptions = { poolSize: 2, mode: 'average_inc_pad' }; */
 export interface AnyPool2DLayerOptions extends Pool2DLayerOptions {
   /** 'max', or 'average_inc_pad' (zeros of the padding count, as Lasagne's default average). */
   mode?: 'max' | 'average_inc_pad';
@@ -27,8 +28,16 @@ export interface AnyPool2DLayerOptions extends Pool2DLayerOptions {
  * 2-D pooling over NCHW input, Lasagne's `Pool2DLayer`: max or average over windows of
  * `poolSize`, moved by `stride`. `MaxPool2DLayer` is this with mode 'max'.
  *
+ * Two forms: Lasagne's positional `new Pool2DLayer(incoming, poolSize, { ...rest })`
+ * (`Pool2DLayer(incoming, pool_size, stride=None, pad=(0, 0), ignore_border=True, mode='max')`),
+ * and the options object `new Pool2DLayer(incoming, { poolSize, ...rest })`. Giving `poolSize`
+ * both ways throws.
+ *
  * @example
- * const avg = new Pool2DLayer(conv, { poolSize: 2, mode: 'average_inc_pad' });
+ * const data = new InputLayer([null, 6, 28, 28]);
+ * const avg = new Pool2DLayer(data, 2, { mode: 'average_inc_pad' });   // Lasagne: Pool2DLayer(data, 2, mode='average_inc_pad')
+ * const same = new Pool2DLayer(data, { poolSize: 2, mode: 'average_inc_pad' });   // the options form
+ * avg.outputShape;   // [null, 6, 14, 14]
  */
 export class Pool2DLayer extends Layer {
   readonly typeName: string = 'pool2d';
@@ -37,9 +46,13 @@ export class Pool2DLayer extends Layer {
   readonly pad: [number, number];
   readonly mode: 'max' | 'average_inc_pad';
 
-  constructor(incoming: Layer, opts: AnyPool2DLayerOptions) {
-    super([incoming], opts);
-    const o = opts ?? ({} as AnyPool2DLayerOptions);
+  /** Lasagne's form: `poolSize` positional, the other options after it. */
+  constructor(incoming: Layer, poolSize: number | readonly [number, number], opts?: Omit<AnyPool2DLayerOptions, 'poolSize'>);
+  /** The options form. */
+  constructor(incoming: Layer, opts: AnyPool2DLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const o = layerArgs<AnyPool2DLayerOptions>(new.target.name, 'incoming', ['poolSize'], args);
+    super([incoming], o);
     this.poolSize = pair(this.label, 'poolSize', o.poolSize);
     this.stride = pair(this.label, 'stride', o.stride ?? this.poolSize);
     this.pad = pair(this.label, 'pad', o.pad ?? 0, 0);
@@ -73,12 +86,25 @@ export class Pool2DLayer extends Layer {
 /**
  * Max pooling over NCHW input; `stride` defaults to `poolSize`.
  *
+ * Two forms: Lasagne's positional `new MaxPool2DLayer(incoming, poolSize, { ...rest })`
+ * (`MaxPool2DLayer(incoming, pool_size, stride=None, pad=(0, 0), ignore_border=True)`), and the
+ * options object `new MaxPool2DLayer(incoming, { poolSize, ...rest })`. Giving `poolSize` both
+ * ways throws.
+ *
  * @example
- * const pool1 = new MaxPool2DLayer(conv1, { poolSize: 2 });   // [null,6,28,28] -> [null,6,14,14]
+ * const conv1 = new InputLayer([null, 6, 28, 28]);
+ * const pool1 = new MaxPool2DLayer(conv1, 2);   // Lasagne: MaxPool2DLayer(conv1, 2); [null,6,28,28] -> [null,6,14,14]
+ * const same = new MaxPool2DLayer(conv1, { poolSize: 2 });   // the options form
+ * const overlapping = new MaxPool2DLayer(conv1, 3, { stride: 2, pad: 1 });   // [null,6,14,14] as well
  */
 export class MaxPool2DLayer extends Pool2DLayer {
   override readonly typeName: string = 'maxpool2d';
-  constructor(incoming: Layer, opts: Pool2DLayerOptions) {
-    super(incoming, { ...opts, mode: 'max' });
+  /** Lasagne's form: `poolSize` positional, the other options after it. */
+  constructor(incoming: Layer, poolSize: number | readonly [number, number], opts?: Omit<Pool2DLayerOptions, 'poolSize'>);
+  /** The options form. */
+  constructor(incoming: Layer, opts: Pool2DLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const o = layerArgs<Pool2DLayerOptions>(new.target.name, 'incoming', ['poolSize'], args);
+    super(incoming, { ...o, mode: 'max' });
   }
 }

@@ -1,10 +1,11 @@
 import * as ts from '@tessera/core';
 import type { Tensor } from '@tessera/core';
+import { layerArgs } from './args.js';
 import { Layer, fmtLayerShape, type LayerOptions, type LayerShape } from './base.js';
 
 const product = (dims: readonly (number | null)[]): number | null => (dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a * b, 1));
 
-/** Options of FlattenLayer. @example { outdim: 2 } */
+/** Options of FlattenLayer. @example const opts: nn.FlattenLayerOptions = { outdim: 2 }; */
 export interface FlattenLayerOptions extends LayerOptions {
   /** Rank of the output: the first outdim - 1 dimensions are kept, the rest merged. Default 2. */
   outdim?: number;
@@ -13,14 +14,26 @@ export interface FlattenLayerOptions extends LayerOptions {
 /**
  * Merges trailing dimensions: [N, C, H, W] becomes [N, C*H*W] (with the default outdim 2).
  *
+ * Two forms: Lasagne's positional `new FlattenLayer(incoming, outdim?, { ...rest })`
+ * (`FlattenLayer(incoming, outdim=2)`), and the options object
+ * `new FlattenLayer(incoming, { outdim, ...rest })`. Giving `outdim` both ways throws.
+ *
  * @example
- * new FlattenLayer(pool2).outputShape;   // [null, 400] for [null, 16, 5, 5]
+ * const pool2 = new InputLayer([null, 16, 5, 5]);
+ * new FlattenLayer(pool2).outputShape;   // [null, 400]
+ * new FlattenLayer(pool2, 3).outputShape;   // [null, 16, 25]; Lasagne: FlattenLayer(pool2, outdim=3)
+ * new FlattenLayer(pool2, { outdim: 3 }).outputShape;   // the options form: [null, 16, 25]
  */
 export class FlattenLayer extends Layer {
   readonly typeName = 'flatten';
   readonly outdim: number;
 
-  constructor(incoming: Layer, opts: FlattenLayerOptions = {}) {
+  /** Lasagne's form: `outdim` positional (default 2), the other options after it. */
+  constructor(incoming: Layer, outdim?: number, opts?: Omit<FlattenLayerOptions, 'outdim'>);
+  /** The options form. */
+  constructor(incoming: Layer, opts: FlattenLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const opts = layerArgs<FlattenLayerOptions>(new.target.name, 'incoming', ['outdim'], args);
     super([incoming], opts);
     this.outdim = opts.outdim ?? 2;
     if (!Number.isInteger(this.outdim) || this.outdim < 1)
@@ -39,10 +52,10 @@ export class FlattenLayer extends Layer {
   }
 }
 
-/** A target dimension of ReshapeLayer: a size, -1 (inferred, at most once), or [i] (input dimension i). @example [[0], -1] */
+/** A target dimension of ReshapeLayer: a size, -1 (inferred, at most once), or [i] (input dimension i). @example const shape: nn.ReshapeDim[] = [[0], -1]; */
 export type ReshapeDim = number | readonly [number];
 
-/** Options of ReshapeLayer. @example { shape: [[0], 1, 28, 28] } */
+/** Options of ReshapeLayer. @example const opts: nn.ReshapeLayerOptions = { shape: [[0], 1, 28, 28] }; */
 export interface ReshapeLayerOptions extends LayerOptions {
   shape: readonly ReshapeDim[];
 }
@@ -51,16 +64,28 @@ export interface ReshapeLayerOptions extends LayerOptions {
  * Reshapes, with Lasagne's notation: sizes, one -1 to infer, and [i] to copy input
  * dimension i (so [[0], 1, 28, 28] keeps the batch size whatever it is).
  *
+ * Two forms: Lasagne's positional `new ReshapeLayer(incoming, shape, { ...rest })`
+ * (`ReshapeLayer(incoming, shape)`), and the options object
+ * `new ReshapeLayer(incoming, { shape, ...rest })`. Giving `shape` both ways throws.
+ *
  * @example
- * new ReshapeLayer(dense, { shape: [[0], 1, 28, 28] }).outputShape;   // [null, 1, 28, 28]
+ * const dense = new InputLayer([null, 784]);
+ * new ReshapeLayer(dense, [[0], 1, 28, 28]).outputShape;   // [null, 1, 28, 28]; Lasagne: ReshapeLayer(dense, ([0], 1, 28, 28))
+ * new ReshapeLayer(dense, { shape: [[0], 1, 28, 28] }).outputShape;   // the options form: [null, 1, 28, 28]
+ * new ReshapeLayer(dense, [[0], -1, 7]).outputShape;   // [null, 112, 7]
  */
 export class ReshapeLayer extends Layer {
   readonly typeName = 'reshape';
   readonly shape: readonly ReshapeDim[];
 
-  constructor(incoming: Layer, opts: ReshapeLayerOptions) {
+  /** Lasagne's form: `shape` positional, the other options after it. */
+  constructor(incoming: Layer, shape: readonly ReshapeDim[], opts?: Omit<ReshapeLayerOptions, 'shape'>);
+  /** The options form. */
+  constructor(incoming: Layer, opts: ReshapeLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const opts = layerArgs<ReshapeLayerOptions>(new.target.name, 'incoming', ['shape'], args);
     super([incoming], opts);
-    const shape = opts?.shape;
+    const shape = opts.shape;
     const ok =
       Array.isArray(shape) &&
       shape.every(
