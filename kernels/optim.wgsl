@@ -9,18 +9,20 @@
 struct Params {
   size: u32,
   lr: f32,
-  // momentum-free rules ignore these; rmsprop reads beta1 as its decay (PyTorch's alpha).
+  // momentum-free rules ignore these; rmsprop and adadelta read beta1 as their decay
+  // (PyTorch's alpha and rho).
   beta1: f32,
   beta2: f32,
   eps: f32,
   weight_decay: f32,
   momentum: f32,
-  // 1 - beta1^t and sqrt(1 - beta2^t), computed on the CPU from the step count.
+  // 1 - beta1^t and sqrt(1 - beta2^t), computed on the CPU from the step count. Adagrad's
+  // lr_decay is folded into lr on the CPU too.
   bias_correction1: f32,
   bias_correction2_sqrt: f32,
 }
 
-// 0 sgd, 1 momentum, 2 nesterov, 3 rmsprop, 4 adam, 5 adamw.
+// 0 sgd, 1 momentum, 2 nesterov, 3 rmsprop, 4 adam, 5 adamw, 6 adagrad, 7 adadelta, 8 adamax.
 override RULE: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -70,6 +72,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       } else {
         p = p - P.lr * step;
       }
+    }
+    case 6u: {
+      // Adagrad: the sum of squared gradients; eps outside the sqrt.
+      let sum = S1[i] + g * g;
+      S1[i] = sum;
+      p = p - P.lr * (g / (sqrt(sum) + P.eps));
+    }
+    case 7u: {
+      // Adadelta: eps inside both square roots; the delta average takes the step before lr.
+      let sq = P.beta1 * S1[i] + (1.0 - P.beta1) * g * g;
+      S1[i] = sq;
+      let delta = sqrt(S2[i] + P.eps) / sqrt(sq + P.eps) * g;
+      S2[i] = P.beta1 * S2[i] + (1.0 - P.beta1) * delta * delta;
+      p = p - P.lr * delta;
+    }
+    case 8u: {
+      // Adamax: eps is added to |g| inside the max (PyTorch), not to the denominator.
+      let m = P.beta1 * S1[i] + (1.0 - P.beta1) * g;
+      let u = max(P.beta2 * S2[i], abs(g) + P.eps);
+      S1[i] = m;
+      S2[i] = u;
+      p = p - (P.lr / P.bias_correction1) * (m / u);
     }
     default: {
       let m = P.beta1 * S1[i] + (1.0 - P.beta1) * g;

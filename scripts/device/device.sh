@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs Tessera's benchmark suite on the lent GPU machine, from the repo root, with what
-# .devcarry/ and .gl/ carry (that machine has no internet and no Node):
+# Runs Tessera's benchmark suite on an offline machine with an NVIDIA GPU, from the repo root,
+# with what .devcarry/ and .gl/ hold (copied there with the repo: the machine has no internet
+# and no Node):
 #   .gl/*.deb            Vulkan/GL loaders (dpkg -x into /, as the device README says)
 #   .devcarry/node.tar.xz  bin/node (Node 20)            -> $NODE_DIR (default /tmp/node)
 #   .devcarry/nm.tar.xz    pruned node_modules            -> ./node_modules
@@ -49,7 +50,7 @@ fi
 if [[ ${DEVICE_SKIP_GL:-0} == 1 ]]; then
   say "1/6 .gl: skipped (DEVICE_SKIP_GL=1)"
 else
-  ls .gl/*.deb >/dev/null 2>&1 || fail "no .gl/*.deb (name .gl in carry)"
+  ls .gl/*.deb >/dev/null 2>&1 || fail "no .gl/*.deb (copy .gl/ with the repo)"
   for f in .gl/*.deb; do dpkg -x "$f" / || fail "dpkg -x $f"; done
   ldconfig
   VK=$(ldconfig -p 2>/dev/null | grep 'libvulkan.so.1 ' | head -1 | sed 's/^\s*//')
@@ -57,7 +58,7 @@ else
 fi
 
 # --- 2. Node, node_modules, dist ----------------------------------------------------------------
-for f in node nm dist; do [[ -f .devcarry/$f.tar.xz ]] || fail ".devcarry/$f.tar.xz is missing (make-bundle.sh / carry .devcarry)"; done
+for f in node nm dist; do [[ -f .devcarry/$f.tar.xz ]] || fail ".devcarry/$f.tar.xz is missing (make-bundle.sh; copy .devcarry/ with the repo)"; done
 mkdir -p "$NODE_DIR" && tar -xJf .devcarry/node.tar.xz -C "$NODE_DIR" || fail "unpacking node"
 NODE_V=$("$NODE_DIR/bin/node" --version) || fail "$NODE_DIR/bin/node does not run"
 rm -rf node_modules && tar -xJf .devcarry/nm.tar.xz || fail "unpacking nm.tar.xz"

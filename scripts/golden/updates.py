@@ -97,6 +97,27 @@ run("adam clipped", "adam", {"learningRate": 0.01, "totalNormConstraint": 1.0},
 run("sgd clipped", "sgd", {"learningRate": 0.1, "totalNormConstraint": 0.5},
     lambda p: O.SGD(p, lr=0.1), max_norm=0.5,
     torch_desc="clip_grad_norm_(params, 0.5) then SGD(lr=0.1)")
+run("adagrad", "adagrad", {"learningRate": 0.1},
+    lambda p: O.Adagrad(p, lr=0.1), torch_desc="Adagrad(lr=0.1, eps=1e-10)")
+# A large epsilon, so that where it goes (outside the sqrt, not inside) shows in the result.
+run("adagrad lr decay, initial accumulator, large epsilon, weight decay", "adagrad",
+    {"learningRate": 0.1, "lrDecay": 0.5, "initialAccumulatorValue": 0.1, "epsilon": 0.1, "weightDecay": 0.05},
+    lambda p: O.Adagrad(p, lr=0.1, lr_decay=0.5, initial_accumulator_value=0.1, eps=0.1, weight_decay=0.05),
+    torch_desc="Adagrad(lr=0.1, lr_decay=0.5, initial_accumulator_value=0.1, eps=0.1, weight_decay=0.05)")
+run("adadelta", "adadelta", {},
+    lambda p: O.Adadelta(p), torch_desc="Adadelta() (lr=1.0, rho=0.9, eps=1e-6)")
+run("adadelta rho epsilon weight decay", "adadelta", {"learningRate": 0.5, "rho": 0.95, "epsilon": 1e-5, "weightDecay": 0.1},
+    lambda p: O.Adadelta(p, lr=0.5, rho=0.95, eps=1e-5, weight_decay=0.1),
+    torch_desc="Adadelta(lr=0.5, rho=0.95, eps=1e-5, weight_decay=0.1)")
+run("adamax", "adamax", {"learningRate": 0.01},
+    lambda p: O.Adamax(p, lr=0.01), torch_desc="Adamax(lr=0.01, betas=(0.9, 0.999), eps=1e-8)")
+# A large epsilon, so that where it goes (inside the max, not after it) shows in the result.
+run("adamax betas large epsilon weight decay", "adamax", {"learningRate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 0.1, "weightDecay": 0.1},
+    lambda p: O.Adamax(p, lr=0.01, betas=(0.8, 0.99), eps=0.1, weight_decay=0.1),
+    torch_desc="Adamax(lr=0.01, betas=(0.8, 0.99), eps=0.1, weight_decay=0.1)")
+run("adamax, changing learning rate", "adamax", {},
+    lambda p: O.Adamax(p), lrs=[0.002, 0.01, 0.005],
+    torch_desc="Adamax() (lr=2e-3), lr set to 0.002, 0.01, 0.005 before the steps")
 
 fixture = {
     "generator": "scripts/golden/updates.py",

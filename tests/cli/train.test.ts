@@ -1,8 +1,12 @@
 // The CI smoke test of the main job: `tessera train --limit 2000` learns well above chance and
-// leaves no tensor behind.
+// leaves no tensor behind. Then the command line itself: help per command, misplaced options,
+// `info --backend reference`, `info --model lenet5`, and the committed bin file that `npx tessera` runs.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ts } from '../helpers/index.js';
 import { train } from '../../packages/cli/src/train.js';
+import { COMMANDS, run } from '../../packages/cli/src/cli.js';
 
 describe('tessera train (smoke)', () => {
   it('trains LeNet-5 on 2000 MNIST images to well above chance, without leaks', async () => {
@@ -32,5 +36,89 @@ describe('tessera train (smoke)', () => {
     await expect(
       train({ epochs: 1, batchSize: 64, optimizer: 'adamm', lr: 1e-3, limit: 64, testLimit: 64, dataset: 'mnist', seed: 1, json: true }),
     ).rejects.toThrow(/adamm.*(sgd|adam)/s);
+  });
+});
+
+/** Runs the CLI in this process; resolves to its exit code and what it printed on stdout. */
+async function tessera(...argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await run(argv, (s) => {
+    out += s;
+  });
+  return { code, out };
+}
+
+const NAMES = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
+
+describe('tessera command line', () => {
+  it('tessera --help lists each command on one line and points to per-command help', async () => {
+    const { code, out } = await tessera('--help');
+    expect(code).toBe(0);
+    const lines = out.split('\n');
+    for (const name of NAMES) {
+      const mine = lines.filter((l) => l.startsWith(`  ${name} `));
+      expect(mine, `the line of ${name}`).toHaveLength(1);
+      expect(mine[0]!.endsWith(` ${COMMANDS[name].summary}`), mine[0]).toBe(true);
+    }
+    expect(out).toContain("'tessera <command> --help'");
+    expect(out, 'no options in the command list').not.toMatch(/--(epochs|task|backend)/);
+  });
+
+  it.each(NAMES)("tessera %s --help prints that command's options only", async (name) => {
+    const { code, out } = await tessera(name, '--help');
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`^Usage: tessera ${name} \\[options\\]`));
+    const own = new Set(COMMANDS[name].options.map((o) => o.name));
+    for (const o of own) expect(out).toMatch(new RegExp(`^  --${o}\\b`, 'm'));
+    const others = NAMES.flatMap((n) => COMMANDS[n].options.map((o) => o.name)).filter((o) => !own.has(o));
+    for (const o of others) expect(out, `--${o} is not an option of ${name}`).not.toContain(`--${o} `);
+  });
+
+  it('names the command an option belongs to, and rejects unknown ones', async () => {
+    await expect(tessera('train', '--task', 'fashion')).rejects.toThrow("--task is an option of 'finetune', not 'train'");
+    await expect(tessera('info', '--epochs', '2')).rejects.toThrow("--epochs is an option of 'train', not 'info'");
+    await expect(tessera('train', '--bogus')).rejects.toThrow("Unknown option '--bogus' (see tessera train --help)");
+    await expect(tessera('info', '--backend', 'cuda')).rejects.toThrow(/--backend must be one of webgpu, reference, got 'cuda'/);
+    await expect(tessera('nonsense')).rejects.toThrow(/unknown command 'nonsense'/);
+  });
+
+  it('info --backend reference starts the reference backend and says so', async () => {
+    try {
+      const text = await tessera('info', '--backend', 'reference');
+      expect(text.code).toBe(0);
+      expect(text.out).toMatch(/^backend: reference\b/);
+      expect(ts.backendInfo().backend).toBe('reference');
+      const json = await tessera('info', '--backend', 'reference', '--json');
+      expect(JSON.parse(json.out)).toMatchObject({ backend: 'reference', isCPU: true });
+    } finally {
+      ts.shutdown(); // the next ts.init() starts the default backend again
+    }
+  });
+
+  it('info --model lenet5 prints the layer table of LeNet-5 (text and JSON) and frees the model', async () => {
+    await expect(tessera('info', '--model', 'resnet')).rejects.toThrow("--model must be one of lenet5, got 'resnet'");
+    try {
+      const text = await tessera('info', '--model', 'lenet5', '--backend', 'reference');
+      expect(text.code).toBe(0);
+      expect(text.out).toMatch(/^lenet5: LeNet-5/);
+      expect(text.out).toMatch(/^Layer \(type\) +Output shape +Param # +Trainable$/m);
+      expect(text.out).toMatch(/^conv1 \(Conv2DLayer\) +\[null, 6, 28, 28\] +156 +yes$/m);
+      expect(text.out).toContain('Total params: 61,706\nTrainable params: 61,706\nNon-trainable params: 0\n');
+      const live = ts.memory().tensors;
+      const json = await tessera('info', '--model', 'lenet5', '--backend', 'reference', '--json');
+      const parsed = JSON.parse(json.out);
+      expect(parsed).toMatchObject({ model: 'lenet5', totalParams: 61706, trainableParams: 61706, nonTrainableParams: 0 });
+      expect(parsed.rows.map((r: { name: string }) => r.name)).toEqual(['data', 'conv1', 'pool1', 'conv2', 'pool2', 'fc1', 'fc2', 'out']);
+      expect(ts.memory().tensors, 'the model is freed').toBe(live);
+    } finally {
+      ts.shutdown();
+    }
+  });
+
+  it('the bin file that npm links runs the built command (building it first if needed)', () => {
+    const bin = fileURLToPath(new URL('../../packages/cli/bin/tessera.js', import.meta.url));
+    const r = spawnSync(process.execPath, [bin, 'train', '--help'], { encoding: 'utf8', timeout: 110_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: tessera train \[options\]/);
   });
 });

@@ -103,6 +103,22 @@ describe('optimizer behaviour', () => {
     expect(await nn.updates.globalNorm([ts.tensor([3]), ts.tensor([4])]).item()).toBeCloseTo(5, 5);
   });
 
+  it('starts adagrad at initialAccumulatorValue, with PyTorch defaults for the new optimizers', async () => {
+    const w = ts.keep(ts.zeros([3], { requiresGrad: true }));
+    const opt = nn.updates.adagrad([w], { initialAccumulatorValue: 0.5 });
+    expect(opt.learningRate).toBe(0.01);
+    w.grad = ts.keep(ts.zeros([3]));
+    await opt.step();
+    expect(opt.stateOf(w).length).toBe(1);
+    expectClose(await opt.stateOf(w)[0]!.data(), [0.5, 0.5, 0.5]);
+    expect(nn.updates.adadelta([w]).learningRate).toBe(1);
+    expect(nn.updates.adamax([w]).learningRate).toBe(0.002);
+    expect(ts.optimStateCount('adadelta')).toBe(2);
+    expect(ts.optimStateCount('adamax')).toBe(2);
+    opt.dispose();
+    w.dispose();
+  });
+
   it('keeps its state across steps without leaking', async () => {
     const w = ts.keep(ts.randn([4, 3], { seed: 1, requiresGrad: true }));
     const opt = nn.updates.adam([w], { learningRate: 0.01, totalNormConstraint: 1 });
@@ -130,7 +146,7 @@ describe('optimizer errors', () => {
 
   it('rejects an unknown optimizer name, listing the valid ones', () => {
     expect(() => nn.updates.byName('adamm', p(), { learningRate: 0.1 })).toThrow(
-      /updates\.byName: unknown optimizer 'adamm'\. Valid names: sgd, momentum, nesterovMomentum, rmsprop, adam, adamw\. Did you mean 'adam'\?/,
+      /updates\.byName: unknown optimizer 'adamm'\. Valid names: sgd, momentum, nesterovMomentum, rmsprop, adam, adamw, adagrad, adadelta, adamax\. Did you mean 'adam'\?/,
     );
     expect(() => nn.updates.byName('lbfgs', p())).toThrow(/unknown optimizer 'lbfgs'.*Valid names/);
   });
@@ -147,6 +163,10 @@ describe('optimizer errors', () => {
     expect(() => nn.updates.adam(p(), { lr: 0.1 } as never)).toThrow(/updates\.adam: unknown option 'lr'\. Valid options: learningRate/);
     expect(() => nn.updates.rmsprop(p(), { learningRate: -1 })).toThrow(/learningRate must be a finite number >= 0, got -1/);
     expect(() => nn.updates.nesterovMomentum(p(), { learningRate: 0.1, momentum: 0 })).toThrow(/momentum must be > 0/);
+    expect(() => nn.updates.adagrad(p(), { lrDecay: -1 })).toThrow(/updates\.adagrad: lrDecay must be a number in \[0, Infinity\], got -1/);
+    expect(() => nn.updates.adagrad(p(), { initialAccumulatorValue: -0.1 })).toThrow(/updates\.adagrad: initialAccumulatorValue must be a number/);
+    expect(() => nn.updates.adadelta(p(), { rho: 1.5 })).toThrow(/updates\.adadelta: rho must be a number in \[0, 1\], got 1\.5/);
+    expect(() => nn.updates.adamax(p(), { rho: 0.9 } as never)).toThrow(/updates\.adamax: unknown option 'rho'\. Valid options: learningRate/);
     const opt = nn.updates.sgd(p(), { learningRate: 0.1 });
     expect(() => (opt.learningRate = NaN)).toThrow(/learningRate must be a finite number/);
     opt.dispose();

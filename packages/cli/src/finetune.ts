@@ -24,9 +24,24 @@ import * as nn from '@tessera/nn';
 import { batches, batchCount, shuffledIndices } from '@tessera/data';
 import { loadFashionMnist, loadMnist, type Dataset } from '@tessera/data/node';
 import { Progress } from './progress.js';
-import { evaluate } from './train.js';
+import { describeBackend, evaluate } from './train.js';
 
-/** Settings of `tessera finetune`. @example { task: 'fashion', epochs: 1, lr: 1e-3, ... } */
+/**
+ * Settings of `tessera finetune`.
+ *
+ * @example
+ * const o: FinetuneOptions = {
+ *   ...FINETUNE_DEFAULTS.fashion,
+ *   task: 'fashion',
+ *   pretrained: 'models/lenet5-mnist.safetensors',
+ *   freeze: false,
+ *   headOn: 'fc1',
+ *   lr: 1e-3,
+ *   seed: 1,
+ *   pretrainImages: Infinity,
+ *   pretrainEpochs: 1,
+ * };
+ */
 export interface FinetuneOptions {
   task: 'fashion' | 'digits';
   /** MNIST-pretrained weights (the fashion task). */
@@ -53,6 +68,8 @@ export interface FinetuneOptions {
   pretrainEpochs: number;
   /** digits: where to keep the 0-4 network between runs. */
   cache?: string | undefined;
+  /** A registered backend's name ('webgpu', 'reference'); default: the best one that starts. */
+  backend?: string | undefined;
 }
 
 /** Defaults per task, chosen so that each example runs in a few minutes on a CPU (SwiftShader). @example FINETUNE_DEFAULTS.digits.epochs   // 20 */
@@ -61,7 +78,7 @@ export const FINETUNE_DEFAULTS = {
   digits: { epochs: 20, batchSize: 10, trainSize: 10, testSize: 100_000, evalEvery: 20 },
 } as const;
 
-/** One evaluation: test accuracy after `step` steps (`images` training images seen). @example { step: 40, epoch: 8, images: 400, accuracy: 0.867 } */
+/** One evaluation: test accuracy after `step` steps (`images` training images seen). @example const p: CurvePoint = { step: 40, epoch: 8, images: 400, accuracy: 0.867 }; */
 export interface CurvePoint {
   step: number;
   epoch: number;
@@ -69,7 +86,7 @@ export interface CurvePoint {
   accuracy: number;
 }
 
-/** What `finetune` reports (and `--json` prints). @example const gain = r.final.finetuned - r.final.scratch; */
+/** What `finetune` reports (and `--json` prints). @example const gain = (r: FinetuneResult) => r.final.finetuned - r.final.scratch; */
 export interface FinetuneResult {
   task: FinetuneOptions['task'];
   headOn: FinetuneOptions['headOn'];
@@ -89,6 +106,8 @@ export interface FinetuneResult {
   curves: { scratch: CurvePoint[]; finetuned: CurvePoint[] };
   final: { scratch: number; finetuned: number };
   seconds: number;
+  /** The backend both networks trained on ('webgpu', 'reference') and its adapter. */
+  backend: string;
   adapter: string;
 }
 
@@ -199,13 +218,14 @@ async function pretrainDigits(
  * accuracy curves. Progress goes to stderr.
  *
  * @example
- * const r = await finetune({ ...defaults, task: 'fashion', pretrained: 'models/lenet5-mnist.safetensors' });
+ * const o: FinetuneOptions = { ...FINETUNE_DEFAULTS.fashion, task: 'fashion', pretrained: 'models/lenet5-mnist.safetensors', freeze: false, headOn: 'fc1', lr: 1e-3, seed: 1, pretrainImages: Infinity, pretrainEpochs: 1 };
+ * const r = await finetune(o);
  * r.final;   // { scratch: 0.7, finetuned: 0.78 }
  */
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
-  const info = await ts.init();
+  const info = await ts.init({ backend: o.backend });
   const t0 = performance.now();
-  log(`tessera: ${info.adapter} (${info.isCPU ? 'CPU emulation' : 'GPU'})`);
+  log(`tessera: ${describeBackend(info)}`);
   let train: Dataset;
   let test: Dataset;
   let classes: number;
@@ -296,6 +316,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     curves: { scratch, finetuned },
     final: { scratch: scratch.at(-1)!.accuracy, finetuned: finetuned.at(-1)!.accuracy },
     seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    backend: info.backend,
     adapter: info.adapter,
   };
 }
@@ -304,7 +325,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
  * The human-readable report: both curves side by side, then the final table.
  *
  * @example
- * process.stdout.write(formatFinetune(result));
+ * const o: FinetuneOptions = { ...FINETUNE_DEFAULTS.digits, task: 'digits', pretrained: '', freeze: false, headOn: 'fc1', lr: 1e-3, seed: 1, pretrainImages: Infinity, pretrainEpochs: 1 };
+ * process.stdout.write(formatFinetune(await finetune(o)));
  */
 export function formatFinetune(r: FinetuneResult): string {
   const lines = [

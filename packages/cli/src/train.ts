@@ -15,6 +15,8 @@ export interface TrainOptions {
   seed: number;
   save?: string;
   json: boolean;
+  /** A registered backend's name ('webgpu', 'reference'); default: the best one that starts. */
+  backend?: string | undefined;
 }
 
 export interface TrainResult {
@@ -24,7 +26,20 @@ export interface TrainResult {
   testAccuracy: number;
   seconds: number;
   imagesPerSecond: number;
+  /** The backend trained on ('webgpu', 'reference') and its adapter. */
+  backend: string;
   adapter: string;
+}
+
+/**
+ * One line on the backend in use, for the logs.
+ *
+ * @example
+ * describeBackend(await ts.init());   // 'webgpu backend on SwiftShader Device (Subzero) (CPU emulation)'
+ */
+export function describeBackend(info: ts.BackendInfo): string {
+  const kind = info.backend === 'webgpu' ? (info.isCPU ? ' (CPU emulation)' : ' (GPU)') : '';
+  return `${info.backend} backend on ${info.adapter}${kind}`;
 }
 
 /** How often the loss is read back: reading syncs with the GPU, so not every step. */
@@ -40,7 +55,9 @@ async function load(name: TrainOptions['dataset'], split: 'train' | 'test', limi
  * dataset, in batches of 500 under noGrad; one readback at the end.
  *
  * @example
- * const acc = await evaluate(net, test);
+ * import { loadMnist } from '@tessera/data/node';
+ * const test = await loadMnist({ split: 'test', limit: 1000, normalize: 'standard' });
+ * const acc = await evaluate(net, test);   // net: any record with an `out` layer
  */
 export async function evaluate(net: { readonly out: nn.Layer }, data: Dataset, batchSize = 500): Promise<number> {
   const counts: ts.Tensor[] = [];
@@ -66,9 +83,9 @@ export async function evaluate(net: { readonly out: nn.Layer }, data: Dataset, b
  * only, so the GPU queue stays full.
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  const info = await ts.init();
+  const info = await ts.init({ backend: o.backend });
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`tessera: ${info.adapter} (${info.isCPU ? 'CPU emulation' : 'GPU'}); loading ${o.dataset}...`);
+  log(`tessera: ${describeBackend(info)}; loading ${o.dataset}...`);
   const [trainSet, testSet] = await Promise.all([load(o.dataset, 'train', o.limit), load(o.dataset, 'test', o.testLimit)]);
   const net = nn.models.lenet5({ seed: o.seed });
   const params = nn.getAllParams(net.out, { trainable: true });
@@ -121,6 +138,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     testAccuracy,
     seconds: Number(trainSeconds.toFixed(2)),
     imagesPerSecond: Math.round(trained / trainSeconds),
+    backend: info.backend,
     adapter: info.adapter,
   };
 }

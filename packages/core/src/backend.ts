@@ -66,10 +66,16 @@ export type OpKernels<R = void> = { [N in OpName]: (args: KernelArgs<OpParams[N]
  *               (beta1 is PyTorch's alpha; with momentum > 0 the step goes through a buffer)
  * - `adam`:     Adam with bias correction, eps added after the corrected sqrt (PyTorch)
  * - `adamw`:    Adam with decoupled weight decay: p *= 1 - lr * weightDecay first
+ * - `adagrad`:  sum += g²;  p -= lr * g / (sqrt(sum) + eps)
+ *               (PyTorch's lr_decay is folded into `lr` by `ts.applyUpdate`)
+ * - `adadelta`: sq = beta1 * sq + (1 - beta1) g²;  d = sqrt(acc + eps) / sqrt(sq + eps) * g;
+ *               acc = beta1 * acc + (1 - beta1) d²;  p -= lr * d   (beta1 is PyTorch's rho)
+ * - `adamax`:   m = beta1 * m + (1 - beta1) g;  u = max(beta2 * u, |g| + eps);
+ *               p -= lr / (1 - beta1^t) * m / u
  *
  * For every rule but adamw, `weightDecay` is L2 added to the gradient, as in torch.optim.
  */
-export type OptimRule = 'sgd' | 'momentum' | 'nesterov' | 'rmsprop' | 'adam' | 'adamw';
+export type OptimRule = 'sgd' | 'momentum' | 'nesterov' | 'rmsprop' | 'adam' | 'adamw' | 'adagrad' | 'adadelta' | 'adamax';
 
 /** One in-place optimizer step, every hyper-parameter resolved (see `ts.applyUpdate`). */
 export interface UpdateArgs {

@@ -12,7 +12,7 @@ export function fmtShape(shape: readonly number[]): string {
  * Builds an Error that names the op, the problem and, optionally, a fix.
  *
  * @example
- * throw opError('matmul', `inner dimensions differ: ${fmtShape(a)} @ ${fmtShape(b)}`, 'transpose one input');
+ * throw opError('matmul', `inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`, 'transpose one input');
  */
 export function opError(op: string, problem: string, hint?: string): Error {
   return new Error(`${op}: ${problem}${hint ? `. ${hint}` : ''}`);

@@ -33,10 +33,11 @@ export type {
   UpdateArgs,
 } from './backend.js';
 export { OPS } from './ops/table.js';
-export type { OpName, OpParams, Conv2dParams, Pool2dParams, ReduceParams, TensorInfo } from './ops/registry.js';
+export type { OpName, OpParams, Conv2dParams, Pool2dParams, ReduceParams, BatchNormParams, TensorInfo } from './ops/registry.js';
 export { MAX_RANK, sizeOf, stridesOf, broadcastShapes, broadcastStrides, windowOutputSize } from './shape.js';
 export { convGeometry, type ConvGeometry } from './ops/conv.js';
 export { poolGeometry, type PoolGeometry } from './ops/pool.js';
 export { softmaxRows } from './ops/softmax.js';
+export { batchNormGeometry } from './ops/norm.js';
 export { matmulDims } from './ops/matmul.js';
 export { reducedShape } from './ops/reduce.js';

@@ -10,6 +10,8 @@ const registry = new Map<string, BackendFactory>();
  * (`import '@tessera/webgpu'`), as TensorFlow.js backends do; core itself knows none of them.
  *
  * @example
+ * import { ReferenceBackend } from '@tessera/reference';
+ * class MyBackend extends ReferenceBackend {}   // or any class that implements ts.Backend
  * registerBackend('mine', { priority: 1, auto: false, create: async () => new MyBackend() });
  */
 export function registerBackend(name: string, factory: BackendFactory): void {

@@ -63,14 +63,33 @@ export function shuffledIndices(n: number, seed: number, epoch = 0): Uint32Array
   return order;
 }
 
+/**
+ * What `batches` accepts as targets: int32 class ids (classification) or float32 values
+ * (regression targets, soft labels), any number per sample.
+ *
+ * @example
+ * const ids: Targets = new Int32Array([3, 1, 4]);
+ * const values: Targets = new Float32Array([0.5, -1.25, 2]);
+ */
+export type Targets = Int32Array | Float32Array;
+
 /** Options for `batches`. */
-export interface BatchOptions {
+export interface BatchOptions<L extends Targets = Int32Array> {
   /** `N * prod(sampleShape)` floats, sample-major. */
   images: Float32Array;
-  /** `N` labels. */
-  labels: Int32Array;
+  /**
+   * The targets, sample-major: `N` int32 class ids, or float32 values, `N * prod(targetShape)`
+   * of them (e.g. regression targets).
+   */
+  labels: L;
   /** Shape of one sample, e.g. `[1, 28, 28]`; only its product is used. */
   sampleShape: readonly number[];
+  /**
+   * Shape of one sample's targets. Default: `[]` (one value per sample) for Int32Array labels,
+   * `[labels.length / N]` for Float32Array ones (one row of values per sample, so that
+   * `tensorBatches` gives [size, k] targets, the shape of a dense layer's output).
+   */
+  targetShape?: readonly number[] | undefined;
   /**
    * Samples per batch. Undefined or `>= N` selects full-batch mode: one batch
    * holding all of the data, as the input arrays themselves (no copy, no
@@ -88,11 +107,11 @@ export interface BatchOptions {
 }
 
 /** One mini-batch. */
-export interface Batch {
+export interface Batch<L extends Targets = Int32Array> {
   /** `size * prod(sampleShape)` floats. */
   x: Float32Array;
-  /** `size` labels. */
-  y: Int32Array;
+  /** `size * prod(targetShape)` targets (`size` labels for class ids), the type of `labels`. */
+  y: L;
   /** Samples in this batch (the last one may be smaller unless dropLast). */
   size: number;
   /** Position of this batch in the epoch, from 0. */
@@ -113,9 +132,11 @@ export function batchCount(n: number, batchSize?: number, dropLast = false): num
  * not on the first `next()`, so mistakes surface where they are made.
  *
  * Shuffled batches are fresh copies; unshuffled ones are zero-copy views
- * (`subarray`) of `images` / `labels`, so do not mutate them.
+ * (`subarray`) of `images` / `labels`, so do not mutate them. Float32Array
+ * `labels` (regression targets, any number per sample) are batched like the
+ * images; Int32Array class ids one per sample.
  */
-export function batches(options: BatchOptions): Generator<Batch, void, undefined> {
+export function batches<L extends Targets = Int32Array>(options: BatchOptions<L>): Generator<Batch<L>, void, undefined> {
   const { images, labels, sampleShape, batchSize } = options;
   const shuffle = options.shuffle ?? true;
   const seed = options.seed ?? 0;
@@ -123,15 +144,11 @@ export function batches(options: BatchOptions): Generator<Batch, void, undefined
   const dropLast = options.dropLast ?? false;
 
   if (!(images instanceof Float32Array)) throw new Error('batches: images must be a Float32Array');
-  if (!(labels instanceof Int32Array)) throw new Error('batches: labels must be an Int32Array');
-  if (!Array.isArray(sampleShape) || sampleShape.length === 0) {
-    throw new Error('batches: sampleShape must be a non-empty array such as [1, 28, 28]');
+  const floatTargets = labels instanceof Float32Array;
+  if (!(labels instanceof Int32Array) && !floatTargets) {
+    throw new Error('batches: labels must be an Int32Array (class ids) or a Float32Array (regression targets)');
   }
-  for (const d of sampleShape) {
-    if (!Number.isInteger(d) || d <= 0) {
-      throw new Error(`batches: sampleShape entries must be positive integers, got [${sampleShape.join(', ')}]`);
-    }
-  }
+  checkShape('sampleShape', sampleShape, '[1, 28, 28]', false);
   const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
   if (images.length % sampleSize !== 0) {
     throw new Error(
@@ -139,27 +156,36 @@ export function batches(options: BatchOptions): Generator<Batch, void, undefined
     );
   }
   const n = images.length / sampleSize;
-  if (labels.length !== n) {
-    throw new Error(`batches: mismatched lengths: images hold ${n} samples of shape [${sampleShape.join(', ')}] ` + `but labels has ${labels.length} entries`);
+  let targetSize = 1;
+  if (options.targetShape !== undefined) {
+    checkShape('targetShape', options.targetShape, '[] or [3]', true);
+    targetSize = options.targetShape.reduce((a, b) => a * b, 1);
+  } else if (floatTargets && n > 0) targetSize = labels.length / n;
+  if (labels.length !== n * targetSize || !Number.isInteger(targetSize) || (floatTargets && n > 0 && targetSize === 0)) {
+    const per = options.targetShape !== undefined ? ` of shape [${options.targetShape.join(', ')}]` : floatTargets ? ' (a whole number of values per sample)' : '';
+    throw new Error(
+      `batches: mismatched lengths: images hold ${n} samples of shape [${sampleShape.join(', ')}] ` + `but labels has ${labels.length} entries${per}`,
+    );
   }
   if (batchSize !== undefined) checkBatchSize(batchSize);
   checkInteger('seed', seed);
   checkInteger('epoch', epoch, 0);
 
-  return iterate(images, labels, sampleSize, n, batchSize, shuffle, seed, epoch, dropLast);
+  return iterate(images, labels, sampleSize, targetSize, n, batchSize, shuffle, seed, epoch, dropLast);
 }
 
-function* iterate(
+function* iterate<L extends Targets>(
   images: Float32Array,
-  labels: Int32Array,
+  labels: L,
   sampleSize: number,
+  targetSize: number,
   n: number,
   batchSize: number | undefined,
   shuffle: boolean,
   seed: number,
   epoch: number,
   dropLast: boolean,
-): Generator<Batch, void, undefined> {
+): Generator<Batch<L>, void, undefined> {
   if (n === 0) return;
   if (batchSize === undefined || batchSize >= n) {
     yield { x: images, y: labels, size: n, index: 0 };
@@ -173,20 +199,32 @@ function* iterate(
     if (order === undefined) {
       yield {
         x: images.subarray(from * sampleSize, (from + size) * sampleSize),
-        y: labels.subarray(from, from + size),
+        y: labels.subarray(from * targetSize, (from + size) * targetSize) as L,
         size,
         index: b,
       };
       continue;
     }
     const x = new Float32Array(size * sampleSize);
-    const y = new Int32Array(size);
+    const y = (labels instanceof Float32Array ? new Float32Array(size * targetSize) : new Int32Array(size * targetSize)) as L;
     for (let k = 0; k < size; k++) {
       const s = order[from + k]!;
       x.set(images.subarray(s * sampleSize, (s + 1) * sampleSize), k * sampleSize);
-      y[k] = labels[s]!;
+      if (targetSize === 1) y[k] = labels[s]!;
+      else y.set(labels.subarray(s * targetSize, (s + 1) * targetSize), k * targetSize);
     }
     yield { x, y, size, index: b };
+  }
+}
+
+function checkShape(what: string, shape: readonly number[], example: string, allowEmpty: boolean): void {
+  if (!Array.isArray(shape) || (!allowEmpty && shape.length === 0)) {
+    throw new Error(`batches: ${what} must be a ${allowEmpty ? '' : 'non-empty '}array such as ${example}`);
+  }
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d <= 0) {
+      throw new Error(`batches: ${what} entries must be positive integers, got [${shape.join(', ')}]`);
+    }
   }
 }
 

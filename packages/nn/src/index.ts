@@ -34,7 +34,15 @@ export {
 export { InputLayer } from './layers/input.js';
 export { DenseLayer, type DenseLayerOptions } from './layers/dense.js';
 export { Conv2DLayer, convOutputLength, type Conv2DLayerOptions, type ConvPad } from './layers/conv.js';
-export { Pool2DLayer, MaxPool2DLayer, type Pool2DLayerOptions, type AnyPool2DLayerOptions } from './layers/pool.js';
+export {
+  Pool2DLayer,
+  MaxPool2DLayer,
+  GlobalPoolLayer,
+  type Pool2DLayerOptions,
+  type AnyPool2DLayerOptions,
+  type GlobalPoolLayerOptions,
+} from './layers/pool.js';
+export { BatchNormLayer, batchNorm, type BatchNormLayerOptions } from './layers/normalization.js';
 export { DropoutLayer, GaussianNoiseLayer, type DropoutLayerOptions, type GaussianNoiseLayerOptions } from './layers/noise.js';
 export { FlattenLayer, ReshapeLayer, type FlattenLayerOptions, type ReshapeLayerOptions, type ReshapeDim } from './layers/shape.js';
 export { NonlinearityLayer, type NonlinearityLayerOptions } from './layers/special.js';
@@ -55,6 +63,7 @@ export {
   type OutputInputs,
 } from './layers/helper.js';
 export { Optimizer, type ParamSource } from './updates.js';
+export { summary, type Summary, type SummaryRow } from './summary.js';
 export { saveParams, loadParams, type ParamsTarget, type SaveOptions, type LoadOptions } from './params-io.js';
 export {
   loadTorchStateDict,
@@ -107,13 +116,24 @@ export * as regularization from './regularization.js';
 
 /**
  * Optimizers that update parameters in place on the GPU (sgd, momentum, nesterovMomentum,
- * rmsprop, adam, adamw, byName) and gradient-norm clipping.
+ * rmsprop, adam, adamw, adagrad, adadelta, adamax, byName) and gradient-norm clipping.
  *
  * @example
  * const opt = updates.adam(getAllParams(net.out, { trainable: true }), { learningRate: 1e-3 });
  * await opt.step(loss);
  */
 export * as updates from './updates.js';
+
+/**
+ * Learning-rate schedules that set an optimizer's rate step by step, as
+ * torch.optim.lr_scheduler: step, exponential, cosine (with optional warm-up), reduceOnPlateau.
+ *
+ * @example
+ * const opt = updates.sgd(params, { learningRate: 0.1 });
+ * const s = schedules.cosine(opt, { tMax: 20 });
+ * s.step();   // after each epoch
+ */
+export * as schedules from './schedules.js';
 
 /**
  * Ready-made networks.

@@ -55,7 +55,9 @@ function checkProbabilities(fn: string, p: Tensor): void {
  * max(x, 0) - x t + log(1 + e^-|x|), which never overflows).
  *
  * @example
- * const loss = objectives.binaryCrossentropy(getOutput(net.out, x), y).mean();
+ * const out = new DenseLayer(l, { numUnits: 1, nonlinearity: nonlinearities.sigmoid });   // probabilities
+ * const loss = objectives.binaryCrossentropy(getOutput(out, x), y).mean();   // y: [N, 1] of 0s and 1s
+ * // a linear output (logits) instead: binaryCrossentropy(getOutput(out, x), y, { fromLogits: true })
  */
 export function binaryCrossentropy(predictions: Tensor, targets: Tensor, opts: CrossentropyOptions = {}): Tensor {
   const fn = 'binaryCrossentropy';
@@ -133,6 +135,7 @@ export type AggregateMode = 'mean' | 'sum' | 'normalized_sum';
  * the loss), like Lasagne's `aggregate`.
  *
  * @example
+ * const mask = ts.tensor([1, 1, 0, 1]);   // per-example weights: 0 leaves the third example out
  * const loss = objectives.aggregate(objectives.categoricalCrossentropy(p, y), mask, 'normalized_sum');
  */
 export function aggregate(loss: Tensor, weights?: Tensor | null, mode: AggregateMode = 'mean'): Tensor {

@@ -17,6 +17,8 @@ import { decodeSafetensors, encodeSafetensors, entryToFloat32, type SafetensorsI
  * record), or a plain list (named '0', '1', ...).
  *
  * @example
+ * const E = ts.randn([1000, 64]);
+ * const W = ts.randn([64, 10]);
  * await saveParams({ embedding: E, 'head.W': W });
  */
 export type ParamsTarget = LayerSource | readonly Tensor[] | Readonly<Record<string, Tensor>>;

@@ -35,7 +35,7 @@ export function l2(x: Tensor): Tensor {
  * Sum of `penalty(p)` over the given tensors.
  *
  * @example
- * const reg = regularization.applyPenalty([net.fc.W], regularization.l2);
+ * const reg = regularization.applyPenalty(net.fc1.getParams({ regularizable: true }), regularization.l2);   // fc1's weights
  */
 export function applyPenalty(params: readonly Tensor[], penalty: Penalty): Tensor {
   if (typeof penalty !== 'function') throw new Error(`applyPenalty: penalty must be a function such as regularization.l2, got ${typeof penalty}`);
@@ -77,6 +77,7 @@ export function regularizeLayerParamsWeighted(
  * regularizable, so weights but not biases).
  *
  * @example
+ * const dataLoss = objectives.categoricalCrossentropy(getOutput(net.out, x), labels, { fromLogits: true }).mean();
  * const loss = dataLoss.add(regularization.regularizeNetworkParams(net.out, regularization.l2).mul(1e-4));
  */
 export function regularizeNetworkParams(layer: Layer | readonly Layer[], penalty: Penalty, tags: Partial<ParamTags> = { regularizable: true }): Tensor {

@@ -42,7 +42,7 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** A tensor to write: float32 or int32 values and a shape. @example { shape: [2], data: new Float32Array([1, 2]) } */
+/** A tensor to write: float32 or int32 values and a shape. @example const entry: SafetensorsInput = { shape: [2], data: new Float32Array([1, 2]) }; */
 export interface SafetensorsInput {
   shape: readonly number[];
   data: Float32Array | Int32Array;
@@ -172,6 +172,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'decodeSafetensors
  * error naming the tensor otherwise.
  *
  * @example
+ * const { tensors } = decodeSafetensors(bytes);
  * const w = entryToFloat32('fc.W', tensors.get('fc.W')!);
  */
 export function entryToFloat32(name: string, entry: SafetensorsEntry, source = 'entryToFloat32'): Float32Array {

@@ -11,6 +11,11 @@
  *   (`x @ W`), so dense weights are transposed on the way in and out. Convolution weights are
  *   [F, C, KH, KW] in both and are copied as they are.
  *
+ * A BatchNorm module maps onto a BatchNormLayer: `weight` -> `gamma`, `bias` -> `beta`,
+ * `running_mean` -> `mean`, `running_var` -> `var`. Its `num_batches_tracked` counter (int64) has
+ * no Tessera counterpart: loading skips it, and exporting leaves it out (the safetensors writer
+ * has no int64, and PyTorch's BatchNorm fills in 0 when it is missing, even with strict loading).
+ *
  * Browser-safe: a file path needs Node, bytes work everywhere.
  */
 import * as ts from '@tessera/core';
@@ -18,6 +23,7 @@ import type { Tensor } from '@tessera/core';
 import { Layer } from './layers/base.js';
 import { DenseLayer } from './layers/dense.js';
 import { getAllLayers, paramNames, type LayerSource } from './layers/helper.js';
+import { BatchNormLayer } from './layers/normalization.js';
 import { readParamSource, writeParamFile } from './params-io.js';
 import { decodeSafetensors, encodeSafetensors, entryToFloat32, type SafetensorsEntry, type SafetensorsInput } from './safetensors.js';
 
@@ -42,7 +48,7 @@ export type TorchNameFn = (name: string, defaultName: string) => string | null |
  */
 export type TorchNameMap = Readonly<Record<string, string>> | TorchNameFn;
 
-/** Options of loadTorchStateDict. @example { nameMap: { fc3: 'out' }, strict: false } */
+/** Options of loadTorchStateDict. @example const opts: TorchLoadOptions = { nameMap: { fc3: 'out' }, strict: false }; */
 export interface TorchLoadOptions {
   /** Renames tensors (see TorchNameMap); default: `<module>.weight` -> `<module>.W`, `.bias` -> `.b`. */
   nameMap?: TorchNameMap;
@@ -52,7 +58,7 @@ export interface TorchLoadOptions {
   strict?: boolean;
 }
 
-/** Options of exportTorchStateDict. @example { nameMap: { fc3: 'out' }, metadata: { epoch: '3' } } */
+/** Options of exportTorchStateDict. @example const opts: TorchExportOptions = { nameMap: { fc3: 'out' }, metadata: { epoch: '3' } }; */
 export interface TorchExportOptions {
   /** The same map as for loading (an object is inverted); a function maps Tessera -> PyTorch names. */
   nameMap?: TorchNameMap;
@@ -64,6 +70,11 @@ export interface TorchExportOptions {
 
 const TO_TESSERA: Readonly<Record<string, string>> = { weight: 'W', bias: 'b' };
 const TO_TORCH: Readonly<Record<string, string>> = { W: 'weight', b: 'bias' };
+/** The attributes of a BatchNorm module / BatchNormLayer. */
+const BN_TO_TESSERA: Readonly<Record<string, string>> = { weight: 'gamma', bias: 'beta', running_mean: 'mean', running_var: 'var' };
+const BN_TO_TORCH: Readonly<Record<string, string>> = { gamma: 'weight', beta: 'bias', mean: 'running_mean', var: 'running_var' };
+/** PyTorch's int64 BatchNorm counter, skipped on load. */
+const BN_COUNTER = 'num_batches_tracked';
 
 function splitName(name: string): [string, string] {
   const i = name.lastIndexOf('.');
@@ -75,37 +86,43 @@ const own = (map: Readonly<Record<string, string>>, key: string): boolean => Obj
 
 /**
  * The Tessera name of a PyTorch tensor under an object map (or none): a whole-name entry wins,
- * then a module entry, then the default rule.
+ * then a module entry, then the default rule. `batchNormLayers` names the network's
+ * BatchNormLayers, whose attributes map as a BatchNorm module's (`weight` -> `gamma`, ...).
  *
  * @example
  * tesseraNameOf('fc3.weight', { fc3: 'out' });   // 'out.W'
  * tesseraNameOf('conv1.bias');                   // 'conv1.b'
+ * tesseraNameOf('bn1.running_var', {}, new Set(['bn1']));   // 'bn1.var'
  */
-export function tesseraNameOf(torchName: string, nameMap: Readonly<Record<string, string>> = {}): string {
+export function tesseraNameOf(torchName: string, nameMap: Readonly<Record<string, string>> = {}, batchNormLayers?: ReadonlySet<string>): string {
   if (own(nameMap, torchName)) return nameMap[torchName]!;
   const [module, attr] = splitName(torchName);
-  return joinName(module && own(nameMap, module) ? nameMap[module]! : module, TO_TESSERA[attr] ?? attr);
+  const layer = module && own(nameMap, module) ? nameMap[module]! : module;
+  const attrs = batchNormLayers?.has(layer) ? BN_TO_TESSERA : TO_TESSERA;
+  return joinName(layer, attrs[attr] ?? attr);
 }
 
 /**
  * The PyTorch name of a Tessera parameter under an object map (or none): the inverse of
- * `tesseraNameOf`.
+ * `tesseraNameOf`, with the same `batchNormLayers`.
  *
  * @example
  * torchNameOf('out.W', { fc3: 'out' });   // 'fc3.weight'
+ * torchNameOf('bn1.gamma', {}, new Set(['bn1']));   // 'bn1.weight'
  */
-export function torchNameOf(tesseraName: string, nameMap: Readonly<Record<string, string>> = {}): string {
+export function torchNameOf(tesseraName: string, nameMap: Readonly<Record<string, string>> = {}, batchNormLayers?: ReadonlySet<string>): string {
   const entries = Object.entries(nameMap);
   const whole = entries.find(([, v]) => v === tesseraName);
   if (whole) return whole[0];
   const [layer, attr] = splitName(tesseraName);
   const module = entries.find(([, v]) => v === layer)?.[0] ?? layer;
-  return joinName(module, TO_TORCH[attr] ?? attr);
+  const attrs = batchNormLayers?.has(layer) ? BN_TO_TORCH : TO_TORCH;
+  return joinName(module, attrs[attr] ?? attr);
 }
 
-function mapName(name: string, map: TorchNameMap | undefined, dir: 'in' | 'out'): string | null {
+function mapName(name: string, map: TorchNameMap | undefined, dir: 'in' | 'out', bn: ReadonlySet<string>): string | null {
   if (typeof map === 'function') {
-    const def = dir === 'in' ? tesseraNameOf(name) : torchNameOf(name);
+    const def = dir === 'in' ? tesseraNameOf(name, {}, bn) : torchNameOf(name, {}, bn);
     const got = map(name, def);
     if (got !== null && got !== undefined && typeof got !== 'string') {
       throw new Error(`nameMap returned ${typeof got} for '${name}'; expected a string, null (skip) or undefined (default '${def}')`);
@@ -114,13 +131,21 @@ function mapName(name: string, map: TorchNameMap | undefined, dir: 'in' | 'out')
   }
   if (map !== undefined && (map === null || typeof map !== 'object'))
     throw new Error(`nameMap must be an object or a function, got ${map === null ? 'null' : typeof map}`);
-  return dir === 'in' ? tesseraNameOf(name, map) : torchNameOf(name, map);
+  return dir === 'in' ? tesseraNameOf(name, map, bn) : torchNameOf(name, map, bn);
 }
 
 /** A network parameter with its full name, and whether it is a dense weight ([in, out]). */
 interface Target {
   tensor: Tensor;
   dense: boolean;
+}
+
+/** The names of the network's BatchNormLayers, as they prefix their parameters. */
+function batchNormNames(net: LayerSource): Set<string> {
+  const names = paramNames(net);
+  const out = new Set<string>();
+  for (const layer of getAllLayers(net)) if (layer instanceof BatchNormLayer) out.add(splitName(names.get(layer.mean)!)[0]);
+  return out;
 }
 
 function targets(fn: string, net: LayerSource): Map<string, Target> {
@@ -196,6 +221,7 @@ const q = (name: string): string => `'${name}'`;
 export async function loadTorchStateDict(net: LayerSource, source: Uint8Array | ArrayBuffer | string, opts: TorchLoadOptions = {}): Promise<void> {
   const fn = 'loadTorchStateDict';
   const params = targets(fn, net);
+  const bn = batchNormNames(net);
   const { bytes, where } = await readParamSource(fn, source);
   const file = decodeSafetensors(bytes, where);
   const transpose = opts.transposeLinear ?? true;
@@ -204,8 +230,8 @@ export async function loadTorchStateDict(net: LayerSource, source: Uint8Array | 
   const torchFor = new Map<string, string>(); // Tessera name -> PyTorch name
   const extra: string[] = [];
   for (const torchName of file.tensors.keys()) {
-    const ours = mapName(torchName, opts.nameMap, 'in');
-    if (ours === null) continue;
+    const ours = mapName(torchName, opts.nameMap, 'in', bn);
+    if (ours === null || (splitName(torchName)[1] === BN_COUNTER && !params.has(ours))) continue;
     const clash = torchFor.get(ours);
     if (clash !== undefined) throw new Error(`${where}: tensors '${clash}' and '${torchName}' both map to parameter '${ours}'; check nameMap`);
     if (params.has(ours)) torchFor.set(ours, torchName);
@@ -215,7 +241,7 @@ export async function loadTorchStateDict(net: LayerSource, source: Uint8Array | 
   if (missing.length) {
     // With a function map the expected PyTorch name is unknowable; with an object map it is exact.
     const want = missing.map((n) =>
-      typeof opts.nameMap === 'function' ? `${q(n)} (no tensor maps to it)` : `${q(torchNameOf(n, objectMap))} (for parameter ${q(n)})`,
+      typeof opts.nameMap === 'function' ? `${q(n)} (no tensor maps to it)` : `${q(torchNameOf(n, objectMap, bn))} (for parameter ${q(n)})`,
     );
     throw new Error(
       `${where}: missing tensor(s) ${list(want)}; the file has ${list([...file.tensors.keys()].map(q))}. Pass nameMap to rename tensors of another layout`,
@@ -268,11 +294,12 @@ export async function exportTorchStateDict(
   const file = typeof fileOrOpts === 'string' ? fileOrOpts : undefined;
   const opts = typeof fileOrOpts === 'object' && fileOrOpts !== null ? fileOrOpts : maybeOpts;
   const params = targets(fn, net);
+  const bn = batchNormNames(net);
   const transpose = opts.transposeLinear ?? true;
   const out = new Map<string, SafetensorsInput>();
   const owner = new Map<string, string>(); // PyTorch name -> Tessera name
   for (const [ours, { tensor, dense }] of params) {
-    const torchName = mapName(ours, opts.nameMap, 'out');
+    const torchName = mapName(ours, opts.nameMap, 'out', bn);
     if (torchName === null) continue;
     const clash = owner.get(torchName);
     if (clash !== undefined) throw new Error(`${fn}: parameters '${clash}' and '${ours}' both map to '${torchName}'; check nameMap`);

@@ -15,7 +15,7 @@ import { getAllLayers, getAllParams, setTrainable, type LayerSource } from './la
 import { Constant, GlorotUniform } from './init.js';
 import { linear, type Nonlinearity } from './nonlinearities.js';
 
-/** Options of replaceHead. @example { numClasses: 5, seed: 7 } */
+/** Options of replaceHead. @example const opts: ReplaceHeadOptions = { numClasses: 5, seed: 7 }; */
 export interface ReplaceHeadOptions {
   /** Units of the new output layer. */
   numClasses: number;
@@ -157,7 +157,7 @@ export function freezeThrough(layer: Layer): Tensor[] {
   return getAllParams(below);
 }
 
-/** One row of trainableSummary. @example { layer: 'conv1', params: 156, trainable: false } */
+/** One row of trainableSummary. @example const row: TrainableRow = { layer: 'conv1', params: 156, trainable: false }; */
 export interface TrainableRow {
   layer: string;
   params: number;

@@ -13,6 +13,15 @@
  *   defaults (learningRate 0.01, rho 0.99, epsilon 1e-8). Lasagne puts eps inside the sqrt and
  *   defaults to learning_rate 1, rho 0.9, epsilon 1e-6; `rho` is PyTorch's `alpha`.
  * - adam adds eps after the bias-corrected sqrt (PyTorch), where Lasagne adds it before.
+ * - adagrad is PyTorch's: p -= lr * g / (sqrt(sum) + eps), eps outside the sqrt, defaults
+ *   learningRate 0.01, epsilon 1e-10, plus lrDecay and initialAccumulatorValue (both 0).
+ *   Lasagne: p -= lr * g / sqrt(sum + eps), learning_rate 1, epsilon 1e-6.
+ * - adadelta has Lasagne's formula (eps inside both square roots, the delta average taken
+ *   before the learning rate) but PyTorch's default rho 0.9, where Lasagne's is 0.95
+ *   (learningRate 1 and epsilon 1e-6 in both).
+ * - adamax is PyTorch's: u = max(beta2 * u, |g| + eps); p -= lr / (1 - beta1^t) * m / u, eps
+ *   inside the max. Lasagne (and the paper) take u = max(beta2 * u, |g|) and divide by u + eps.
+ *   The defaults are the same (learningRate 0.002, beta1 0.9, beta2 0.999, epsilon 1e-8).
  * - `weightDecay` is L2 added to the gradient (torch.optim); adamw decouples it.
  */
 import * as ts from '@tessera/core';
@@ -29,7 +38,7 @@ import { getAllParams, type LayerSource } from './layers/helper.js';
  */
 export type ParamSource = readonly Tensor[] | LayerSource;
 
-/** Options every optimizer takes. @example { learningRate: 1e-3, weightDecay: 1e-4, totalNormConstraint: 5 } */
+/** Options every optimizer takes. @example const opts: updates.CommonOptions = { learningRate: 1e-3, weightDecay: 1e-4, totalNormConstraint: 5 }; */
 export interface CommonOptions {
   learningRate?: number;
   /** L2 penalty added to the gradient (decoupled for adamw). */
@@ -38,16 +47,16 @@ export interface CommonOptions {
   totalNormConstraint?: number;
 }
 
-/** Options of sgd (learningRate is required). @example { learningRate: 0.1 } */
+/** Options of sgd (learningRate is required). @example const opts: updates.SgdOptions = { learningRate: 0.1 }; */
 export interface SgdOptions extends CommonOptions {
   learningRate: number;
 }
-/** Options of momentum and nesterovMomentum. @example { learningRate: 0.01, momentum: 0.9 } */
+/** Options of momentum and nesterovMomentum. @example const opts: updates.MomentumOptions = { learningRate: 0.01, momentum: 0.9 }; */
 export interface MomentumOptions extends SgdOptions {
   /** Default 0.9, as in Lasagne. */
   momentum?: number;
 }
-/** Options of rmsprop. @example { learningRate: 1e-3, rho: 0.9 } */
+/** Options of rmsprop. @example const opts: updates.RmspropOptions = { learningRate: 1e-3, rho: 0.9 }; */
 export interface RmspropOptions extends CommonOptions {
   /** Decay of the squared-gradient average, default 0.99 (PyTorch's alpha). */
   rho?: number;
@@ -56,10 +65,26 @@ export interface RmspropOptions extends CommonOptions {
   epsilon?: number;
   momentum?: number;
 }
-/** Options of adam and adamw. @example { learningRate: 1e-3, beta2: 0.99 } */
+/** Options of adam, adamw and adamax. @example const opts: updates.AdamOptions = { learningRate: 1e-3, beta2: 0.99 }; */
 export interface AdamOptions extends CommonOptions {
   beta1?: number;
   beta2?: number;
+  epsilon?: number;
+}
+
+/** Options of adagrad. @example const opts: updates.AdagradOptions = { learningRate: 0.05, lrDecay: 1e-3 }; */
+export interface AdagradOptions extends CommonOptions {
+  /** Added to the root of the squared-gradient sum, default 1e-10 (PyTorch). */
+  epsilon?: number;
+  /** The step at time t uses learningRate / (1 + (t - 1) * lrDecay); default 0 (PyTorch's lr_decay). */
+  lrDecay?: number;
+  /** Starting value of the squared-gradient sum, default 0 (PyTorch's initial_accumulator_value). */
+  initialAccumulatorValue?: number;
+}
+/** Options of adadelta. @example const opts: updates.AdadeltaOptions = { rho: 0.95, epsilon: 1e-6 }; */
+export interface AdadeltaOptions extends CommonOptions {
+  /** Decay of the squared-gradient and squared-delta averages, default 0.9 (PyTorch; Lasagne 0.95). */
+  rho?: number;
   epsilon?: number;
 }
 
@@ -104,6 +129,8 @@ export class Optimizer {
     learningRate: number,
     /** Global gradient-norm limit, or null. */
     public totalNormConstraint: number | null = null,
+    /** The value every state tensor starts from (adagrad's initialAccumulatorValue), default 0. */
+    private readonly initialState = 0,
   ) {
     this.lr = checkRate(name, learningRate);
     if (isTensorList(source)) {
@@ -192,7 +219,8 @@ export class Optimizer {
     let st = this.state.get(p);
     if (!st) {
       const n = ts.optimStateCount(this.rule, this.hyper);
-      st = { buffers: Array.from({ length: n }, () => ts.keep(ts.zeros(p.shape))), step: 0 };
+      const init = this.initialState;
+      st = { buffers: Array.from({ length: n }, () => ts.keep(init === 0 ? ts.zeros(p.shape) : ts.full(p.shape, init))), step: 0 };
       this.state.set(p, st);
     }
     return st;
@@ -240,6 +268,7 @@ function make(
   o: CommonOptions,
   hyper: Omit<OptimHyper, 'lr' | 'step' | 'weightDecay'>,
   defaults: { lr?: number; wd?: number },
+  initialState = 0,
 ): Optimizer {
   if (o.learningRate === undefined && defaults.lr === undefined) {
     throw new Error(`updates.${name}: learningRate is required (it has no default, as in Lasagne)`);
@@ -247,7 +276,7 @@ function make(
   const wd = num(name, 'weightDecay', o.weightDecay, defaults.wd ?? 0, NONNEG);
   const clip = o.totalNormConstraint === undefined ? null : num(name, 'totalNormConstraint', o.totalNormConstraint, 0, NONNEG);
   if (clip === 0) throw new Error(`updates.${name}: totalNormConstraint must be > 0`);
-  return new Optimizer(name, rule, params, { ...hyper, weightDecay: wd }, o.learningRate ?? defaults.lr!, clip);
+  return new Optimizer(name, rule, params, { ...hyper, weightDecay: wd }, o.learningRate ?? defaults.lr!, clip, initialState);
 }
 
 /**
@@ -340,10 +369,65 @@ export function adamw(params: ParamSource, opts: AdamOptions = {}): Optimizer {
   return make('adamw', 'adamw', params, o, adamHyper('adamw', o), { lr: 1e-3, wd: 0.01 });
 }
 
-/** Every optimizer by its name, as `byName` accepts them. @example Object.keys(updates.OPTIMIZERS) */
-export const OPTIMIZERS = { sgd, momentum, nesterovMomentum, rmsprop, adam, adamw } as const;
+/**
+ * Adagrad with PyTorch's formula and defaults (learningRate 0.01, epsilon 1e-10, lrDecay 0,
+ * initialAccumulatorValue 0): sum += g²; p -= lr / (1 + (t - 1) * lrDecay) * g / (sqrt(sum) +
+ * eps). Lasagne puts eps inside the sqrt and defaults to learning_rate 1, epsilon 1e-6.
+ *
+ * @example
+ * const opt = updates.adagrad(params, { learningRate: 0.05 });
+ */
+export function adagrad(params: ParamSource, opts: AdagradOptions = {}): Optimizer {
+  const o = options('adagrad', opts, [...COMMON, 'epsilon', 'lrDecay', 'initialAccumulatorValue']);
+  const init = num('adagrad', 'initialAccumulatorValue', o.initialAccumulatorValue, 0, NONNEG);
+  return make(
+    'adagrad',
+    'adagrad',
+    params,
+    o,
+    { eps: num('adagrad', 'epsilon', o.epsilon, 1e-10, NONNEG), lrDecay: num('adagrad', 'lrDecay', o.lrDecay, 0, NONNEG) },
+    { lr: 0.01 },
+    init,
+  );
+}
 
-/** A name `byName` accepts. @example const name: OptimizerName = 'adam'; */
+/**
+ * Adadelta with PyTorch's defaults (learningRate 1, rho 0.9, epsilon 1e-6): sq = rho * sq +
+ * (1 - rho) g²; d = sqrt(acc + eps) / sqrt(sq + eps) * g; acc = rho * acc + (1 - rho) d²;
+ * p -= lr * d. The formula is Lasagne's too; Lasagne's default rho is 0.95.
+ *
+ * @example
+ * const opt = updates.adadelta(params, { rho: 0.95 });
+ */
+export function adadelta(params: ParamSource, opts: AdadeltaOptions = {}): Optimizer {
+  const o = options('adadelta', opts, [...COMMON, 'rho', 'epsilon']);
+  return make(
+    'adadelta',
+    'adadelta',
+    params,
+    o,
+    { beta1: num('adadelta', 'rho', o.rho, 0.9, [0, 1, false]), eps: num('adadelta', 'epsilon', o.epsilon, 1e-6, NONNEG) },
+    { lr: 1 },
+  );
+}
+
+/**
+ * Adamax, Adam with the infinity norm, with PyTorch's formula and defaults (learningRate 0.002,
+ * beta1 0.9, beta2 0.999, epsilon 1e-8): m = beta1 * m + (1 - beta1) g; u = max(beta2 * u,
+ * |g| + eps); p -= lr / (1 - beta1^t) * m / u. Lasagne adds eps to u after the max instead.
+ *
+ * @example
+ * const opt = updates.adamax(params, { learningRate: 2e-3 });
+ */
+export function adamax(params: ParamSource, opts: AdamOptions = {}): Optimizer {
+  const o = options('adamax', opts, [...COMMON, 'beta1', 'beta2', 'epsilon']);
+  return make('adamax', 'adamax', params, o, adamHyper('adamax', o), { lr: 2e-3 });
+}
+
+/** Every optimizer by its name, as `byName` accepts them. @example Object.keys(updates.OPTIMIZERS) */
+export const OPTIMIZERS = { sgd, momentum, nesterovMomentum, rmsprop, adam, adamw, adagrad, adadelta, adamax } as const;
+
+/** A name `byName` accepts. @example const name: updates.OptimizerName = 'adam'; */
 export type OptimizerName = keyof typeof OPTIMIZERS;
 
 /** Edit distance, to suggest the name the user probably meant. */
@@ -364,6 +448,7 @@ function distance(a: string, b: string): number {
  * error listing the valid ones.
  *
  * @example
+ * const args = { optimizer: 'adam', lr: 1e-3 };   // e.g. from --optimizer adam --lr 1e-3
  * const opt = updates.byName(args.optimizer, params, { learningRate: args.lr });
  */
 export function byName(name: string, params: ParamSource, opts: CommonOptions & Record<string, unknown> = {}): Optimizer {
@@ -402,6 +487,7 @@ function globalNormScale(tensors: readonly Tensor[], maxNorm: number, epsilon = 
  * without new tensors through their `totalNormConstraint` option.
  *
  * @example
+ * const grads = params.map((p) => p.grad!);
  * const clipped = updates.totalNormConstraint(grads, 5);
  */
 export function totalNormConstraint(tensors: readonly Tensor[], maxNorm: number, opts: { epsilon?: number } = {}): Tensor[] {

@@ -95,6 +95,21 @@ const XENT = [
   ['N', 'u32'],
   ['C', 'u32'],
 ] as const;
+/** Shared by the batch-norm kernels (kernels/lib/batch_norm.wgsl); each reads the fields it needs. */
+const BN = [
+  ['rows', 'u32'],
+  ['C', 'u32'],
+  ['inner', 'u32'],
+  ['R', 'u32'],
+  ['block', 'u32'],
+  ['blocks', 'u32'],
+  ['var_off', 'u32'],
+  ['eps', 'f32'],
+  ['momentum', 'f32'],
+  ['scale', 'f32'],
+] as const;
+const BN_STATS = ['x', 'mean', 'var', 'dy', 'part', 'out'] as const;
+const BN_PASS = ['x', 'mean', 'var', 'gamma', 'beta', 'dy', 'sums', 'out'] as const;
 
 export const KERNELS = {
   fill: spec({
@@ -231,6 +246,13 @@ export const KERNELS = {
     uniforms: XENT,
     constants: ['LABEL_INT'],
   }),
+  // Batch normalization (ops/norm.ts): every kernel of a file binds all of its buffers.
+  batchNormPartial: spec({ file: 'batch_norm_stats', entry: 'partial', buffers: BN_STATS, uniforms: BN, constants: ['GRAD'] }),
+  batchNormCombine: spec({ file: 'batch_norm_stats', entry: 'combine', buffers: BN_STATS, uniforms: BN, constants: ['GRAD'] }),
+  batchNormCombineRows: spec({ file: 'batch_norm_stats', entry: 'combine_rows', buffers: BN_STATS, uniforms: BN, constants: ['GRAD'] }),
+  batchNorm: spec({ file: 'batch_norm', entry: 'forward', buffers: BN_PASS, uniforms: BN, constants: ['HAS_GAMMA', 'HAS_BETA'] }),
+  batchNormBackward: spec({ file: 'batch_norm', entry: 'backward', buffers: BN_PASS, uniforms: BN, constants: ['HAS_GAMMA', 'TRAINING'] }),
+  batchNormRunning: spec({ file: 'batch_norm', entry: 'running', buffers: BN_PASS, uniforms: BN, constants: [] }),
   matmul: spec({
     file: 'matmul',
     entry: 'main',
@@ -245,7 +267,7 @@ export const KERNELS = {
     uniforms: MATMUL,
     constants: ['HAS_BIAS', 'ACT'],
   }),
-  // One in-place optimizer step per parameter (ops/optim.ts); RULE picks sgd ... adamw.
+  // One in-place optimizer step per parameter (ops/optim.ts); RULE picks sgd ... adamax.
   optim: spec({
     file: 'optim',
     entry: 'main',

@@ -12,7 +12,7 @@ const tensorArg = requireTensor;
  *
  * @example
  * ts.softmax(logits);           // rows sum to 1
- * ts.softmax(scores, 1);        // over the channels of an NCHW tensor
+ * ts.softmax(ts.randn([8, 10, 28, 28]), 1);   // over the channels of an NCHW tensor
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
   tensorArg('softmax', x, 'input');
@@ -24,7 +24,8 @@ export function softmax(x: Tensor, axis = -1): Tensor {
  * never overflows and is exact where softmax would round to 0.
  *
  * @example
- * ts.logSoftmax(logits).mul(target).sum(-1).neg().mean();
+ * const target = ts.oneHot(labels, 10);   // [N, 10] probability rows
+ * ts.logSoftmax(logits).mul(target).sum(-1).neg().mean();   // cross-entropy, by hand
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   tensorArg('logSoftmax', x, 'input');
@@ -47,6 +48,7 @@ export interface CrossEntropyOptions {
  *
  * @example
  * const loss = ts.crossEntropy(model(x), ts.tensor([3, 1, 4], { dtype: 'int32' }));
+ * const teacherLogits = ts.noGrad(() => model(x));   // e.g. a bigger model's scores
  * const soft = ts.crossEntropy(logits, ts.softmax(teacherLogits));   // probability targets
  */
 export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {

@@ -8,19 +8,24 @@ import { debugAfterUpdate, debugBeforeUpdate } from '../debug/hooks.js';
 
 export type { OptimRule } from '../backend.js';
 
-const RULES: readonly OptimRule[] = ['sgd', 'momentum', 'nesterov', 'rmsprop', 'adam', 'adamw'];
+const RULES: readonly OptimRule[] = ['sgd', 'momentum', 'nesterov', 'rmsprop', 'adam', 'adamw', 'adagrad', 'adadelta', 'adamax'];
 
 /** Hyper-parameters of one update; fields a rule does not use are ignored. */
 export interface OptimHyper {
   /** Learning rate. */
   lr: number;
-  /** Adam's beta1, or rmsprop's decay rate (PyTorch's alpha, Lasagne's rho). */
+  /** Adam's and Adamax's beta1, or the decay rate of rmsprop (PyTorch's alpha) and adadelta (rho). */
   beta1?: number;
   beta2?: number;
   eps?: number;
   weightDecay?: number;
   momentum?: number;
-  /** 1-based step count, for Adam's bias corrections (1 - beta^t). */
+  /**
+   * Adagrad's learning-rate decay (PyTorch's lr_decay): the step uses lr / (1 + (step - 1) *
+   * lrDecay). Other rules ignore it.
+   */
+  lrDecay?: number;
+  /** 1-based step count, for the bias corrections of Adam and Adamax (1 - beta^t) and Adagrad's lrDecay. */
   step?: number;
 }
 
@@ -38,6 +43,7 @@ export function optimStateCount(rule: OptimRule, hyper: Pick<OptimHyper, 'moment
       return 0;
     case 'momentum':
     case 'nesterov':
+    case 'adagrad':
       return 1;
     case 'rmsprop':
       return (hyper.momentum ?? 0) > 0 ? 2 : 1;
@@ -92,6 +98,9 @@ export function applyUpdate(rule: OptimRule, param: Tensor, grad: Tensor, states
   const beta1 = num('beta1', 0.9);
   const beta2 = num('beta2', 0.999);
   const step = checkNumber(op, 'step', hyper.step ?? 1, { integer: true, min: 1 });
+  // Adagrad's decayed rate, computed here as torch.optim does (clr = lr / (1 + (t - 1) * lr_decay)).
+  const lrDecay = num('lrDecay', 0);
+  const stepLr = rule === 'adagrad' && lrDecay !== 0 ? lr / (1 + (step - 1) * lrDecay) : lr;
   const backend = requireBackend(op);
   const kt = (t: Tensor, what: string): KernelTensor => ({ shape: t.shape, dtype: t.dtype, size: t.size, buf: t._use(op, what).buf });
   const args = {
@@ -100,7 +109,7 @@ export function applyUpdate(rule: OptimRule, param: Tensor, grad: Tensor, states
     grad: kt(grad, 'gradient'),
     states: states.slice(0, need).map((s, i) => kt(s, `state ${i}`)),
     scale: scale ? kt(scale, 'scale') : null,
-    lr,
+    lr: stepLr,
     beta1,
     beta2,
     eps: num('eps', 1e-8),

@@ -33,7 +33,7 @@ export function argmax(x: Tensor, axis: number): Tensor {
   return Tensor._fromOp('argmax', [x], { axes: [normalizeAxis('argmax', axis, x.rank, x.shape)], keepdims: false });
 }
 
-/** Index of the smallest value along `axis` (int32). @example d.argmin(0) */
+/** Index of the smallest value along `axis` (int32). @example ts.tensor([[3, 1], [0, 2]]).argmin(0)   // [1, 0] */
 export function argmin(x: Tensor, axis: number): Tensor {
   return Tensor._fromOp('argmin', [x], { axes: [normalizeAxis('argmin', axis, x.rank, x.shape)], keepdims: false });
 }

@@ -58,7 +58,7 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
  * Zero-pads `x` with `before[i]` and `after[i]` elements on dimension i.
  *
  * @example
- * ts.pad(img, [0, 0, 2, 2], [0, 0, 2, 2]);
+ * ts.pad(ts.zeros([8, 1, 28, 28]), [0, 0, 2, 2], [0, 0, 2, 2]);   // [8, 1, 32, 32]
  */
 export function pad(x: Tensor, before: readonly number[], after: readonly number[]): Tensor {
   if (before.length !== x.rank || after.length !== x.rank || [...before, ...after].some((v) => !Number.isInteger(v) || v < 0)) {
@@ -88,7 +88,7 @@ export function concat(list: readonly Tensor[], axis = 0): Tensor {
   return Tensor._fromOp('concat', list, { axis: ax });
 }
 
-/** Inserts a size-1 dimension at `axis`. @example x.reshape(...) ≡ ts.expandDims(x, 1) */
+/** Inserts a size-1 dimension at `axis`. @example ts.expandDims(ts.zeros([8, 10]), 1)   // [8, 1, 10] */
 export function expandDims(x: Tensor, axis: number): Tensor {
   const a = normalizeAxis('expandDims', axis, x.rank + 1, x.shape);
   return x.reshape([...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);

@@ -198,7 +198,7 @@ const shadowCheck = new ShadowCheck();
  * @example
  * import '@tessera/reference';
  * ts.debug.shadow(true);
- * const loss = trainStep();
+ * const loss = step();
  * await loss.item();        // throws: shadow: 'conv2d' differs from the reference backend ...
  * ts.debug.shadow(false);
  */

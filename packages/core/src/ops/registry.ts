@@ -74,6 +74,27 @@ export interface OpParams {
   softmaxBackward: { axis: number; log: boolean };
   softmaxCrossEntropy: {};
   softmaxCrossEntropyBackward: {};
+  // batch normalization (ops/norm.ts)
+  batchNormStats: { axis: number };
+  batchNorm: BatchNormParams;
+  batchNormGradSums: { axis: number; epsilon: number };
+  batchNormBackward: Omit<BatchNormParams, 'beta'>;
+  batchNormRunning: { momentum: number; row: 0 | 1; scale: number };
+}
+
+/**
+ * Batch normalization over every axis but `axis` (the channels). Inputs [x, mean, var, gamma?,
+ * beta?]: mean and var are [C], or one [2, C] statistics tensor (row 0 the mean, row 1 the
+ * variance, as batchNormStats gives) passed as both. With `training` they are x's own batch
+ * statistics, and the gradient of x includes their dependence on x.
+ */
+export interface BatchNormParams {
+  axis: number;
+  epsilon: number;
+  training: boolean;
+  /** Whether gamma (and then beta) follow mean and var among the inputs. */
+  gamma: boolean;
+  beta: boolean;
 }
 
 /** Geometry of a 2-D convolution, resolved by the API layer (NCHW, PyTorch semantics). */

@@ -2,6 +2,7 @@ import { convOps } from './conv.js';
 import { creationOps } from './creation.js';
 import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
+import { normOps } from './norm.js';
 import { reduceOps } from './reduce.js';
 import { poolOps } from './pool.js';
 import type { OpDefs, OpName } from './registry.js';
@@ -22,4 +23,5 @@ export const OPS: OpDefs<OpName> = {
   ...convOps,
   ...poolOps,
   ...softmaxOps,
+  ...normOps,
 };

@@ -215,6 +215,20 @@ export abstract class Layer {
     return [...this.params].filter(([, t]) => matchTags(t, tags)).map(([p]) => p);
   }
 
+  /**
+   * Removes a parameter from this layer (Lasagne's `del layer.params[p]`), freeing it if the layer
+   * created it. `batchNorm(layer)` drops a bias this way; the layer must stop using it as well.
+   *
+   * @example
+   * const fc = new DenseLayer(l, 10);
+   * fc.removeParam(fc.b!);   // fc.params now holds W only
+   */
+  removeParam(param: Tensor): void {
+    if (!this.params.delete(param)) throw new Error(`${this.label}: the tensor is not one of its parameters`);
+    this.paramNames.delete(param);
+    if (this.owned.delete(param)) param.dispose();
+  }
+
   /** Frees the parameters this layer created (not shared ones it was given). @example layer.dispose() */
   dispose(): void {
     for (const t of this.owned) t.dispose();

@@ -108,3 +108,56 @@ export class MaxPool2DLayer extends Pool2DLayer {
     super(incoming, { ...o, mode: 'max' });
   }
 }
+
+/** Options of GlobalPoolLayer. @example const opts: nn.GlobalPoolLayerOptions = { poolFunction: 'max' }; */
+export interface GlobalPoolLayerOptions extends LayerOptions {
+  /** 'mean' (the default, global average pooling) or 'max'. */
+  poolFunction?: 'mean' | 'max';
+}
+
+/**
+ * Pools every channel over all its spatial positions, Lasagne's `GlobalPoolLayer`: [N, C, ...]
+ * becomes [N, C]. Mean by default (global average pooling, as before the classifier of a
+ * ResNet), or max.
+ *
+ * Two forms: Lasagne's positional `new GlobalPoolLayer(incoming, poolFunction?, { ...rest })`
+ * (`GlobalPoolLayer(incoming, pool_function=T.mean)`), and the options object
+ * `new GlobalPoolLayer(incoming, { poolFunction, ...rest })`.
+ *
+ * @example
+ * const features = new InputLayer([null, 64, 7, 7]);
+ * const gap = new GlobalPoolLayer(features);   // Lasagne: GlobalPoolLayer(features); [null, 64]
+ * const gmp = new GlobalPoolLayer(features, 'max');   // Lasagne: GlobalPoolLayer(features, T.max)
+ * const same = new GlobalPoolLayer(features, { poolFunction: 'max' });   // the options form
+ */
+export class GlobalPoolLayer extends Layer {
+  readonly typeName = 'globalpool';
+  readonly poolFunction: 'mean' | 'max';
+
+  /** Lasagne's form: `poolFunction` positional, the other options after it. */
+  constructor(incoming: Layer, poolFunction?: 'mean' | 'max', opts?: Omit<GlobalPoolLayerOptions, 'poolFunction'>);
+  /** The options form. */
+  constructor(incoming: Layer, opts: GlobalPoolLayerOptions);
+  constructor(incoming: Layer, ...args: unknown[]) {
+    const o = layerArgs<GlobalPoolLayerOptions>(new.target.name, 'incoming', ['poolFunction'], args);
+    super([incoming], o);
+    this.poolFunction = o.poolFunction ?? 'mean';
+    if (this.poolFunction !== 'mean' && this.poolFunction !== 'max') {
+      throw new Error(
+        `${this.label}: poolFunction must be 'mean' or 'max', got ${typeof o.poolFunction === 'function' ? 'a function' : JSON.stringify(o.poolFunction)}`,
+      );
+    }
+    this.outputShape; // checks the input shape now, at construction
+  }
+
+  getOutputShapeFor([shape]: readonly LayerShape[]): LayerShape {
+    const s = shape!;
+    if (s.length < 3) this.shapeError(s, '[batch, channels, ...spatial] (rank 3 or more)');
+    return [s[0]!, s[1]!];
+  }
+
+  getOutputFor([x]: readonly Tensor[]): Tensor {
+    const axes = Array.from({ length: x!.rank - 2 }, (_, i) => i + 2);
+    return this.poolFunction === 'mean' ? x!.mean(axes) : x!.max(axes);
+  }
+}

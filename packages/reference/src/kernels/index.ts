@@ -3,6 +3,7 @@ import { convKernels } from './conv.js';
 import { creationKernels } from './creation.js';
 import { elementwiseKernels } from './elementwise.js';
 import { matmulKernels } from './matmul.js';
+import { normKernels } from './norm.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
 import { shapeKernels } from './shape.js';
@@ -22,6 +23,7 @@ export const REFERENCE_KERNELS: OpKernels = {
   ...convKernels,
   ...poolKernels,
   ...softmaxKernels,
+  ...normKernels,
 };
 
 export { referenceUpdate } from './optim.js';

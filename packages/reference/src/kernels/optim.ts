@@ -15,6 +15,11 @@ import { f32 } from './util.js';
  *              momentum > 0: buf = momentum * buf2 + step; p = p - lr * buf;  else p = p - lr * step
  *   adam(w):   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
  *              p = p - (lr / bc1) * (m / (sqrt(v) / bc2sqrt + eps))
+ *   adagrad:   sum = sum + g * g;  p = p - lr * (g / (sqrt(sum) + eps))   (lr already decayed)
+ *   adadelta:  sq = beta1 * sq + (1 - beta1) * g * g;  delta = sqrt(acc + eps) / sqrt(sq + eps) * g
+ *              acc = beta1 * acc + (1 - beta1) * delta * delta;  p = p - lr * delta
+ *   adamax:    m = beta1 * m + (1 - beta1) * g;  u = max(beta2 * u, |g| + eps)
+ *              p = p - (lr / bc1) * (m / u)
  *
  * The hyper-parameters are rounded to float32 first (they are float32 uniforms in the kernel);
  * the arithmetic is float64; the parameter and the states are rounded to float32 when stored,
@@ -83,6 +88,29 @@ export function referenceUpdate(args: UpdateArgs): void {
         v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
         const denom = Math.sqrt(v[i]!) / bc2Sqrt + eps;
         p = p - (lr / bc1) * (m[i]! / denom);
+        break;
+      }
+      case 'adagrad': {
+        const sum = need(s1, 'a squared-gradient sum');
+        sum[i] = sum[i]! + g * g;
+        p = p - lr * (g / (Math.sqrt(sum[i]!) + eps));
+        break;
+      }
+      case 'adadelta': {
+        const sq = need(s1, 'a squared-gradient average');
+        const acc = need(s2, 'a squared-delta average');
+        sq[i] = beta1 * sq[i]! + (1 - beta1) * g * g;
+        const delta = (Math.sqrt(acc[i]! + eps) / Math.sqrt(sq[i]! + eps)) * g;
+        acc[i] = beta1 * acc[i]! + (1 - beta1) * delta * delta;
+        p = p - lr * delta;
+        break;
+      }
+      case 'adamax': {
+        const m = need(s1, 'a first-moment state');
+        const u = need(s2, 'an infinity-norm state');
+        m[i] = beta1 * m[i]! + (1 - beta1) * g;
+        u[i] = Math.max(beta2 * u[i]!, Math.abs(g) + eps);
+        p = p - (lr / bc1) * (m[i]! / u[i]!);
         break;
       }
       default:

@@ -4,6 +4,7 @@ import { convKernels } from './conv.js';
 import { creationKernels } from './creation.js';
 import { elementwiseKernels } from './elementwise.js';
 import { matmulKernels } from './matmul.js';
+import { normKernels } from './norm.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
 import { shapeKernels } from './shape.js';
@@ -23,6 +24,7 @@ export const WEBGPU_KERNELS: KernelBuilders<OpName> = {
   ...convKernels,
   ...poolKernels,
   ...softmaxKernels,
+  ...normKernels,
 };
 
 export type { KernelBuilder, KernelBuilders, KernelContext, Dispatches } from './context.js';

@@ -2,7 +2,17 @@ import type { DeviceBuffer, OptimRule, UpdateArgs } from '@tessera/core';
 import { grid1d, kernelCall, type KernelCall } from '../spec.js';
 
 /** WGSL `RULE` codes; they must match the switch in kernels/optim.wgsl. */
-const RULE_CODE: Record<OptimRule, number> = { sgd: 0, momentum: 1, nesterov: 2, rmsprop: 3, adam: 4, adamw: 5 };
+const RULE_CODE: Record<OptimRule, number> = {
+  sgd: 0,
+  momentum: 1,
+  nesterov: 2,
+  rmsprop: 3,
+  adam: 4,
+  adamw: 5,
+  adagrad: 6,
+  adadelta: 7,
+  adamax: 8,
+};
 
 /**
  * Buffers the backend keeps for the update kernel: placeholders bound where a rule has fewer
