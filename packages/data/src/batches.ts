@@ -162,7 +162,8 @@ export function batches<L extends Targets = Int32Array>(options: BatchOptions<L>
     targetSize = options.targetShape.reduce((a, b) => a * b, 1);
   } else if (floatTargets && n > 0) targetSize = labels.length / n;
   if (labels.length !== n * targetSize || !Number.isInteger(targetSize) || (floatTargets && n > 0 && targetSize === 0)) {
-    const per = options.targetShape !== undefined ? ` of shape [${options.targetShape.join(', ')}]` : floatTargets ? ' (a whole number of values per sample)' : '';
+    const per =
+      options.targetShape !== undefined ? ` of shape [${options.targetShape.join(', ')}]` : floatTargets ? ' (a whole number of values per sample)' : '';
     throw new Error(
       `batches: mismatched lengths: images hold ${n} samples of shape [${sampleShape.join(', ')}] ` + `but labels has ${labels.length} entries${per}`,
     );
