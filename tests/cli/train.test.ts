@@ -32,6 +32,32 @@ describe('tessera train (smoke)', () => {
     expect(after.bytes, 'live bytes after training').toBe(before.bytes);
   });
 
+  it('trains fashion-cnn on Fashion-MNIST (--model fashion-cnn --dataset fashion-mnist) and prints the JSON result', async () => {
+    await ts.init();
+    const before = ts.memory();
+    const { code, out } = await tessera(
+      'train',
+      '--model',
+      'fashion-cnn',
+      '--dataset',
+      'fashion-mnist',
+      '--limit',
+      '64',
+      '--test-limit',
+      '32',
+      '--batch-size',
+      '32',
+      '--json',
+    );
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result).toMatchObject({ dataset: 'fashion-mnist', model: 'fashion-cnn', epochs: 1, trainImages: 64 });
+    expect(result.testAccuracy).toBeGreaterThanOrEqual(0);
+    expect(result.imagesPerSecond).toBeGreaterThan(0);
+    expect(ts.memory().tensors, 'live tensors after training').toBe(before.tensors);
+    await expect(tessera('train', '--model', 'resnet')).rejects.toThrow("--model must be one of lenet5, fashion-cnn, got 'resnet'");
+  });
+
   it('rejects an unknown optimizer with the valid names', async () => {
     await expect(
       train({ epochs: 1, batchSize: 64, optimizer: 'adamm', lr: 1e-3, limit: 64, testLimit: 64, dataset: 'mnist', seed: 1, json: true }),
@@ -96,7 +122,7 @@ describe('tessera command line', () => {
   });
 
   it('info --model lenet5 prints the layer table of LeNet-5 (text and JSON) and frees the model', async () => {
-    await expect(tessera('info', '--model', 'resnet')).rejects.toThrow("--model must be one of lenet5, got 'resnet'");
+    await expect(tessera('info', '--model', 'resnet')).rejects.toThrow("--model must be one of lenet5, fashion-cnn, got 'resnet'");
     try {
       const text = await tessera('info', '--model', 'lenet5', '--backend', 'reference');
       expect(text.code).toBe(0);

@@ -165,3 +165,47 @@ describe('batches', () => {
     expect(list.map((b) => b.x.length)).toEqual([32 * 784, 32 * 784, 6 * 784]);
   });
 });
+
+describe('batches with float targets (regression)', () => {
+  /** Sample i's targets are [i + 0.5, -i]: two per sample. */
+  const n = 23;
+  const { images } = data(n);
+  const targets = Float32Array.from({ length: n * 2 }, (_, k) => (k % 2 === 0 ? k / 2 + 0.5 : -(k - 1) / 2));
+
+  it('batches Float32Array targets like the images, any number per sample, in the same order', () => {
+    const list = [...batches({ images, labels: targets, sampleShape: shape, batchSize: 5, seed: 4, epoch: 1 })];
+    expect(list.map((b) => b.size)).toEqual([5, 5, 5, 5, 3]);
+    const ids = [...batches({ images, labels: Int32Array.from({ length: n }, (_, i) => i), sampleShape: shape, batchSize: 5, seed: 4, epoch: 1 })];
+    list.forEach((b, j) => {
+      expect(b.y).toBeInstanceOf(Float32Array);
+      expect(b.y.length).toBe(2 * b.size);
+      for (let k = 0; k < b.size; k++) {
+        const id = b.x[k * 6]!;
+        expect(id).toBe(ids[j]!.y[k]); // the same permutation as for class ids
+        expect([b.y[2 * k], b.y[2 * k + 1]]).toEqual([id + 0.5, -id]);
+      }
+    });
+    // Unshuffled: views; full batch: the array itself; targetShape spelled out gives the same.
+    const views = [...batches({ images, labels: targets, sampleShape: shape, batchSize: 10, shuffle: false })];
+    expect(views[1]!.y.buffer).toBe(targets.buffer);
+    expect([...views[1]!.y]).toEqual([...targets.subarray(20, 40)]);
+    expect([...batches({ images, labels: targets, sampleShape: shape })][0]!.y).toBe(targets);
+    const explicit = [...batches({ images, labels: targets, sampleShape: shape, targetShape: [2], batchSize: 5, seed: 4, epoch: 1 })];
+    expect(explicit.map((b) => [...b.y])).toEqual(list.map((b) => [...b.y]));
+  });
+
+  it('one float target per sample, and mismatches rejected', () => {
+    const one = Float32Array.from({ length: n }, (_, i) => i / 10);
+    for (const b of batches({ images, labels: one, sampleShape: shape, batchSize: 4, seed: 1 })) {
+      for (let k = 0; k < b.size; k++) expect(b.y[k]).toBeCloseTo(b.x[k * 6]! / 10, 6);
+    }
+    expect(() => batches({ images, labels: new Float32Array(n * 2 + 1), sampleShape: shape })).toThrow(
+      /mismatched lengths: images hold 23 samples .* but labels has 47 entries \(a whole number of values per sample\)/,
+    );
+    expect(() => batches({ images, labels: targets, sampleShape: shape, targetShape: [3] })).toThrow(/labels has 46 entries of shape \[3\]/);
+    expect(() => batches({ images, labels: targets, sampleShape: shape, targetShape: [0] })).toThrow(/targetShape entries must be positive integers/);
+    expect(() => batches({ images, labels: [1, 2] as unknown as Int32Array, sampleShape: shape })).toThrow(/labels must be an Int32Array .* or a Float32Array/);
+    // Int32Array class ids keep their one-per-sample rule.
+    expect(() => batches({ images, labels: new Int32Array(n * 2), sampleShape: shape })).toThrow(/but labels has 46 entries$/);
+  });
+});

@@ -29,6 +29,24 @@ describe('tensorBatches', () => {
     }, 'an epoch of tensor batches');
   });
 
+  it('yields float32 targets [size, k] for Float32Array labels (regression)', async () => {
+    await expectNoLeak(async () => {
+      const targets = Float32Array.from({ length: N * 3 }, (_, i) => i / 2);
+      const seen: number[] = [];
+      for (const b of tensorBatches({ images, labels: targets, sampleShape: [4], batchSize: 4, shuffle: false })) {
+        expect([...b.y.shape]).toEqual([b.size, 3]);
+        expect(b.y.dtype).toBe('float32');
+        seen.push(...(await b.y.data()));
+        b.dispose();
+      }
+      expect(seen).toEqual([...targets]);
+      for (const b of tensorBatches({ images, labels: targets.subarray(0, N), sampleShape: [4], batchSize: 8, targetShape: [] })) {
+        expect([...b.y.shape]).toEqual([b.size]);
+        b.dispose();
+      }
+    }, 'float targets');
+  });
+
   it('validates its options when called, before the first batch', () => {
     expect(() => tensorBatches({ images, labels: labels.subarray(1), sampleShape: [4], batchSize: 2 })).toThrow('batches: mismatched lengths');
   });

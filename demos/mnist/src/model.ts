@@ -1,6 +1,7 @@
 /**
  * LeNet-5 in the page: one training step, evaluation, single-image prediction, the first-layer
  * filters, and weights in and out. The UI and the training loop never touch layers directly.
+ * The step is `nn.trainStep`'s (the one `nn.fit` runs) and the predictions are `nn.predict`'s.
  *
  * Every computation runs inside a synchronous `ts.tidy` and only its result leaves it; the
  * awaits (readbacks) happen outside. That matters here because training, evaluation and the
@@ -73,11 +74,15 @@ export class Model {
     const n = y.length;
     const xt = ts.tensor(x, { shape: [n, 1, 28, 28] });
     const yt = ts.tensor(y, { shape: [n], dtype: 'int32' });
-    const loss = ts.tidy(() => ts.crossEntropy(nn.getOutput(this.net.out, xt, { deterministic: false }), yt));
-    await this.opt.step(loss);
-    xt.dispose();
-    yt.dispose();
-    return loss;
+    try {
+      // The labels come from the MNIST files (0..9): plain cross-entropy, no device-side check.
+      const { loss, correct } = await nn.trainStep({ net: this.net, optimizer: this.opt, loss: ts.crossEntropy })(xt, yt);
+      correct?.dispose();
+      return loss;
+    } finally {
+      xt.dispose();
+      yt.dispose();
+    }
   }
 
   /**
@@ -92,7 +97,7 @@ export class Model {
     for (let start = 0; start < count; start += EVAL_BATCH) {
       const size = Math.min(EVAL_BATCH, count - start);
       const { x } = gather(split, order, start, size);
-      parts.push(ts.tidy(() => ts.noGrad(() => nn.getOutput(this.net.out, ts.tensor(x, { shape: [size, 1, 28, 28] }), { deterministic: true }).argmax(1))));
+      parts.push(ts.tidy(() => nn.predict(this.net, ts.tensor(x, { shape: [size, 1, 28, 28] }), { softmax: false }).argmax(1)));
     }
     try {
       const read = await Promise.all(parts.map((p) => p.data()));
@@ -116,7 +121,7 @@ export class Model {
    */
   async probabilities(image: Float32Array): Promise<Float32Array> {
     if (image.length !== PIXELS) throw new Error(`probabilities: expected ${PIXELS} pixels, got ${image.length}`);
-    const p = ts.tidy(() => ts.noGrad(() => ts.softmax(nn.getOutput(this.net.out, ts.tensor(image, { shape: [1, 1, 28, 28] }), { deterministic: true }))));
+    const p = nn.predict(this.net, image); // [10]
     try {
       return Float32Array.from(await p.data());
     } finally {

@@ -8,6 +8,10 @@
  *   That bounds how far the CPU runs ahead of the GPU without a stall per step;
  * - throughput is measured between two completed reads, the only moments when we know the GPU
  *   has finished the work counted.
+ *
+ * It is not `nn.fit`, whose loop runs whole epochs over a dataset of floats: the page pauses and
+ * resumes mid-epoch, switches optimizer between steps and keeps the pixels as bytes. The step
+ * itself is fit's (`nn.trainStep`, in `Model.trainStep`), and predictions are `nn.predict`'s.
  */
 import type * as ts from '@tessera/core';
 import { nextFrame, yieldToBrowser } from '../../shared/yield.js';

@@ -31,7 +31,7 @@ const BACKEND: Option = { name: 'backend', arg: 'NAME', help: 'webgpu | referenc
 /** Every command with its options: the help text and the parser both come from this table. */
 export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
   train: {
-    summary: 'Train LeNet-5 on MNIST (or Fashion-MNIST) in Node and report test accuracy',
+    summary: 'Train LeNet-5 (or another model) on MNIST (or Fashion-MNIST) in Node and report test accuracy',
     options: [
       { name: 'epochs', arg: 'N', help: 'epochs (default 1)' },
       { name: 'batch-size', arg: 'N', help: 'mini-batch size (default 64)' },
@@ -40,6 +40,7 @@ export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
       { name: 'limit', arg: 'N', help: 'train on the first N images only' },
       { name: 'test-limit', arg: 'N', help: 'evaluate on the first N test images only' },
       { name: 'dataset', arg: 'NAME', help: 'mnist | fashion-mnist (default mnist)' },
+      { name: 'model', arg: 'NAME', help: `${Object.keys(MODELS).join(' | ')} (default lenet5; tessera info --model NAME shows its layers)` },
       { name: 'seed', arg: 'N', help: 'seed for weights and shuffling (default 1)' },
       { name: 'save', arg: 'FILE', help: 'save the trained parameters (safetensors)' },
       BACKEND,
@@ -244,6 +245,8 @@ export async function run(argv: string[], out: Write = (s) => process.stdout.wri
 
   const dataset = str('dataset') ?? 'mnist';
   if (dataset !== 'mnist' && dataset !== 'fashion-mnist') throw new Error(`--dataset must be 'mnist' or 'fashion-mnist', got '${dataset}'`);
+  const trainModel = str('model') ?? 'lenet5';
+  if (!Object.hasOwn(MODELS, trainModel)) throw new Error(`--model must be one of ${Object.keys(MODELS).join(', ')}, got '${trainModel}'`);
   const opts: TrainOptions = {
     epochs: int('epochs', str('epochs'), 1)!,
     batchSize: int('batch-size', str('batch-size'), 64)!,
@@ -252,6 +255,7 @@ export async function run(argv: string[], out: Write = (s) => process.stdout.wri
     limit: int('limit', str('limit')),
     testLimit: int('test-limit', str('test-limit')),
     dataset,
+    model: trainModel,
     seed: int('seed', str('seed'), 1, 0)!,
     save: str('save'),
     json: flag('json'),

@@ -4,22 +4,30 @@
  * @example
  * const text = modelSummary('lenet5').text;   // the layer table of LeNet-5
  */
-import { disposeLayers, models, summary, type LayerSource, type Summary } from '@tessera/nn';
+import { disposeLayers, models, summary, type Layer, type Summary } from '@tessera/nn';
 
 /** One model of the table: what it is, and how to build it (the backend is started). */
 export interface ModelEntry {
+  /** Its name in logs, e.g. 'LeNet-5'. */
+  name: string;
   description: string;
-  build: () => LayerSource;
+  /** Builds it with weights drawn from `seed` (default 0) and returns its output layer (logits). */
+  build: (seed?: number) => Layer;
 }
 
 /**
  * Every model by the name `--model` takes.
  *
  * @example
- * Object.keys(MODELS);   // ['lenet5']
+ * Object.keys(MODELS);   // ['lenet5', 'fashion-cnn']
  */
 export const MODELS: Readonly<Record<string, ModelEntry>> = {
-  lenet5: { description: 'LeNet-5 for 28x28 grey images, 10 classes (nn.models.lenet5)', build: () => models.lenet5().out },
+  lenet5: { name: 'LeNet-5', description: 'LeNet-5 for 28x28 grey images, 10 classes (nn.models.lenet5)', build: (seed = 0) => models.lenet5({ seed }).out },
+  'fashion-cnn': {
+    name: 'fashion-cnn',
+    description: 'three 3x3 conv + batch norm + ReLU blocks (16, 32, 64 filters), global average pool, dense 10, for 28x28 grey images (nn.models.fashionCnn)',
+    build: (seed = 0) => models.fashionCnn({ seed }).out,
+  },
 };
 
 /**

@@ -1,7 +1,8 @@
 /**
  * @tessera/nn: layers, initializers, nonlinearities, objectives, regularization, optimizers
  * and parameter files for Tessera, in the style of Lasagne (camelCase). A network is a graph
- * of layers kept in a plain object; its last layer knows the rest.
+ * of layers kept in a plain object; its last layer knows the rest. `fit`, `evaluate` and
+ * `predict` run the usual training loop, evaluation and inference for you (Keras-style).
  *
  * @example
  * import * as ts from '@tessera/core';
@@ -64,6 +65,27 @@ export {
 } from './layers/helper.js';
 export { Optimizer, type ParamSource } from './updates.js';
 export { summary, type Summary, type SummaryRow } from './summary.js';
+export {
+  fit,
+  evaluate,
+  predict,
+  trainStep,
+  defaultLoss,
+  type FitOptions,
+  type FitData,
+  type FitNet,
+  type FitHistory,
+  type EpochLog,
+  type StepInfo,
+  type LossFn,
+  type TrainStep,
+  type TrainStepOptions,
+  type StepResult,
+  type Metric,
+  type EvaluateOptions,
+  type Evaluation,
+  type PredictOptions,
+} from './fit.js';
 export { saveParams, loadParams, type ParamsTarget, type SaveOptions, type LoadOptions } from './params-io.js';
 export {
   loadTorchStateDict,

@@ -1,0 +1,801 @@
+/**
+ * Training helpers in the style of Keras' `model.fit` / `evaluate` / `predict`, written on the
+ * public API (layers, objectives, optimizers), for the common loop: mini-batches of a dataset
+ * held in typed arrays, an optimizer step per batch, validation after every epoch.
+ *
+ * None of them stalls the device to read a number: losses and counts are summed on the device
+ * and read back once per epoch, and the per-step values that progress reports need are read a
+ * few steps late (see `FitOptions.readEvery` and `lag`), so the queue never runs dry.
+ */
+import * as ts from '@tessera/core';
+import { Tensor } from '@tessera/core';
+import { batches, batchCount } from '@tessera/data';
+import { Layer } from './layers/base.js';
+import { getAllLayers, getOutput } from './layers/helper.js';
+import { InputLayer } from './layers/input.js';
+import { squaredError } from './objectives.js';
+import { adam, Optimizer } from './updates.js';
+
+/**
+ * A dataset as `fit`, `evaluate` and `predict` take it: the shape of `@tessera/data`'s `Dataset`
+ * (`loadMnist`, `decodeMnist`, ...), with float targets allowed for regression.
+ *
+ * @example
+ * const xor: nn.FitData = {
+ *   images: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]),
+ *   labels: new Int32Array([0, 1, 1, 0]),   // or a Float32Array of targets, any number per sample
+ *   shape: [4, 2],
+ * };
+ */
+export interface FitData {
+  /** `N * prod(shape.slice(1))` floats, sample-major (NCHW for images). */
+  readonly images: Float32Array;
+  /** `N` int32 class ids, or float32 targets, `N * k` of them (k per sample, batched as [size, k]). */
+  readonly labels: Int32Array | Float32Array;
+  /** `[N, ...sampleShape]`, e.g. `[60000, 1, 28, 28]`. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * The network `fit` and friends train: its output layer, or a record of layers with an `out`
+ * layer (what `nn.models.*` return).
+ *
+ * @example
+ * const a: nn.FitNet = net;        // a record with `out`
+ * const b: nn.FitNet = net.out;    // or the output layer itself
+ */
+export type FitNet = Layer | { readonly out: Layer };
+
+/**
+ * A loss: the network's training output and a batch's targets in, a scalar out (a tensor with
+ * more elements is averaged).
+ *
+ * @example
+ * const mse: nn.LossFn = (out, t) => nn.objectives.squaredError(out, t).mean();
+ */
+export type LossFn = (output: Tensor, targets: Tensor) => Tensor;
+
+/**
+ * What one training step leaves on the device: the batch's loss (a scalar) and, for
+ * classification, the number of correct predictions. The caller reads them (or not) and
+ * disposes them.
+ *
+ * @example
+ * const opt = nn.updates.adam(net.out);
+ * const { loss, correct } = await nn.trainStep({ net, optimizer: opt })(x, labels);
+ * ts.dispose([loss, correct!]);
+ */
+export interface StepResult {
+  loss: Tensor;
+  correct?: Tensor | undefined;
+}
+
+/**
+ * One training step: forward, loss, backward and optimizer update on a batch, queued on the
+ * device and read nowhere. `nn.trainStep` makes the plain eager one; a compiled step (Tessera
+ * has none yet) can be swapped in through `fit`'s `step` option.
+ *
+ * @example
+ * const step: nn.TrainStep = nn.trainStep({ net, optimizer: nn.updates.adam(net.out) });
+ */
+export type TrainStep = (x: Tensor, targets: Tensor) => StepResult | Promise<StepResult>;
+
+/** Options of `trainStep`. @example const o: nn.TrainStepOptions = { net, optimizer: nn.updates.sgd(net.out, { learningRate: 0.1 }) }; */
+export interface TrainStepOptions {
+  net: FitNet;
+  /** Default `defaultLoss`: cross-entropy from logits for int32 class ids, mean squared error for float32 targets. */
+  loss?: LossFn | undefined;
+  optimizer: Optimizer;
+}
+
+/** Progress after one step, for `onStep`. @example const show = (s: nn.StepInfo) => console.log(s.epoch, s.step, s.loss); */
+export interface StepInfo {
+  /** Epoch, from 0. */
+  epoch: number;
+  /** Step within the epoch, from 1. */
+  step: number;
+  /** Steps in a full epoch. */
+  steps: number;
+  /** Steps since `fit` started, from 1. */
+  totalSteps: number;
+  /** Samples in this step's batch. */
+  size: number;
+  /** Samples trained on in this epoch so far. */
+  images: number;
+  /**
+   * The latest loss read back (of step `lossStep`, a few steps ago: reads are late on purpose),
+   * undefined until the first read completes.
+   */
+  loss?: number | undefined;
+  /** The accuracy of the batch of step `lossStep` (classification only). */
+  accuracy?: number | undefined;
+  /** The step (within the epoch `lossEpoch`) that `loss` and `accuracy` belong to. */
+  lossStep?: number | undefined;
+  /** The epoch of `lossStep`. */
+  lossEpoch?: number | undefined;
+}
+
+/** One epoch of a `fit` history. @example const log = (e: nn.EpochLog) => console.log(`epoch ${e.epoch + 1}: loss ${e.loss}, val acc ${e.valAccuracy}`); */
+export interface EpochLog {
+  /** Epoch, from 0. */
+  epoch: number;
+  /** Mean training loss over the epoch's samples (each batch's loss weighted by its size). */
+  loss: number;
+  /** Training accuracy over the epoch (classification), measured during the steps (training-mode forward). */
+  accuracy?: number | undefined;
+  /** Loss on `validation` (deterministic forward), when given. */
+  valLoss?: number | undefined;
+  /** Accuracy on `validation` (classification), when given. */
+  valAccuracy?: number | undefined;
+  /** Steps and samples trained on in this epoch. */
+  steps: number;
+  images: number;
+  /** Wall time of the training steps (until the device finished them), without validation. */
+  seconds: number;
+  imagesPerSecond: number;
+  /** False for an epoch cut short by `signal`. */
+  complete: boolean;
+}
+
+/**
+ * What `fit` returns: one entry per epoch run, and the same numbers as columns, as Keras'
+ * `History.history` (`loss`, `accuracy`, `val_loss`, `val_accuracy` in camelCase).
+ *
+ * @example
+ * const show = (h: nn.FitHistory) => console.log(h.epochs.length, h.valAccuracy.at(-1), h.aborted);
+ */
+export interface FitHistory {
+  /** Every epoch run; the last one has `complete: false` when `signal` cut it short. */
+  epochs: EpochLog[];
+  /** `epochs[i].loss` for every entry. */
+  loss: number[];
+  /** Training accuracy per epoch (classification). */
+  accuracy: number[];
+  /** Validation loss per validated epoch (an aborted epoch is not validated). */
+  valLoss: number[];
+  /** Validation accuracy per validated epoch (classification). */
+  valAccuracy: number[];
+  /** True when `signal` stopped training before the last epoch ended. */
+  aborted: boolean;
+  /** Steps taken in all. */
+  steps: number;
+}
+
+/** Options of `fit`. @example const o: nn.FitOptions = { net, data: { images: new Float32Array(784), labels: new Int32Array(1), shape: [1, 1, 28, 28] }, epochs: 3, batchSize: 64 }; */
+export interface FitOptions {
+  /** The network (its output layer, or a record with `out`). */
+  net: FitNet;
+  /** Training data: `{ images, labels, shape }`, e.g. what `loadMnist` returns. */
+  data: FitData;
+  /** Default `defaultLoss`: cross-entropy from logits for int32 labels, mean squared error for float32 targets. */
+  loss?: LossFn | undefined;
+  /**
+   * Default: Adam, learning rate 1e-3, over the trainable parameters, freed when `fit` returns.
+   * Pass your own to choose it, to keep its state between calls, or to schedule its rate.
+   */
+  optimizer?: Optimizer | undefined;
+  /** Default 1. */
+  epochs?: number | undefined;
+  /** Default 32 (Keras'). */
+  batchSize?: number | undefined;
+  /** Evaluated after every epoch (loss, and accuracy for int32 labels), deterministic forward. */
+  validation?: FitData | undefined;
+  /** Shuffle every epoch (default true): `@tessera/data`'s seeded order, the same as `batches({ seed, epoch })`. */
+  shuffle?: boolean | undefined;
+  /** Seed of the shuffles (default 0). */
+  seed?: number | undefined;
+  /** Called after every step (awaited: a page can yield to the browser here). */
+  onStep?: ((info: StepInfo) => void | Promise<void>) | undefined;
+  /** Called after every complete epoch, validation included (awaited). */
+  onEpoch?: ((log: EpochLog) => void | Promise<void>) | undefined;
+  /** Aborting stops training before the next step: `fit` resolves with the history so far, `aborted: true`. */
+  signal?: AbortSignal | undefined;
+  /** A loss value is read back every `readEvery` steps (default 4), for `onStep`. The epoch's loss is exact regardless. */
+  readEvery?: number | undefined;
+  /** How many steps late each read is awaited (default 4): the device always has that much work queued. */
+  lag?: number | undefined;
+  /** Batch size of validation (default 500). */
+  validationBatchSize?: number | undefined;
+  /**
+   * The step to run, default `trainStep({ net, loss, optimizer })`, the eager one. This is where
+   * a compiled step goes (a future `nn.trainFunction`, or your own): `fit` only calls it with
+   * each batch and reads its results late.
+   */
+  step?: TrainStep | undefined;
+}
+
+/** A metric `evaluate` computes. @example const m: nn.Metric[] = ['accuracy', 'topK', 'confusion']; */
+export type Metric = 'accuracy' | 'topK' | 'confusion' | 'loss';
+
+/** Options of `evaluate`. @example const o: nn.EvaluateOptions = { metrics: ['accuracy', 'topK'], k: 3 }; */
+export interface EvaluateOptions {
+  /** Default `['accuracy']`. */
+  metrics?: readonly Metric[] | undefined;
+  /** Samples per forward pass (default 500). */
+  batchSize?: number | undefined;
+  /** The k of 'topK' (default 5). */
+  k?: number | undefined;
+  /** The loss of 'loss' (default `defaultLoss`). */
+  loss?: LossFn | undefined;
+}
+
+/** What `evaluate` returns: the metrics asked for. @example const show = ({ accuracy, confusion }: nn.Evaluation) => console.log(accuracy, confusion?.[3]?.[5]); */
+export interface Evaluation {
+  /** Samples evaluated. */
+  count: number;
+  /** Fraction of samples whose highest score is their label. */
+  accuracy?: number;
+  /** Fraction of samples whose label is among their `k` highest scores (ties count in the label's favour). */
+  topK?: number;
+  /** The k of topK. */
+  k?: number;
+  /** `confusion[label][predicted]`: counts, rows the true classes, columns the predictions (scikit-learn's layout). */
+  confusion?: number[][];
+  /** Mean loss per sample. */
+  loss?: number;
+}
+
+/** Options of `predict`. @example const o: nn.PredictOptions = { batchSize: 256, softmax: false }; */
+export interface PredictOptions {
+  /** Samples per forward pass (default 500); the results are concatenated. */
+  batchSize?: number | undefined;
+  /** Apply a softmax over the last axis (default true): class probabilities from logits. False returns the raw output. */
+  softmax?: boolean | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+function outputOf(fn: string, net: unknown): Layer {
+  if (net instanceof Layer) return net;
+  const out = net && typeof net === 'object' ? (net as { out?: unknown }).out : undefined;
+  if (out instanceof Layer) return out;
+  throw new Error(`${fn}: net must be a Layer (the output layer) or a record of layers with an 'out' layer (as nn.models.* return), got ${describe(net)}`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return `an object with keys ${JSON.stringify(Object.keys(v as object))}`;
+  return typeof v;
+}
+
+function positiveInt(fn: string, what: string, v: unknown, fallback: number, min = 1): number {
+  const x = v === undefined ? fallback : v;
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < min) throw new Error(`${fn}: ${what} must be an integer >= ${min}, got ${String(v)}`);
+  return x;
+}
+
+/** A validated dataset: sizes worked out once. */
+interface Checked {
+  images: Float32Array;
+  labels: Int32Array | Float32Array;
+  n: number;
+  sampleShape: number[];
+  targetShape: number[];
+  classes: boolean;
+}
+
+const asFloat = (t: Tensor): Tensor => (t.dtype === 'float32' ? t : t.cast('float32'));
+
+function checkData(fn: string, what: string, d: unknown): Checked {
+  if (!d || typeof d !== 'object') throw new Error(`${fn}: ${what} must be { images, labels, shape }, got ${describe(d)}`);
+  const { images, labels, shape } = d as Partial<FitData>;
+  if (!(images instanceof Float32Array)) throw new Error(`${fn}: ${what}.images must be a Float32Array, got ${describe(images)}`);
+  if (!(labels instanceof Int32Array) && !(labels instanceof Float32Array)) {
+    throw new Error(`${fn}: ${what}.labels must be an Int32Array (class ids) or a Float32Array (regression targets), got ${describe(labels)}`);
+  }
+  if (!Array.isArray(shape) || shape.length < 2 || !shape.every((s) => Number.isInteger(s) && s >= 0)) {
+    throw new Error(`${fn}: ${what}.shape must be [N, ...sampleShape] with integer sizes, e.g. [60000, 1, 28, 28], got ${JSON.stringify(shape)}`);
+  }
+  const [n, ...sampleShape] = shape as number[];
+  const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
+  if (n === 0 || images.length === 0) {
+    throw new Error(
+      `${fn}: ${what} is empty (shape ${JSON.stringify(shape)}, ${images.length} image values): there is nothing to ${fn === 'fit' ? 'train on' : 'evaluate'}`,
+    );
+  }
+  if (images.length !== n! * sampleSize) {
+    throw new Error(`${fn}: ${what}.images has ${images.length} values; shape ${JSON.stringify(shape)} needs ${n! * sampleSize}`);
+  }
+  const classes = labels instanceof Int32Array;
+  if (classes ? labels.length !== n : labels.length === 0 || labels.length % n! !== 0) {
+    throw new Error(
+      `${fn}: ${what}.labels has ${labels.length} entries for ${n} samples; expected ${classes ? `${n} class ids` : 'a whole number of float targets per sample'}`,
+    );
+  }
+  return { images, labels, n: n!, sampleShape, targetShape: classes ? [] : [labels.length / n!], classes };
+}
+
+/** The number of classes of a [N, C] output, when the layer's shape fixes it. */
+function staticClasses(out: Layer): number | null {
+  const s = out.outputShape;
+  return s.length === 2 && typeof s[1] === 'number' ? s[1] : null;
+}
+
+/** Throws naming the first class id outside [0, classes). */
+function checkLabelRange(fn: string, what: string, labels: Int32Array, classes: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i]!;
+    if (v < 0 || v >= classes) {
+      throw new Error(
+        `${fn}: ${what}.labels[${i}] is ${v}, outside [0, ${classes}): the network's output has ${classes} classes, so class ids must be 0..${classes - 1}`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losses and steps
+
+/** Cross-entropy from logits without the device-side label check (labels already checked on the CPU). */
+function checkedLoss(output: Tensor, targets: Tensor): Tensor {
+  return targets.dtype === 'int32' ? ts.crossEntropy(output, targets) : squaredError(output, targets).mean();
+}
+
+/**
+ * `fit`'s default loss: for int32 class ids, the mean cross-entropy of logits [N, C]
+ * (`ts.crossEntropy`), with a device-side check that every id is in [0, C), reported at the next
+ * read (`ts.checkAtNextRead`, no stall); for float32 targets, the mean squared error.
+ *
+ * @example
+ * const loss = nn.defaultLoss(logits, labels);   // = ts.crossEntropy(logits, labels), labels checked
+ */
+export function defaultLoss(output: Tensor, targets: Tensor): Tensor {
+  if (targets instanceof Tensor && targets.dtype === 'int32' && output instanceof Tensor && output.rank === 2) {
+    const c = output.shape[1]!;
+    const bad = ts.noGrad(() => ts.tidy(() => ts.keep(targets.lt(0).add(targets.ge(c)).max())));
+    ts.checkAtNextRead(bad, 'defaultLoss', `labels hold class ids outside [0, ${c}): the output [N, ${c}] has ${c} classes, so ids must be 0..${c - 1}`);
+  }
+  return checkedLoss(output, targets);
+}
+
+/**
+ * The eager training step `fit` runs: training-mode forward, `loss`, backward, `optimizer`
+ * update, all queued; it returns the loss and (for int32 labels and a [N, C] output) the number
+ * of correct predictions, as tensors the caller disposes. Nothing is read back.
+ *
+ * @example
+ * const opt = nn.updates.adam(net.out, { learningRate: 1e-3 });
+ * const step = nn.trainStep({ net, optimizer: opt });
+ * const { loss, correct } = await step(x, labels);
+ * console.log(await loss.item());   // reading is up to you
+ * ts.dispose([loss, correct!]);
+ */
+export function trainStep({ net, loss, optimizer }: TrainStepOptions): TrainStep {
+  const out = outputOf('trainStep', net);
+  if (!(optimizer instanceof Optimizer)) throw new Error(`trainStep: optimizer must be an nn.updates optimizer, got ${describe(optimizer)}`);
+  const lossFn = loss ?? defaultLoss;
+  return (x: Tensor, targets: Tensor): StepResult => {
+    const [value, correct] = ts.tidy(() => {
+      const output = getOutput(out, x, { deterministic: false });
+      const raw = lossFn(output, targets);
+      if (!(raw instanceof Tensor)) throw new Error(`trainStep: the loss function must return a Tensor, got ${describe(raw)}`);
+      const scalar = raw.rank === 0 ? raw : raw.mean();
+      const hits = targets.dtype === 'int32' && output.rank === 2 ? ts.noGrad(() => output.argmax(1).eq(targets).sum()) : null;
+      return hits ? [scalar, hits] : [scalar];
+    });
+    try {
+      value!.backward();
+      optimizer.update();
+    } catch (e) {
+      ts.dispose([value!, correct ?? []]);
+      throw e;
+    }
+    return { loss: value!, correct };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// fit
+
+/** A read started right after its step was queued: its copy sits right behind that step's work. */
+interface Read {
+  epoch: number;
+  step: number;
+  size: number;
+  tensors: Tensor[];
+  values: Promise<number[]>;
+}
+
+/**
+ * Trains `net` on `data` for `epochs`, Keras' `model.fit`: shuffled mini-batches (the seeded
+ * order of `@tessera/data`'s `batches`), a step per batch (`trainStep`, or your `step`), and
+ * after every epoch the validation loss and accuracy. Resolves to the history: per-epoch train
+ * loss (exact: summed on the device), train accuracy and validation metrics.
+ *
+ * It never waits for the device to read a metric: the epoch's sums are read once at its end,
+ * and the per-step loss that `onStep` reports is read `lag` steps late, every `readEvery` steps,
+ * so the device always has queued work. The step is swappable (`step`): a compiled training
+ * function, once Tessera has one (`nn.trainFunction` does not exist yet), plugs in there with
+ * nothing else changing.
+ *
+ * Int32 labels are class ids, checked against the output's class count before training (an id
+ * out of range is an error naming it); Float32 labels are regression targets ([size, k] per
+ * batch; the default loss is then the mean squared error). `signal` stops training cleanly
+ * before the next step: the promise resolves with the history so far, `aborted: true`, and no
+ * tensor is left behind. An empty dataset is an error.
+ *
+ * @example
+ * import { loadMnist } from '@tessera/data/node';
+ * const train = await loadMnist({ split: 'train', limit: 2000, normalize: 'standard' });
+ * const test = await loadMnist({ split: 'test', limit: 500, normalize: 'standard' });
+ * const net = nn.models.lenet5({ seed: 1 });
+ * const history = await nn.fit({
+ *   net, data: train, validation: test, epochs: 2, batchSize: 64, seed: 1,
+ *   optimizer: nn.updates.adam(net.out, { learningRate: 1e-3 }),
+ *   onEpoch: (e) => console.log(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(3)}, val acc ${e.valAccuracy}`),
+ * });
+ * history.valAccuracy;   // [0.9, 0.93], say
+ */
+export async function fit(options: FitOptions): Promise<FitHistory> {
+  const fn = 'fit';
+  if (!options || typeof options !== 'object') throw new Error(`fit: expected an options object { net, data, ... }, got ${describe(options)}`);
+  const known = [
+    'net',
+    'data',
+    'loss',
+    'optimizer',
+    'epochs',
+    'batchSize',
+    'validation',
+    'shuffle',
+    'seed',
+    'onStep',
+    'onEpoch',
+    'signal',
+    'readEvery',
+    'lag',
+    'validationBatchSize',
+    'step',
+  ];
+  for (const k of Object.keys(options)) if (!known.includes(k)) throw new Error(`fit: unknown option '${k}'. Valid options: ${known.join(', ')}`);
+  const out = outputOf(fn, options.net);
+  const data = checkData(fn, 'data', options.data);
+  const validation = options.validation === undefined ? null : checkData(fn, 'validation', options.validation);
+  const epochs = positiveInt(fn, 'epochs', options.epochs, 1, 0);
+  const batchSize = positiveInt(fn, 'batchSize', options.batchSize, 32);
+  const readEvery = positiveInt(fn, 'readEvery', options.readEvery, 4);
+  const lag = positiveInt(fn, 'lag', options.lag, 4, 0);
+  const valBatch = positiveInt(fn, 'validationBatchSize', options.validationBatchSize, 500);
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw new Error(`fit: seed must be an integer, got ${String(options.seed)}`);
+  if (options.loss !== undefined && typeof options.loss !== 'function')
+    throw new Error(`fit: loss must be a function (output, targets) => Tensor, got ${describe(options.loss)}`);
+  if (options.optimizer !== undefined && !(options.optimizer instanceof Optimizer)) {
+    throw new Error(`fit: optimizer must be an nn.updates optimizer (e.g. nn.updates.adam(net.out)), got ${describe(options.optimizer)}`);
+  }
+  if (options.step !== undefined && typeof options.step !== 'function')
+    throw new Error(`fit: step must be a function (x, targets) => { loss }, got ${describe(options.step)}`);
+  if (validation && validation.classes !== data.classes) {
+    throw new Error(
+      `fit: data has ${data.classes ? 'int32 class ids' : 'float32 targets'} but validation ${validation.classes ? 'int32 class ids' : 'float32 targets'}`,
+    );
+  }
+  // Class ids are checked here, on the CPU, where the error can name the first bad one; the
+  // default loss then skips its device-side check. Without a fixed class count it keeps it.
+  let loss = options.loss;
+  if (data.classes) {
+    const c = staticClasses(out);
+    if (c !== null) {
+      checkLabelRange(fn, 'data', data.labels as Int32Array, c);
+      if (validation) checkLabelRange(fn, 'validation', validation.labels as Int32Array, c);
+    }
+    loss ??= c !== null ? checkedLoss : defaultLoss;
+  }
+  loss ??= checkedLoss;
+
+  const history: FitHistory = { epochs: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], aborted: false, steps: 0 };
+  const signal = options.signal;
+  const ownOptimizer = options.optimizer === undefined && options.step === undefined;
+  const optimizer = options.optimizer ?? (options.step === undefined ? adam(out, { learningRate: 1e-3 }) : null);
+  const step = options.step ?? trainStep({ net: out, loss, optimizer: optimizer! });
+  const steps = batchCount(data.n, batchSize);
+  const reads: Read[] = [];
+  let sums: Tensor[] = [];
+  // (Assigned in settle(): the cast keeps TypeScript from narrowing it to null here.)
+  let latest = null as { epoch: number; step: number; loss: number; accuracy?: number | undefined } | null;
+
+  /** Awaits reads started at least `lag` steps before `(epoch, at)` (all of them when `at` is Infinity). */
+  const settle = async (epoch: number, at: number): Promise<void> => {
+    while (reads.length && (reads[0]!.epoch < epoch || reads[0]!.step <= at - lag)) {
+      const r = reads.shift()!;
+      try {
+        const [l, c] = await r.values;
+        latest = { epoch: r.epoch, step: r.step, loss: l!, accuracy: c === undefined ? undefined : c / r.size };
+      } finally {
+        ts.dispose(r.tensors);
+      }
+    }
+  };
+
+  try {
+    for (let epoch = 0; epoch < epochs && !signal?.aborted; epoch++) {
+      const t0 = performance.now();
+      let lossSum = ts.zeros([]);
+      let hitSum = ts.zeros([]);
+      sums = [lossSum, hitSum];
+      let images = 0;
+      let done = 0;
+      let classified = false;
+      for (const b of batches<Int32Array | Float32Array>({
+        images: data.images,
+        labels: data.labels,
+        sampleShape: data.sampleShape,
+        targetShape: data.targetShape,
+        batchSize,
+        seed,
+        epoch,
+        shuffle: options.shuffle ?? true,
+      })) {
+        if (signal?.aborted) break;
+        const x = ts.tensor(b.x, { shape: [b.size, ...data.sampleShape] });
+        const y = ts.tensor(b.y, { shape: [b.size, ...data.targetShape], dtype: data.classes ? 'int32' : 'float32' });
+        let result: StepResult;
+        try {
+          result = await step(x, y);
+        } finally {
+          ts.dispose([x, y]);
+        }
+        const { loss: l, correct } = result;
+        // Summed on the device: the epoch's loss is exact without a read per step.
+        const prev = sums;
+        lossSum = ts.tidy(() => ts.noGrad(() => lossSum.add(l.mul(b.size))));
+        if (correct) hitSum = ts.tidy(() => ts.noGrad(() => hitSum.add(asFloat(correct))));
+        sums = [lossSum, hitSum];
+        ts.dispose(prev.filter((t) => !sums.includes(t)));
+        classified ||= correct !== undefined;
+        done++;
+        history.steps++;
+        images += b.size;
+        if (done % readEvery === 0 || done === steps) {
+          // One read for both numbers, started now (its copy queued right behind this step)
+          // and awaited `lag` steps later.
+          const both = correct ? ts.tidy(() => ts.noGrad(() => ts.concat([l.reshape([1]), asFloat(correct).reshape([1])], 0))) : l;
+          const values = both.data().then((v) => Array.from(v));
+          values.catch(() => {}); // awaited in settle(); until then a failure must not count as unhandled
+          reads.push({ epoch, step: done, size: b.size, tensors: correct ? [l, correct, both] : [l], values });
+        } else ts.dispose(correct ? [l, correct] : [l]);
+        await settle(epoch, done);
+        await options.onStep?.({
+          epoch,
+          step: done,
+          steps,
+          totalSteps: history.steps,
+          size: b.size,
+          images,
+          loss: latest?.loss,
+          accuracy: latest?.accuracy,
+          lossStep: latest?.step,
+          lossEpoch: latest?.epoch,
+        });
+      }
+      await settle(Infinity, Infinity);
+      if (done === 0) break; // aborted before this epoch's first step
+      const totals = ts.tidy(() => ts.concat([lossSum.reshape([1]), hitSum.reshape([1])], 0));
+      sums.push(totals);
+      const [ls, hs] = await totals.data();
+      const seconds = (performance.now() - t0) / 1000;
+      ts.dispose(sums);
+      sums = [];
+      const complete = done === steps;
+      const log: EpochLog = {
+        epoch,
+        loss: ls / images,
+        ...(classified ? { accuracy: hs / images } : {}),
+        steps: done,
+        images,
+        seconds,
+        imagesPerSecond: images / seconds,
+        complete,
+      };
+      if (complete && validation) {
+        const v = await evaluateChecked(out, validation, { metrics: validation.classes ? ['loss', 'accuracy'] : ['loss'], batchSize: valBatch, k: 1, loss });
+        log.valLoss = v.loss;
+        if (v.accuracy !== undefined) log.valAccuracy = v.accuracy;
+      }
+      history.epochs.push(log);
+      history.loss.push(log.loss);
+      if (log.accuracy !== undefined) history.accuracy.push(log.accuracy);
+      if (log.valLoss !== undefined) history.valLoss.push(log.valLoss);
+      if (log.valAccuracy !== undefined) history.valAccuracy.push(log.valAccuracy);
+      if (!complete) break;
+      await options.onEpoch?.(log);
+    }
+    history.aborted = signal?.aborted === true && (history.epochs.length < epochs || history.epochs.at(-1)?.complete === false);
+    return history;
+  } finally {
+    // On an error (or an abort): the reads in flight and the sums go; a read that failed is
+    // already reported by whatever threw.
+    for (const r of reads) {
+      r.values.catch(() => {});
+      ts.dispose(r.tensors);
+    }
+    ts.dispose(sums);
+    if (ownOptimizer) optimizer?.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// evaluate and predict
+
+interface EvalConfig {
+  metrics: readonly Metric[];
+  batchSize: number;
+  k: number;
+  loss: LossFn;
+}
+
+async function evaluateChecked(out: Layer, data: Checked, cfg: EvalConfig): Promise<Evaluation> {
+  const fn = 'evaluate';
+  const want = new Set(cfg.metrics);
+  const needIds = want.has('accuracy') || want.has('topK') || want.has('confusion');
+  if (needIds && !data.classes)
+    throw new Error(`${fn}: metrics ${JSON.stringify([...want].filter((m) => m !== 'loss'))} need int32 class ids; these labels are float32 targets`);
+  let classes = staticClasses(out);
+  if (classes !== null && data.classes) checkLabelRange(fn, 'data', data.labels as Int32Array, classes);
+  const acc: Partial<Record<Metric, Tensor>> = {};
+  // Called inside the batch's tidy: the running sums are kept out of it.
+  const add = (m: Metric, t: Tensor) => {
+    const prev = acc[m];
+    acc[m] = ts.keep(prev ? prev.add(t) : t);
+    prev?.dispose();
+  };
+  try {
+    for (const b of batches<Int32Array | Float32Array>({
+      images: data.images,
+      labels: data.labels,
+      sampleShape: data.sampleShape,
+      targetShape: data.targetShape,
+      batchSize: cfg.batchSize,
+      shuffle: false,
+    })) {
+      ts.tidy(() =>
+        ts.noGrad(() => {
+          const x = ts.tensor(b.x, { shape: [b.size, ...data.sampleShape] });
+          const y = ts.tensor(b.y, { shape: [b.size, ...data.targetShape], dtype: data.classes ? 'int32' : 'float32' });
+          const output = getOutput(out, x, { deterministic: true });
+          if (needIds) {
+            if (output.rank !== 2) throw new Error(`${fn}: classification metrics need an output [N, C], got ${ts.fmtShape(output.shape)}`);
+            if (classes === null) {
+              classes = output.shape[1]!;
+              checkLabelRange(fn, 'data', data.labels as Int32Array, classes);
+            }
+          }
+          if (want.has('loss')) {
+            const l = cfg.loss(output, y);
+            add('loss', (l.rank === 0 ? l : l.mean()).mul(b.size));
+          }
+          if (want.has('accuracy')) add('accuracy', asFloat(output.argmax(1).eq(y)).sum());
+          if (want.has('topK')) {
+            // The label's rank: how many classes score strictly higher (ties count for the label).
+            const target = output.mul(ts.oneHot(y, classes!)).sum(1, true);
+            add('topK', asFloat(output.gt(target).sum(1).lt(cfg.k)).sum());
+          }
+          if (want.has('confusion')) {
+            const truth = asFloat(ts.oneHot(y, classes!));
+            const predicted = asFloat(ts.oneHot(output.argmax(1), classes!));
+            add('confusion', ts.matmul(truth.transpose(), predicted));
+          }
+        }),
+      );
+    }
+    const names = Object.keys(acc) as Metric[];
+    const values = await Promise.all(names.map((m) => acc[m]!.data()));
+    const result: Evaluation = { count: data.n };
+    names.forEach((m, i) => {
+      const v = values[i]!;
+      if (m === 'confusion')
+        result.confusion = Array.from({ length: classes! }, (_, r) => Array.from(v.subarray(r * classes!, (r + 1) * classes!), Math.round));
+      else result[m] = v[0]! / data.n;
+    });
+    if (want.has('topK')) result.k = cfg.k;
+    return result;
+  } finally {
+    ts.dispose(Object.values(acc));
+  }
+}
+
+/**
+ * Evaluates `net` on a dataset with a deterministic forward pass (dropout off, batch norm on
+ * its running statistics), in batches under `noGrad`, with one read at the end: accuracy,
+ * top-k accuracy (`k`, default 5), the confusion matrix (`confusion[label][predicted]`) and the
+ * mean loss, as `metrics` asks (default `['accuracy']`). Class ids out of the output's range
+ * are an error naming the first.
+ *
+ * @example
+ * import { loadMnist } from '@tessera/data/node';
+ * const test = await loadMnist({ split: 'test', normalize: 'standard' });
+ * const { accuracy, topK, confusion } = await nn.evaluate(net, test, { metrics: ['accuracy', 'topK', 'confusion'], k: 2 });
+ * console.log(accuracy, topK, confusion![3]![5]);   // 3s taken for 5s
+ */
+export async function evaluate(net: FitNet, data: FitData, opts: EvaluateOptions = {}): Promise<Evaluation> {
+  const out = outputOf('evaluate', net);
+  const checked = checkData('evaluate', 'data', data);
+  const metrics = opts.metrics ?? ['accuracy'];
+  const valid: Metric[] = ['accuracy', 'topK', 'confusion', 'loss'];
+  if (!Array.isArray(metrics) || metrics.length === 0 || !metrics.every((m) => valid.includes(m))) {
+    throw new Error(`evaluate: metrics must be a non-empty list of ${valid.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(metrics)}`);
+  }
+  const k = positiveInt('evaluate', 'k', opts.k, 5);
+  const batchSize = positiveInt('evaluate', 'batchSize', opts.batchSize, 500);
+  if (opts.loss !== undefined && typeof opts.loss !== 'function')
+    throw new Error(`evaluate: loss must be a function (output, targets) => Tensor, got ${describe(opts.loss)}`);
+  return evaluateChecked(out, checked, { metrics, batchSize, k, loss: opts.loss ?? checkedLoss });
+}
+
+/**
+ * Class probabilities: the softmax of the network's deterministic output (dropout off, batch
+ * norm on its running statistics), under `noGrad`, as PyTorch's `model.eval()` then
+ * `softmax(model(x))`. Returns a Tensor, not yet read: `await p.data()` (or `.array()`) reads
+ * it; dispose it afterwards.
+ *
+ * `images` is a batch ([N, ...sampleShape], e.g. [N, 1, 28, 28]) or one image ([1, 28, 28], or
+ * [28, 28] for a one-channel input), as a Tensor; or a Float32Array of one image or of several
+ * (a whole number of samples of the input layer's shape). A batch gives [N, C], one image [C].
+ * Large batches run `batchSize` (default 500) at a time. `{ softmax: false }` returns the raw
+ * output instead (logits, or a regression's values).
+ *
+ * @example
+ * const probs = nn.predict(net, ts.rand([1, 28, 28]));   // one image: [10]
+ * const p = await probs.data();                           // Float32Array(10), sums to 1
+ * const classes = nn.predict(net, ts.rand([64, 1, 28, 28])).argmax(1);   // [64]
+ */
+export function predict(net: FitNet, images: Tensor | Float32Array, opts: PredictOptions = {}): Tensor {
+  const fn = 'predict';
+  const out = outputOf(fn, net);
+  const inputs = getAllLayers(out).filter((l): l is InputLayer => l instanceof InputLayer);
+  if (inputs.length !== 1) throw new Error(`${fn}: the network needs exactly one InputLayer, found ${inputs.length}`);
+  const inShape = inputs[0]!.outputShape;
+  const sampleShape = inShape.slice(1);
+  if (!sampleShape.every((d): d is number => typeof d === 'number')) {
+    throw new Error(`${fn}: the input layer's sample shape must be fixed, got [${inShape.map((d) => d ?? 'null').join(', ')}]`);
+  }
+  const sampleSize = (sampleShape as number[]).reduce((a, b) => a * b, 1);
+  const batchSize = positiveInt(fn, 'batchSize', opts.batchSize, 500);
+  const softmax = opts.softmax ?? true;
+  let x: Tensor;
+  let single: boolean;
+  if (images instanceof Float32Array) {
+    if (images.length === 0 || images.length % sampleSize !== 0) {
+      throw new Error(
+        `${fn}: a Float32Array must hold whole samples of shape [${sampleShape.join(', ')}] (${sampleSize} values each), got ${images.length} values`,
+      );
+    }
+    const n = images.length / sampleSize;
+    single = n === 1;
+    x = ts.tensor(images, { shape: [n, ...(sampleShape as number[])] });
+  } else if (images instanceof Tensor) {
+    const r = inShape.length;
+    const rest = images.shape.slice(images.rank === r ? 1 : 0);
+    const fits = (s: readonly number[]) => s.length === sampleShape.length && s.every((d, i) => d === sampleShape[i]);
+    if (images.rank === r && fits(rest)) single = false;
+    else if (images.rank === r - 1 && fits(images.shape)) single = true;
+    else if (images.rank === r - 2 && sampleShape[0] === 1 && fits([1, ...images.shape])) single = true;
+    else {
+      throw new Error(
+        `${fn}: images ${ts.fmtShape(images.shape)} do not fit the input [${inShape.map((d) => d ?? 'N').join(', ')}]: expected a batch [N, ${sampleShape.join(', ')}] or one image [${sampleShape.join(', ')}]${sampleShape[0] === 1 ? ` or [${sampleShape.slice(1).join(', ')}]` : ''}`,
+      );
+    }
+    x = images;
+  } else throw new Error(`${fn}: images must be a Tensor or a Float32Array, got ${describe(images)}`);
+  try {
+    return ts.tidy(() =>
+      ts.noGrad(() => {
+        const batch = single ? x.reshape([1, ...(sampleShape as number[])]) : x;
+        const n = batch.shape[0]!;
+        const parts: Tensor[] = [];
+        for (let from = 0; from < n; from += batchSize) {
+          const chunk =
+            n <= batchSize ? batch : batch.slice([from, ...sampleShape.map(() => 0)], [Math.min(batchSize, n - from), ...(sampleShape as number[])]);
+          const y = getOutput(out, chunk, { deterministic: true });
+          parts.push(softmax ? ts.softmax(y, -1) : y);
+        }
+        const all = parts.length === 1 ? parts[0]! : ts.concat(parts, 0);
+        return single ? all.reshape(all.shape.slice(1)) : all;
+      }),
+    );
+  } finally {
+    if (x !== images) x.dispose();
+  }
+}
