@@ -167,7 +167,10 @@ export interface FitOptions {
   net: FitNet;
   /** Training data: `{ images, labels, shape }`, e.g. what `loadMnist` returns. */
   data: FitData;
-  /** Default `defaultLoss`: cross-entropy from logits for int32 labels, mean squared error for float32 targets. */
+  /**
+   * Default `defaultLoss`: cross-entropy from logits for int32 labels, mean squared error for
+   * float32 targets. Also the validation loss (with a custom `step`, only that).
+   */
   loss?: LossFn | undefined;
   /**
    * Default: Adam, learning rate 1e-3, over the trainable parameters, freed when `fit` returns.
