@@ -22,7 +22,6 @@ Outputs, in tests/fixtures:
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -30,12 +29,11 @@ import torch
 import torch.nn as tnn
 import torch.nn.functional as F
 
-from torch_lenet import MNIST, num, read_idx, standardise
+from torch_lenet import MNIST, load_file, num, read_idx, save_file, standardise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIX = os.path.join(ROOT, "tests", "fixtures")
 STEPS, BATCH = 60, 64
-DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
 
 
 class BnNet(tnn.Module):
@@ -54,40 +52,6 @@ class BnNet(tnn.Module):
         x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
         x = x.mean((2, 3))
         return self.fc2(F.relu(self.bn3(self.fc1(x))))
-
-
-def save_file(tensors, path, metadata):
-    """safetensors.torch.save_file, by hand: F32 and I64, tensors sorted by (dtype, name) as the
-    reference writer orders them, space-padded header."""
-    header = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    order = sorted(tensors, key=lambda k: (DTYPES[tensors[k].dtype][0], k))
-    for name in order:
-        tag, np_dtype = DTYPES[tensors[name].dtype]
-        data = tensors[name].detach().contiguous().numpy().astype(np_dtype).tobytes()
-        header[name] = {"dtype": tag, "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def load_file(path):
-    """safetensors.torch.load_file for F32 / I64 files, by hand."""
-    with open(path, "rb") as f:
-        data = f.read()
-    n, = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        np_dtype = {"F32": "<f4", "I64": "<i8"}[e["dtype"]]
-        a, b = e["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[8 + n + a:8 + n + b], dtype=np_dtype).copy()).reshape(e["shape"])
-    return out
 
 
 def check(path):

@@ -73,13 +73,20 @@ def standardise(pixels):
     return (x / 255.0 - MEAN) / STD
 
 
+# The dtypes the hand-written safetensors reader and writer handle (torch_bn.py uses I64 too).
+DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
+
+
 def save_file(tensors, path, metadata):
-    """safetensors.torch.save_file, by hand: sorted names, F32, space-padded header."""
+    """safetensors.torch.save_file, by hand: F32 and I64, tensors sorted by (dtype, name) as the
+    reference writer orders them, space-padded header."""
     header = {"__metadata__": metadata}
     blobs, offset = [], 0
-    for name in sorted(tensors):
-        data = tensors[name].detach().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
+    order = sorted(tensors, key=lambda k: (DTYPES[tensors[k].dtype][0], k))
+    for name in order:
+        tag, np_dtype = DTYPES[tensors[name].dtype]
+        data = tensors[name].detach().contiguous().numpy().astype(np_dtype).tobytes()
+        header[name] = {"dtype": tag, "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
         blobs.append(data)
     h = json.dumps(header, separators=(",", ":")).encode()
@@ -89,7 +96,7 @@ def save_file(tensors, path, metadata):
 
 
 def load_file(path):
-    """safetensors.torch.load_file for F32 files, by hand."""
+    """safetensors.torch.load_file for F32 / I64 files, by hand."""
     with open(path, "rb") as f:
         data = f.read()
     n, = struct.unpack("<Q", data[:8])
@@ -98,9 +105,9 @@ def load_file(path):
     for name, e in header.items():
         if name == "__metadata__":
             continue
-        assert e["dtype"] == "F32", f"{name}: dtype {e['dtype']}"
+        np_dtype = {"F32": "<f4", "I64": "<i8"}[e["dtype"]]
         a, b = e["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[8 + n + a:8 + n + b], dtype="<f4").copy()).reshape(e["shape"])
+        out[name] = torch.from_numpy(np.frombuffer(data[8 + n + a:8 + n + b], dtype=np_dtype).copy()).reshape(e["shape"])
     return out
 
 
