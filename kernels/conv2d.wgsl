@@ -18,6 +18,10 @@ override HAS_BIAS: u32 = 0u;
 // 0 none, 1 relu.
 override ACT: u32 = 0u;
 override SLIDE: u32 = 0u;
+// The stride along w (SLIDE only). With a stride s, output column j of the tile reads input
+// column col0 + kw + s*j, so the taps kw = p, p + s, p + 2s, ... of one phase p form a sliding
+// window again, one new load per tap; the phases run one after another.
+override SW: u32 = 1u;
 // 1 (with SLIDE only) to take the channels two at a time: the window set-up and the loop's
 // overhead then serve twice the FMAs. Off for a single one, whose partner would be masked work.
 override PAIR: u32 = 0u;
@@ -102,62 +106,66 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let ma2 = select(0.0, ma, has2);
         let mb2 = select(0.0, mb, has2);
         let wk2 = wk + select(0u, ksize, has2);
-        var a0 = ld(rowa, col0) * ma;
-        var a1 = ld(rowa, col0 + 1) * ma;
-        var a2 = ld(rowa, col0 + 2) * ma;
-        var b0 = ld(rowb, col0) * mb;
-        var b1 = ld(rowb, col0 + 1) * mb;
-        var b2 = ld(rowb, col0 + 2) * mb;
-        var p0 = 0.0;
-        var p1 = 0.0;
-        var p2 = 0.0;
-        var q0 = 0.0;
-        var q1 = 0.0;
-        var q2 = 0.0;
-        if (PAIR == 1u) {
-          p0 = ld(rowa2, col0) * ma2;
-          p1 = ld(rowa2, col0 + 1) * ma2;
-          p2 = ld(rowa2, col0 + 2) * ma2;
-          q0 = ld(rowb2, col0) * mb2;
-          q1 = ld(rowb2, col0 + 1) * mb2;
-          q2 = ld(rowb2, col0 + 2) * mb2;
-        }
-        for (var kw = 0u; kw < KWC; kw++) {
-          let a3 = ld(rowa, col0 + i32(kw) + 3) * ma;
-          let b3 = ld(rowb, col0 + i32(kw) + 3) * mb;
-          let wv = weights(wk + kw, wo);
-          acc0 += a0 * wv;
-          acc1 += a1 * wv;
-          acc2 += a2 * wv;
-          acc3 += a3 * wv;
-          acc4 += b0 * wv;
-          acc5 += b1 * wv;
-          acc6 += b2 * wv;
-          acc7 += b3 * wv;
-          a0 = a1;
-          a1 = a2;
-          a2 = a3;
-          b0 = b1;
-          b1 = b2;
-          b2 = b3;
+        let s = i32(SW);
+        for (var p = 0u; p < min(SW, KWC); p++) {
+          let cp = col0 + i32(p);
+          var a0 = ld(rowa, cp) * ma;
+          var a1 = ld(rowa, cp + s) * ma;
+          var a2 = ld(rowa, cp + 2 * s) * ma;
+          var b0 = ld(rowb, cp) * mb;
+          var b1 = ld(rowb, cp + s) * mb;
+          var b2 = ld(rowb, cp + 2 * s) * mb;
+          var p0 = 0.0;
+          var p1 = 0.0;
+          var p2 = 0.0;
+          var q0 = 0.0;
+          var q1 = 0.0;
+          var q2 = 0.0;
           if (PAIR == 1u) {
-            let p3 = ld(rowa2, col0 + i32(kw) + 3) * ma2;
-            let q3 = ld(rowb2, col0 + i32(kw) + 3) * mb2;
-            let wv2 = weights(wk2 + kw, wo);
-            acc0 += p0 * wv2;
-            acc1 += p1 * wv2;
-            acc2 += p2 * wv2;
-            acc3 += p3 * wv2;
-            acc4 += q0 * wv2;
-            acc5 += q1 * wv2;
-            acc6 += q2 * wv2;
-            acc7 += q3 * wv2;
-            p0 = p1;
-            p1 = p2;
-            p2 = p3;
-            q0 = q1;
-            q1 = q2;
-            q2 = q3;
+            p0 = ld(rowa2, cp) * ma2;
+            p1 = ld(rowa2, cp + s) * ma2;
+            p2 = ld(rowa2, cp + 2 * s) * ma2;
+            q0 = ld(rowb2, cp) * mb2;
+            q1 = ld(rowb2, cp + s) * mb2;
+            q2 = ld(rowb2, cp + 2 * s) * mb2;
+          }
+          for (var kw = p; kw < KWC; kw += SW) {
+            let a3 = ld(rowa, col0 + i32(kw) + 3 * s) * ma;
+            let b3 = ld(rowb, col0 + i32(kw) + 3 * s) * mb;
+            let wv = weights(wk + kw, wo);
+            acc0 += a0 * wv;
+            acc1 += a1 * wv;
+            acc2 += a2 * wv;
+            acc3 += a3 * wv;
+            acc4 += b0 * wv;
+            acc5 += b1 * wv;
+            acc6 += b2 * wv;
+            acc7 += b3 * wv;
+            a0 = a1;
+            a1 = a2;
+            a2 = a3;
+            b0 = b1;
+            b1 = b2;
+            b2 = b3;
+            if (PAIR == 1u) {
+              let p3 = ld(rowa2, col0 + i32(kw) + 3 * s) * ma2;
+              let q3 = ld(rowb2, col0 + i32(kw) + 3 * s) * mb2;
+              let wv2 = weights(wk2 + kw, wo);
+              acc0 += p0 * wv2;
+              acc1 += p1 * wv2;
+              acc2 += p2 * wv2;
+              acc3 += p3 * wv2;
+              acc4 += q0 * wv2;
+              acc5 += q1 * wv2;
+              acc6 += q2 * wv2;
+              acc7 += q3 * wv2;
+              p0 = p1;
+              p1 = p2;
+              p2 = p3;
+              q0 = q1;
+              q1 = q2;
+              q2 = q3;
+            }
           }
         }
       } else {

@@ -5,10 +5,14 @@
 //   dx[n, c, ih, iw] = sum over f, kh, kw of dy[n, f, oh, ow] * w[f, c - g*cpg, kh, kw]
 //   where oh*sh = ih + pt - kh*dh and ow*sw = iw + pl - kw*dw (exact divisions, in range).
 //
-// The register tile is 4 input channels (one vec4) x 2 rows x 4 adjacent columns: each output
-// gradient loaded feeds 4 FMAs and each weight feeds 8. With stride 1 and dilation 1 along w
-// (SLIDE), walking kw backwards shifts the 4 needed dy columns by one, so a tap loads one new
-// value per row; taps whose columns all miss the output row are skipped.
+// The register tile is 4 input channels (one vec4) x 2 rows x 4 columns: each output gradient
+// loaded feeds 4 FMAs and each weight feeds 8. With dilation 1 along w (SLIDE) and a stride s,
+// the tile's columns are s apart (iw = qw + s*(4b + j), one phase qw of the s), so they all take
+// the same taps kw = qw + pl (mod s), and walking those taps backwards shifts the 4 needed dy
+// columns by one: a tap loads one new value per row, taps whose columns all miss the output row
+// are skipped, and no tap is visited that a column cannot use (a stride-2 3x3 convolution would
+// otherwise spend 3/4 of its work on taps that miss). The rows go the same way with dilation 1
+// along h (tile rows s_h apart, taps kh = qh + pt (mod s_h)).
 //
 // Params is shared by the conv2d kernels (lib/conv.wgsl); of its per-kernel fields this one
 // reads cblocks and iwblocks.
@@ -16,12 +20,14 @@
 #include "lib/conv.wgsl"
 
 override SLIDE: u32 = 0u;
+// Phases along w and h: the stride where the dilation is 1 (the tile's columns, or rows, are
+// that far apart), else 1 (adjacent columns or rows, each tap checked).
+override MW: u32 = 1u;
+override MH: u32 = 1u;
 // 1 (with SLIDE only) to take the filters two at a time: the window set-up and the loop's
 // overhead then serve twice the FMAs. Off for a single one, whose partner would be masked work.
 override PAIR: u32 = 0u;
 override BATCH_FASTEST: u32 = 0u;
-// 1 when stride and dilation along h are 1.
-override UNIT_H: u32 = 0u;
 // Channels per thread, 1 to 4 (3 for LeNet's 6: no idle lanes).
 override CPT: u32 = 4u;
 
@@ -64,29 +70,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= P.total) {
     return;
   }
-  // Thread order (fastest first): column block, row pair, channel block, group, image; or with
-  // BATCH_FASTEST, image first. Neighbouring threads then share every bound and skip, which a
-  // CPU adapter, running a few threads in lockstep SIMD lanes, needs to skip taps at all.
-  let ihb = (P.H + 1u) / 2u;
+  // Thread order (fastest first): column block, row pair, phase, channel block, group, image; or
+  // with BATCH_FASTEST, image first. Neighbouring threads then share every bound and skip, which
+  // a CPU adapter, running a few threads in lockstep SIMD lanes, needs to skip taps at all.
+  let ihb = ((P.H + MH - 1u) / MH + 1u) / 2u;
+  let phases = MH * MW;
   let gcbs = P.groups * P.cblocks;
   var r = i;
   var n = 0u;
   if (BATCH_FASTEST == 1u) {
-    let N = P.total / (gcbs * ihb * P.iwblocks);
+    let N = P.total / (gcbs * phases * ihb * P.iwblocks);
     n = r % N;
     r = r / N;
   }
   let iwb = r % P.iwblocks;
   r = r / P.iwblocks;
-  let ih = (r % ihb) * 2u;
+  let rb = r % ihb;
   r = r / ihb;
+  let q = r % phases;
+  r = r / phases;
+  let qw = q % MW;
+  let qh = q / MW;
+  let ih = qh + rb * 2u * MH;
   let gcb = r % gcbs;
   if (BATCH_FASTEST == 0u) {
     n = r / gcbs;
   }
   let g = gcb / P.cblocks;
   let cb = gcb - g * P.cblocks;
-  let iw0 = iwb * 4u;
+  let iw0 = qw + iwb * 4u * MW;
 
   // Channels past the group's last one re-read a valid weight and are never stored.
   let ksize = P.KH * P.KW;
@@ -101,37 +113,45 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var acc6 = vec4<f32>(0.0);
   var acc7 = vec4<f32>(0.0);
   // The second row of the tile; past the last input row it recomputes the first.
-  let ih1 = min(ih + 1u, P.H - 1u);
+  let ih1 = min(ih + MH, P.H - 1u);
   let col = i32(iw0 + P.pl);
-  // SLIDE: tap t (kw = KW-1-t) reads dy columns s0+t .. s0+t+3; skip the t where all 4 miss.
-  let s0 = col - i32(P.KW) + 1;
-  let t0 = u32(clamp(-s0 - 3, 0, i32(P.KW)));
-  let t1 = u32(clamp(i32(P.OW) - s0, 0, i32(P.KW)));
+  // SLIDE: the phase's taps are kw = klast - MW*t for t < T (klast the last kw = col (mod MW));
+  // tap t reads dy columns s0+t .. s0+t+3. Skip the t where all 4 miss.
+  let kfirst = u32(col) % MW;
+  let T = select(0u, (P.KW - 1u - kfirst) / MW + 1u, kfirst < P.KW);
+  let klast = kfirst + (T - 1u) * MW;
+  // Exact: col - klast is a multiple of MW.
+  let s0 = (col - i32(klast)) / i32(MW);
+  let t0 = u32(clamp(-s0 - 3, 0, i32(T)));
+  let t1 = u32(clamp(i32(P.OW) - s0, 0, i32(T)));
   let sh = i32(P.sh);
-  // The taps kh whose output row exists for row ih or ih1; with stride and dilation 1 along h
-  // (UNIT_H) a contiguous range, found once, and no division per tap.
+  // The taps kh of the rows' phase (all of them when MH is 1) whose output row exists for row
+  // ih or ih1: with dilation 1 along h a range, found once, and no division per tap.
   var kh0 = 0u;
   var kh1 = P.KH;
-  if (UNIT_H == 1u) {
-    kh0 = u32(max(i32(ih + P.pt) - i32(P.OH) + 1, 0));
+  var khstep = 1u;
+  if (P.dh == 1u) {
+    khstep = MH;
+    kh0 = (ih + P.pt) % MH;
+    // The first output row ih can reach is (ih + pt - kh) / sh < OH.
+    let need = i32(ih + P.pt) - i32(P.OH - 1u) * i32(MH);
+    if (need > i32(kh0)) {
+      kh0 += ((u32(need) - kh0 + MH - 1u) / MH) * MH;
+    }
     kh1 = min(P.KH, ih1 + P.pt + 1u);
   }
   for (var f = 0u; f < P.fpg; f += 1u + PAIR) {
     let fa = g * P.fpg + f;
     let dyf = (n * P.F + fa) * oplane;
     let wf = fa * P.cpg * ksize;
-    for (var kh = kh0; kh < kh1; kh++) {
+    for (var kh = kh0; kh < kh1; kh += khstep) {
       let na = i32(ih + P.pt) - i32(kh * P.dh);
       let nb = i32(ih1 + P.pt) - i32(kh * P.dh);
-      var oha = na;
-      var ohb = nb;
-      if (UNIT_H == 0u) {
-        oha = na / sh;
-        ohb = nb / sh;
-      }
+      let oha = na / sh;
+      let ohb = nb / sh;
       let oka = na >= 0 && oha * sh == na && oha < i32(P.OH);
       let okb = nb >= 0 && ohb * sh == nb && ohb < i32(P.OH);
-      if (UNIT_H == 0u && !oka && !okb) {
+      if (!oka && !okb) {
         continue;
       }
       let rowa = dyf + u32(clamp(oha, 0, i32(P.OH) - 1)) * P.OW;
@@ -172,7 +192,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var t = t0; t < t1; t++) {
           let a3 = ld(rowa, s0 + i32(t) + 3) * ma;
           let b3 = ld(rowb, s0 + i32(t) + 3) * mb;
-          let wv = weights(wk + P.KW - 1u - t, cl);
+          let wv = weights(wk + klast - MW * t, cl);
           acc0 += a0 * wv;
           acc1 += a1 * wv;
           acc2 += a2 * wv;
@@ -190,7 +210,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           if (PAIR == 1u) {
             let p3 = ld(rowa2, s0 + i32(t) + 3) * ma2;
             let q3 = ld(rowb2, s0 + i32(t) + 3) * mb2;
-            let wv2 = weights(wk2 + P.KW - 1u - t, cl);
+            let wv2 = weights(wk2 + klast - MW * t, cl);
             acc0 += p0 * wv2;
             acc1 += p1 * wv2;
             acc2 += p2 * wv2;
@@ -229,15 +249,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let plane = P.H * P.W;
   let base = (n * P.C + g * P.cpg + cb * CPT) * plane + ih * P.W;
   let nc = min(CPT, P.cpg - cb * CPT);
-  let ok1 = ih + 1u < P.H;
-  put(base, iw0, nc, plane, acc0, true);
-  put(base, iw0 + 1u, nc, plane, acc1, true);
-  put(base, iw0 + 2u, nc, plane, acc2, true);
-  put(base, iw0 + 3u, nc, plane, acc3, true);
-  put(base + P.W, iw0, nc, plane, acc4, ok1);
-  put(base + P.W, iw0 + 1u, nc, plane, acc5, ok1);
-  put(base + P.W, iw0 + 2u, nc, plane, acc6, ok1);
-  put(base + P.W, iw0 + 3u, nc, plane, acc7, ok1);
+  let ok0 = ih < P.H;
+  let ok1 = ih + MH < P.H;
+  let row1 = base + MH * P.W;
+  put(base, iw0, nc, plane, acc0, ok0);
+  put(base, iw0 + MW, nc, plane, acc1, ok0);
+  put(base, iw0 + 2u * MW, nc, plane, acc2, ok0);
+  put(base, iw0 + 3u * MW, nc, plane, acc3, ok0);
+  put(row1, iw0, nc, plane, acc4, ok1);
+  put(row1, iw0 + MW, nc, plane, acc5, ok1);
+  put(row1, iw0 + 2u * MW, nc, plane, acc6, ok1);
+  put(row1, iw0 + 3u * MW, nc, plane, acc7, ok1);
 }
 
 // Writes the first nc (<= CPT) channels of v to dx row `row` (channel planes `plane` apart) at

@@ -159,6 +159,22 @@ for xs, axis, lo in (([3, 300], -1, -30), ([2, 130, 3], 1, -3)):
     case(f"logSoftmax/{fmt(xs)} axis={axis} wide", "logSoftmax", {"axis": axis}, [uniform(xs, lo, -lo)],
          lambda x, axis=axis: torch.log_softmax(x, axis))
 
+# Strided convolutions whose stride phases take few or no taps (the input gradient and the
+# forward pass walk one phase of the stride at a time): a stride beyond the kernel, 1x1 at
+# stride 2, odd sizes, asymmetric padding, groups; appended last to keep the draws above.
+STRIDED_CASES = [
+    ([2, 3, 9, 11], [4, 3, 1, 1], True, {"stride": 2}),
+    ([1, 2, 10, 10], [3, 2, 2, 2], False, {"stride": 3, "padding": 1}),
+    ([2, 5, 15, 13], [6, 5, 3, 3], False, {"stride": 2, "padding": 1}),
+    ([1, 4, 12, 9], [8, 2, 5, 3], True, {"stride": [3, 2], "padding": [2, 0], "groups": 2}),
+    ([3, 2, 8, 8], [2, 2, 3, 3], True, {"stride": 4, "padding": 1, "activation": "relu"}),
+]
+for xs, ws, bias, params in STRIDED_CASES:
+    inputs = [uniform(xs), uniform(ws, -0.5, 0.5)] + ([uniform([ws[0]], -0.5, 0.5)] if bias else [])
+    tag = " ".join(f"{k}={json.dumps(v)}" for k, v in params.items())
+    case(f"conv2d/x{fmt(xs)} w{fmt(ws)}{' +b' if bias else ''} {tag}".strip(), "conv2d", params, inputs,
+         torch_conv(params))
+
 # ------------------------------------------------------------------ write ----
 
 os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)

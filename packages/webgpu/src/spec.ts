@@ -207,14 +207,14 @@ export const KERNELS = {
     entry: 'main',
     buffers: ['x', 'w', 'bias', 'out'],
     uniforms: CONV,
-    constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'FPT', 'KWC', 'PAIR'],
+    constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'SW', 'FPT', 'KWC', 'PAIR'],
   }),
   conv2dInput: spec({
     file: 'conv2d_input',
     entry: 'main',
     buffers: ['dy', 'w', 'dx'],
     uniforms: CONV,
-    constants: ['SLIDE', 'BATCH_FASTEST', 'CPT', 'UNIT_H', 'PAIR'],
+    constants: ['SLIDE', 'MW', 'MH', 'BATCH_FASTEST', 'CPT', 'PAIR'],
   }),
   conv2dFilter: spec({
     file: 'conv2d_filter',

@@ -65,8 +65,11 @@ export function lanesPerThread(n: number): number {
   return [3, 2].reduce((best, c) => (idle(c) < idle(best) ? c : best), 4);
 }
 
-/** Stride 1 and dilation 1 along w let the kernels slide one register window across the taps. */
-const slide = (g: ConvGeometry): number => (g.sw === 1 && g.dw === 1 ? 1 : 0);
+/**
+ * Dilation 1 along w lets the convolutions slide one register window across the taps, for any
+ * stride: one window per phase of the stride (see kernels/conv2d.wgsl and conv2d_input.wgsl).
+ */
+const slide = (g: ConvGeometry): number => (g.dw === 1 ? 1 : 0);
 
 /**
  * The filter gradient's register tile: with stride 1 and dilation 1 along w and a kernel at
@@ -75,7 +78,7 @@ const slide = (g: ConvGeometry): number => (g.sw === 1 && g.dw === 1 ? 1 : 0);
  * (kernels/conv2d_filter.wgsl).
  */
 export function filterTile(g: ConvGeometry): { rows: boolean; filters: number } {
-  if (slide(g) && g.KW <= 8) return { rows: true, filters: ceilDiv(g.fpg, ceilDiv(g.fpg, 8)) };
+  if (g.sw === 1 && g.dw === 1 && g.KW <= 8) return { rows: true, filters: ceilDiv(g.fpg, ceilDiv(g.fpg, 8)) };
   return { rows: false, filters: 8 };
 }
 
@@ -135,7 +138,15 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
     const total = g.N * g.groups * fblocks * ceilDiv(g.OH, 2) * owblocks;
     return kernelCall({
       kernel: 'conv2d',
-      constants: { HAS_BIAS: b ? 1 : 0, ACT: params.activation === 'relu' ? 1 : 0, SLIDE: slide(g), FPT: fpt, KWC: g.KW, PAIR: slide(g) && g.cpg >= 2 ? 1 : 0 },
+      constants: {
+        HAS_BIAS: b ? 1 : 0,
+        ACT: params.activation === 'relu' ? 1 : 0,
+        SLIDE: slide(g),
+        SW: g.sw,
+        FPT: fpt,
+        KWC: g.KW,
+        PAIR: slide(g) && g.cpg >= 2 ? 1 : 0,
+      },
       uniforms: convUniforms(g, total, { fblocks, owblocks }),
       buffers: { x: x!.buf, w: w!.buf, bias: (b ?? w!).buf, out: out.buf },
       workgroups: grid1d(total),
@@ -147,16 +158,21 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
     const g = convGeometry('conv2dBackpropInput', params.inputShape, w!.shape, params);
     const cpt = lanesPerThread(g.cpg);
     const cblocks = ceilDiv(g.cpg, cpt);
-    const iwblocks = ceilDiv(g.W, 4);
-    const total = g.N * g.groups * cblocks * ceilDiv(g.H, 2) * iwblocks;
+    // With dilation 1, a thread's tile takes one phase of the stride (see the kernel's header).
+    const SLIDE = g.dw === 1 ? 1 : 0;
+    const MW = g.dw === 1 ? g.sw : 1;
+    const MH = g.dh === 1 ? g.sh : 1;
+    const iwblocks = ceilDiv(ceilDiv(g.W, MW), 4);
+    const total = g.N * g.groups * cblocks * MH * MW * ceilDiv(ceilDiv(g.H, MH), 2) * iwblocks;
     return kernelCall({
       kernel: 'conv2dInput',
       constants: {
-        SLIDE: slide(g),
+        SLIDE,
+        MW,
+        MH,
         BATCH_FASTEST: caps.registerTiling && g.N >= 4 ? 1 : 0,
         CPT: cpt,
-        UNIT_H: g.sh === 1 && g.dh === 1 ? 1 : 0,
-        PAIR: slide(g) && g.fpg >= 2 ? 1 : 0,
+        PAIR: SLIDE && g.fpg >= 2 ? 1 : 0,
       },
       uniforms: convUniforms(g, total, { cblocks, iwblocks }),
       buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
