@@ -1,10 +1,12 @@
-import { engine } from './engine.js';
+import { claim, overlapError, release, runIn, type ScopeState, syncContext } from './context.js';
+import { currentState, engine, gradEnabled } from './engine.js';
 import { fmtShape, opError } from './errors.js';
 import { sameShape } from './shape.js';
 import type { OpName } from './ops/registry.js';
 import { OPS } from './ops/table.js';
 import { Tensor } from './tensor.js';
 import { tidy } from './api/memory.js';
+import { closeScope, TidyScope } from './scope.js';
 
 /** Where an input's gradient goes: the node that produced it, or the leaf that owns `.grad`. */
 type GradSink = { node: GradNode; leaf?: undefined } | { leaf: Tensor; node?: undefined } | null;
@@ -47,7 +49,7 @@ export class GradNode {
 
 /** Records `op` on the tape when grad mode is on and some input requires grad. */
 export function record(op: OpName, params: unknown, inputs: readonly Tensor[], out: Tensor, aux: Tensor[]): void {
-  if (!engine.gradEnabled || OPS[op].grad === null) return;
+  if (OPS[op].grad === null || !gradEnabled()) return;
   const sinks: GradSink[] = inputs.map((t) => (t._node ? { node: t._node.retain() } : t.requiresGrad ? { leaf: t } : null));
   if (sinks.every((s) => s === null)) return;
   const saved = inputs.map((t) => t._internalView());
@@ -110,69 +112,71 @@ export function backward(root: Tensor, seed?: Tensor): void {
       'Reduce it with .sum() or .mean(), or pass a gradient tensor',
     );
   }
-  const prevGrad = engine.gradEnabled;
-  engine.gradEnabled = false;
-  const scope = new Set<{ dispose(): void }>();
+  // The pass runs in a scope of its own with recording off, entered through the async context
+  // so that a concurrent async tidy or noGrad neither sees nor disturbs it.
+  const scope = new TidyScope(currentState().scope, false);
   engine.scopes.push(scope);
   try {
-    // An explicit seed is shared, not copied (a full pass over it, for every op-level backward):
-    // the graph disposes its handle, never the caller's tensor, and a copy is made only where the
-    // seed's storage would become a leaf's .grad, which the caller may later change in place.
-    const seedStorage = seed?._use('backward');
-    const own = (g: Tensor): Tensor => (seedStorage && g._use('backward') === seedStorage ? g.mul(1) : g);
-    const start = seed ? seed._view(seed.shape) : onesLike(root);
-    if (!root._node) {
-      accumulateLeaf(root, own(start));
-      return;
-    }
-    const order = topoOrder(root._node);
-    const pending = new Map<GradNode, Tensor>([[root._node, start]]);
-    for (const node of order) {
-      const dy = pending.get(node);
-      if (!dy) continue;
-      pending.delete(node);
-      if (node.freed) {
-        throw opError(
-          'backward',
-          `the graph through '${node.op}' was already freed by an earlier backward()`,
-          'Run the forward pass again before each backward()',
-        );
-      }
-      const needs = node.sinks.map((s) => s !== null);
-      const rule = OPS[node.op].grad!;
-      const raw = tidy(() => rule(dy, { inputs: node.inputs, out: node.out, aux: node.aux, params: node.params as never, needs }));
-      // A rule may pass dy through (add) or return one tensor twice; give each its own handle
-      // so that disposing one does not free the others' storage.
-      const seen = new Set<Tensor>([dy]);
-      const grads = raw.map((g) => (g && seen.has(g) ? g._view(g.shape) : (g && seen.add(g), g)));
-      dy.dispose();
-      for (const [i, sink] of node.sinks.entries()) {
-        const g = grads[i];
-        if (!sink || !g) {
-          g?.dispose();
-          continue;
-        }
-        if (!sameShape(g.shape, node.inputs[i]!.shape)) {
-          throw opError('backward', `gradient rule of '${node.op}' gave shape ${fmtShape(g.shape)} for input ${i} of shape ${fmtShape(node.inputs[i]!.shape)}`);
-        }
-        if (sink.leaf) {
-          accumulateLeaf(sink.leaf, own(g));
-          continue;
-        }
-        const prev = pending.get(sink.node);
-        if (prev) {
-          pending.set(sink.node, prev.add(g));
-          prev.dispose();
-          g.dispose();
-        } else pending.set(sink.node, g);
-      }
-    }
-    for (const n of order) n.freeSaved();
+    runIn(engine.context, scope, runBackward, [root, seed] as const);
   } finally {
-    engine.gradEnabled = prevGrad;
-    engine.scopes.splice(engine.scopes.lastIndexOf(scope), 1);
-    for (const t of scope) t.dispose();
+    closeScope(scope, undefined);
   }
+}
+
+function runBackward([root, seed]: readonly [Tensor, Tensor | undefined]): void {
+  // An explicit seed is shared, not copied (a full pass over it, for every op-level backward):
+  // the graph disposes its handle, never the caller's tensor, and a copy is made only where the
+  // seed's storage would become a leaf's .grad, which the caller may later change in place.
+  const seedStorage = seed?._use('backward');
+  const own = (g: Tensor): Tensor => (seedStorage && g._use('backward') === seedStorage ? g.mul(1) : g);
+  const start = seed ? seed._view(seed.shape) : onesLike(root);
+  if (!root._node) {
+    accumulateLeaf(root, own(start));
+    return;
+  }
+  const order = topoOrder(root._node);
+  const pending = new Map<GradNode, Tensor>([[root._node, start]]);
+  for (const node of order) {
+    const dy = pending.get(node);
+    if (!dy) continue;
+    pending.delete(node);
+    if (node.freed) {
+      throw opError(
+        'backward',
+        `the graph through '${node.op}' was already freed by an earlier backward()`,
+        'Run the forward pass again before each backward()',
+      );
+    }
+    const needs = node.sinks.map((s) => s !== null);
+    const rule = OPS[node.op].grad!;
+    const raw = tidy(() => rule(dy, { inputs: node.inputs, out: node.out, aux: node.aux, params: node.params as never, needs }));
+    // A rule may pass dy through (add) or return one tensor twice; give each its own handle
+    // so that disposing one does not free the others' storage.
+    const seen = new Set<Tensor>([dy]);
+    const grads = raw.map((g) => (g && seen.has(g) ? g._view(g.shape) : (g && seen.add(g), g)));
+    dy.dispose();
+    for (const [i, sink] of node.sinks.entries()) {
+      const g = grads[i];
+      if (!sink || !g) {
+        g?.dispose();
+        continue;
+      }
+      if (!sameShape(g.shape, node.inputs[i]!.shape)) {
+        throw opError('backward', `gradient rule of '${node.op}' gave shape ${fmtShape(g.shape)} for input ${i} of shape ${fmtShape(node.inputs[i]!.shape)}`);
+      }
+      if (sink.leaf) {
+        accumulateLeaf(sink.leaf, own(g));
+        continue;
+      }
+      const prev = pending.get(sink.node);
+      if (prev) {
+        pending.set(sink.node, prev.add(g));
+        prev.dispose();
+        g.dispose();
+      } else pending.set(sink.node, g);
+    }
+  }
+  for (const n of order) n.freeSaved();
 }
 
 function onesLike(t: Tensor): Tensor {
@@ -180,31 +184,33 @@ function onesLike(t: Tensor): Tensor {
 }
 
 /**
- * Runs `fn` without recording gradients, like `torch.no_grad()`. Works with async functions.
+ * Runs `fn` without recording gradients, like `torch.no_grad()`. Works with async functions:
+ * in Node each async call keeps its own grad mode, so a `noGrad` prediction loop does not turn
+ * gradients off for a training loop running concurrently. In a browser an async `fn` turns
+ * recording off for everything until it settles, so, as with `tidy`, a second async one started
+ * meanwhile is rejected; there, call `noGrad` synchronously inside `scope.run(...)` instead.
  *
  * @example
  * const pred = ts.noGrad(() => model(x));
  */
 export function noGrad<T>(fn: () => T): T {
-  const prev = engine.gradEnabled;
-  engine.gradEnabled = false;
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    engine.gradEnabled = prev;
-    throw e;
+  const outer = currentState();
+  const ctx = engine.context;
+  // Already off (a nested noGrad, a gradient rule): the state stays, and nothing is allocated.
+  const state: ScopeState = outer.gradEnabled ? { scope: outer.scope, gradEnabled: false } : outer;
+  const result = state === outer ? fn() : runIn(ctx, state, fn, undefined);
+  if (ctx === syncContext && result instanceof Promise) {
+    // Without async propagation, the code after fn's awaits sees the state only through a claim.
+    if (!claim(state)) {
+      result.catch(() => {});
+      return Promise.reject(overlapError('noGrad')) as T;
+    }
+    return result.finally(() => release(state)) as T;
   }
-  if (result instanceof Promise) {
-    return result.finally(() => {
-      engine.gradEnabled = prev;
-    }) as T;
-  }
-  engine.gradEnabled = prev;
   return result;
 }
 
-/** Whether ops are being recorded for autograd right now. */
+/** Whether ops are being recorded for autograd right now. @example ts.isGradEnabled()   // false inside ts.noGrad */
 export function isGradEnabled(): boolean {
-  return engine.gradEnabled;
+  return gradEnabled();
 }

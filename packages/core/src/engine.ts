@@ -1,5 +1,6 @@
 import type { Backend, DeviceBuffer } from './backend.js';
 import { opError } from './errors.js';
+import { type AsyncContext, type ScopeSet, type ScopeState, syncContext } from './context.js';
 
 /** A device buffer shared by every Tensor handle that views it; freed when the last one goes. */
 export class Storage {
@@ -34,8 +35,16 @@ export const engine = {
   liveBytes: 0,
   /** Bytes of internal caches (device-resident scalar constants), reported apart from tensors. */
   cachedBytes: 0,
-  gradEnabled: true,
-  scopes: [] as Set<Disposable>[],
+  /**
+   * Keeps the current scope and grad mode (see context.ts): the synchronous default, or one that
+   * follows async functions (AsyncLocalStorage in Node), set with `ts.setAsyncContext`.
+   */
+  context: syncContext as AsyncContext,
+  /**
+   * Every open tidy scope, in every async context, oldest first: `untrackFromScopes` looks a
+   * tensor up in all of them, and `shutdown()` forgets them.
+   */
+  scopes: [] as ScopeSet[],
   nextId: 1,
   /** Advances for every unseeded random op, so two unseeded calls differ but a run is repeatable. */
   randomCounter: 0,
@@ -52,8 +61,22 @@ export function allocStorage(op: string, elements: number): Storage {
   return new Storage(requireBackend(op).alloc(bytes), bytes);
 }
 
+/** The scope and grad mode of the code running now. */
+export function currentState(): ScopeState {
+  // A provider installed while a default-provider claim is pending falls back to that claim.
+  return engine.context.get() ?? syncContext.get()!;
+}
+
+/** Whether ops are being recorded for autograd right now. */
+export function gradEnabled(): boolean {
+  return currentState().gradEnabled;
+}
+
 export function trackInScope(t: Disposable): void {
-  engine.scopes[engine.scopes.length - 1]?.add(t);
+  let s = currentState().scope;
+  // A scope ends before code it started may (an un-awaited async call): use an open ancestor.
+  while (s !== null && !s.open) s = s.parent;
+  s?.add(t);
 }
 
 export function untrackFromScopes(t: Disposable): void {

@@ -13,6 +13,7 @@ export type { DType } from './dtype.js';
 export type { Shape } from './shape.js';
 export * from './functional.js';
 export { noGrad, isGradEnabled } from './autograd.js';
+export { asyncLocalStorageContext, type AsyncContext, type ScopeState } from './context.js';
 export { applyUpdate, optimStateCount, type OptimRule, type OptimHyper } from './api/optim.js';
 export { init, shutdown, backendInfo, flush, emptyCache, stats, registerBackend, registeredBackends, type InitOptions } from './runtime.js';
 export * as debug from './api/debug.js';

@@ -8,7 +8,7 @@
  * import '@tessera/webgpu';
  * await ts.init();                     // WebGPU: navigator.gpu, or Dawn in Node
  */
-import { registerBackend, type Backend } from '@tessera/core';
+import { asyncLocalStorageContext, getAsyncContext, registerBackend, setAsyncContext, type Backend } from '@tessera/core';
 import { WebGPUBackend, describeAdapter } from './backend.js';
 import type { DeviceCaps } from './spec.js';
 
@@ -78,3 +78,13 @@ export async function createBackend(opts: WebGPUOptions = {}): Promise<Backend> 
 }
 
 registerBackend('webgpu', { priority: 10, auto: true, create: (opts) => createBackend(opts) });
+
+// Node (like Deno and Bun) has AsyncLocalStorage, with which concurrent async tidies and noGrads
+// keep apart (see ts.setAsyncContext). Every Node program imports this package, so it installs
+// it here, synchronously at import so that it is in place before the first tidy whatever the
+// backend; getBuiltinModule reaches it without an import that a browser bundle would see. A
+// provider the application set itself is left alone.
+if (typeof process !== 'undefined' && typeof process.getBuiltinModule === 'function' && getAsyncContext() === null) {
+  const { AsyncLocalStorage } = process.getBuiltinModule('node:async_hooks');
+  setAsyncContext(asyncLocalStorageContext(new AsyncLocalStorage()));
+}
