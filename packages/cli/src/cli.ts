@@ -10,7 +10,7 @@ import * as ts from '@tessera/core';
 // The backends register themselves with core when imported.
 import '@tessera/webgpu';
 import '@tessera/reference';
-import { train, type TrainOptions } from './train.js';
+import { shellQuote, train, type TrainOptions } from './train.js';
 import { FINETUNE_DEFAULTS, finetune, formatFinetune, type FinetuneOptions } from './finetune.js';
 import { MODELS, modelSummary } from './models.js';
 
@@ -43,6 +43,13 @@ export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
       { name: 'model', arg: 'NAME', help: `${Object.keys(MODELS).join(' | ')} (default lenet5; tessera info --model NAME shows its layers)` },
       { name: 'seed', arg: 'N', help: 'seed for weights and shuffling (default 1)' },
       { name: 'save', arg: 'FILE', help: 'save the trained parameters (safetensors)' },
+      {
+        name: 'checkpoint',
+        arg: 'FILE',
+        help: 'keep a checkpoint (weights, optimizer state, data position) in FILE, replaced atomically\nafter every epoch, every --checkpoint-every steps and on Ctrl-C / SIGTERM (exit 130 / 143);\nafter a lost GPU device, training restarts the device and goes on from it',
+      },
+      { name: 'checkpoint-every', arg: 'N', help: 'also write the checkpoint every N steps (default: after every epoch only)' },
+      { name: 'resume', help: 'continue the run in --checkpoint FILE exactly where it stopped (same options; --epochs may grow)' },
       BACKEND,
       { name: 'json', help: 'end with one line of JSON on stdout' },
     ],
@@ -155,6 +162,8 @@ export type Write = (text: string) => void;
  * process.exitCode = await run(process.argv.slice(2));
  */
 export async function run(argv: string[], out: Write = (s) => process.stdout.write(s)): Promise<number> {
+  // The command that continues this run after an interruption: the user's own words plus --resume.
+  const resumeCommand = ['tessera', ...argv.filter((a) => a !== '--resume'), '--resume'].map(shellQuote).join(' ');
   const cmd = argv.find((a) => !a.startsWith('-'));
   if (cmd === undefined || cmd !== argv[0]) {
     // No command first: `tessera`, `tessera --help`, or an option before the command.
@@ -260,9 +269,15 @@ export async function run(argv: string[], out: Write = (s) => process.stdout.wri
     save: str('save'),
     json: flag('json'),
     backend: be,
+    checkpoint: str('checkpoint'),
+    checkpointEvery: int('checkpoint-every', str('checkpoint-every')),
+    resume: flag('resume'),
+    resumeCommand,
   };
   const result = await train(opts);
   if (opts.json) out(`${JSON.stringify(result)}\n`);
+  else if (result.interrupted) out(`interrupted by ${result.interrupted} after step ${result.steps}\n`);
   else out(`test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${result.epochs} epoch(s), ${result.imagesPerSecond} img/s on ${result.adapter}\n`);
-  return 0;
+  // The shell's convention for a process stopped by a signal: 128 + its number.
+  return result.interrupted === 'SIGINT' ? 130 : result.interrupted === 'SIGTERM' ? 143 : 0;
 }

@@ -11,10 +11,11 @@ import * as ts from '@tessera/core';
 import { Tensor } from '@tessera/core';
 import { batches, batchCount } from '@tessera/data';
 import { Layer } from './layers/base.js';
-import { getAllLayers, getOutput } from './layers/helper.js';
+import { getAllLayers, getOutput, type LayerSource } from './layers/helper.js';
 import { InputLayer } from './layers/input.js';
 import { squaredError } from './objectives.js';
 import { adam, Optimizer } from './updates.js';
+import { checkpointSaver, resumeForFit, type FitCheckpoint } from './checkpoint.js';
 
 /**
  * A dataset as `fit`, `evaluate` and `predict` take it: the shape of `@tessera/data`'s `Dataset`
@@ -92,12 +93,14 @@ export interface TrainStepOptions {
 export interface StepInfo {
   /** Epoch, from 0. */
   epoch: number;
-  /** Step within the epoch, from 1. */
+  /** Step within the epoch, from 1 (in a resumed epoch, counting the batches done before). */
   step: number;
   /** Steps in a full epoch. */
   steps: number;
   /** Steps since `fit` started, from 1. */
   totalSteps: number;
+  /** Optimizer steps over the whole run, a resumed one included (a checkpoint's `step`). */
+  globalStep: number;
   /** Samples in this step's batch. */
   size: number;
   /** Samples trained on in this epoch so far. */
@@ -127,7 +130,7 @@ export interface EpochLog {
   valLoss?: number | undefined;
   /** Accuracy on `validation` (classification), when given. */
   valAccuracy?: number | undefined;
-  /** Steps and samples trained on in this epoch. */
+  /** Steps and samples trained on in this epoch (by this call: a resumed epoch counts from the resume). */
   steps: number;
   images: number;
   /** Wall time of the training steps (until the device finished them), without validation. */
@@ -205,6 +208,21 @@ export interface FitOptions {
    * each batch and reads its results late.
    */
   step?: TrainStep | undefined;
+  /**
+   * The epoch to start at, Keras' `initial_epoch`: epochs before it count as done (their shuffles
+   * are skipped, not replayed); `epochs` stays the epoch to stop before. Default 0.
+   */
+  initialEpoch?: number | undefined;
+  /** Batches of `initialEpoch` already trained: a mid-epoch resume skips them, in the same seeded order. Default 0. */
+  initialStep?: number | undefined;
+  /**
+   * Continue from a checkpoint (a path in Node, or its bytes): loads the weights and the optimizer
+   * state (`loadCheckpoint`) and starts at its epoch and batch, so the run goes on as if it had
+   * never stopped. Its seed must be `seed`. Excludes initialEpoch and initialStep.
+   */
+  resumeFrom?: string | Uint8Array | undefined;
+  /** Write checkpoints every `every` steps, after every epoch and on abort (see `FitCheckpoint`). */
+  checkpoint?: FitCheckpoint | undefined;
 }
 
 /** A metric `evaluate` computes. @example const m: nn.Metric[] = ['accuracy', 'topK', 'confusion']; */
@@ -419,6 +437,10 @@ interface Read {
  * before the next step: the promise resolves with the history so far, `aborted: true`, and no
  * tensor is left behind. An empty dataset is an error.
  *
+ * `checkpoint` writes checkpoints as training goes (every N steps, after each epoch, on abort),
+ * and `resumeFrom` continues from one exactly: the same batches, weights and optimizer state
+ * as an uninterrupted run, mid-epoch too (or start at `initialEpoch`, Keras-style).
+ *
  * @example
  * import { loadMnist } from '@tessera/data/node';
  * const train = await loadMnist({ split: 'train', limit: 2000, normalize: 'standard' });
@@ -451,6 +473,10 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
     'lag',
     'validationBatchSize',
     'step',
+    'initialEpoch',
+    'initialStep',
+    'resumeFrom',
+    'checkpoint',
   ];
   for (const k of Object.keys(options)) if (!known.includes(k)) throw new Error(`fit: unknown option '${k}'. Valid options: ${known.join(', ')}`);
   const out = outputOf(fn, options.net);
@@ -494,6 +520,16 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
   const optimizer = options.optimizer ?? (options.step === undefined ? adam(out, { learningRate: 1e-3 }) : null);
   const step = options.step ?? trainStep({ net: out, loss, optimizer: optimizer! });
   const steps = batchCount(data.n, batchSize);
+  let start = positiveInt(fn, 'initialEpoch', options.initialEpoch, 0, 0);
+  let skip = positiveInt(fn, 'initialStep', options.initialStep, 0, 0);
+  if (skip >= steps) throw new Error(`${fn}: initialStep must be below the ${steps} batches of an epoch, got ${skip}`);
+  if (options.resumeFrom !== undefined && (options.initialEpoch !== undefined || options.initialStep !== undefined)) {
+    throw new Error(`${fn}: resumeFrom sets the starting epoch and batch itself; drop initialEpoch and initialStep`);
+  }
+  // Checkpoints name parameters as the caller's net does (a record's keys), as saveParams would.
+  const named: LayerSource = options.net instanceof Layer || Object.values(options.net).every((l) => l instanceof Layer) ? (options.net as LayerSource) : out;
+  const saver = checkpointSaver(options.checkpoint, named, optimizer, { seed, batchSize });
+  let globalStep = 0;
   const reads: Read[] = [];
   let sums: Tensor[] = [];
   // (Assigned in settle(): the cast keeps TypeScript from narrowing it to null here.)
@@ -513,7 +549,14 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
   };
 
   try {
-    for (let epoch = 0; epoch < epochs && !signal?.aborted; epoch++) {
+    if (options.resumeFrom !== undefined) {
+      const at = await resumeForFit(options.resumeFrom, named, optimizer, { seed, batchSize, steps });
+      [start, skip, globalStep] = [at.epoch, at.position, at.step];
+    } else globalStep = start * steps + skip;
+    /** Where the run stands, for the checkpoint written on abort. */
+    let at = { epoch: start, position: skip };
+    for (let epoch = start; epoch < epochs && !signal?.aborted; epoch++) {
+      const first = epoch === start ? skip : 0;
       const t0 = performance.now();
       let lossSum = ts.zeros([]);
       let hitSum = ts.zeros([]);
@@ -531,6 +574,7 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
         epoch,
         shuffle: options.shuffle ?? true,
       })) {
+        if (b.index < first) continue; // trained before the resume
         if (signal?.aborted) break;
         const x = ts.tensor(b.x, { shape: [b.size, ...data.sampleShape] });
         const y = ts.tensor(b.y, { shape: [b.size, ...data.targetShape], dtype: data.classes ? 'int32' : 'float32' });
@@ -550,21 +594,24 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
         classified ||= correct !== undefined;
         done++;
         history.steps++;
+        globalStep++;
         images += b.size;
-        if (done % readEvery === 0 || done === steps) {
+        const pos = first + done;
+        if (pos % readEvery === 0 || pos === steps) {
           // One read for both numbers, started now (its copy queued right behind this step)
           // and awaited `lag` steps later.
           const both = correct ? ts.tidy(() => ts.noGrad(() => ts.concat([l.reshape([1]), asFloat(correct).reshape([1])], 0))) : l;
           const values = both.data().then((v) => Array.from(v));
           values.catch(() => {}); // awaited in settle(); until then a failure must not count as unhandled
-          reads.push({ epoch, step: done, size: b.size, tensors: correct ? [l, correct, both] : [l], values });
+          reads.push({ epoch, step: pos, size: b.size, tensors: correct ? [l, correct, both] : [l], values });
         } else ts.dispose(correct ? [l, correct] : [l]);
-        await settle(epoch, done);
+        await settle(epoch, pos);
         await options.onStep?.({
           epoch,
-          step: done,
+          step: pos,
           steps,
           totalSteps: history.steps,
+          globalStep,
           size: b.size,
           images,
           loss: latest?.loss,
@@ -572,6 +619,8 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
           lossStep: latest?.step,
           lossEpoch: latest?.epoch,
         });
+        at = { epoch, position: pos };
+        if (saver?.every && globalStep % saver.every === 0 && pos < steps) await saver.save(globalStep, epoch, pos, 'every');
       }
       await settle(Infinity, Infinity);
       if (done === 0) break; // aborted before this epoch's first step
@@ -581,7 +630,7 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
       const seconds = (performance.now() - t0) / 1000;
       ts.dispose(sums);
       sums = [];
-      const complete = done === steps;
+      const complete = first + done === steps;
       const log: EpochLog = {
         epoch,
         loss: ls / images,
@@ -604,8 +653,11 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
       if (log.valAccuracy !== undefined) history.valAccuracy.push(log.valAccuracy);
       if (!complete) break;
       await options.onEpoch?.(log);
+      at = { epoch: epoch + 1, position: 0 };
+      await saver?.save(globalStep, epoch + 1, 0, 'epoch'); // after onEpoch: a schedule's new rate is part of it
     }
-    history.aborted = signal?.aborted === true && (history.epochs.length < epochs || history.epochs.at(-1)?.complete === false);
+    if (signal?.aborted) await saver?.save(globalStep, at.epoch, at.position, 'abort');
+    history.aborted = signal?.aborted === true && (start + history.epochs.length < epochs || history.epochs.at(-1)?.complete === false);
     return history;
   } finally {
     // On an error (or an abort): the reads in flight and the sums go; a read that failed is

@@ -63,7 +63,7 @@ export {
   type LayerSource,
   type OutputInputs,
 } from './layers/helper.js';
-export { Optimizer, type ParamSource } from './updates.js';
+export { Optimizer, type ParamSource, type OptimizerState } from './updates.js';
 export { summary, type Summary, type SummaryRow } from './summary.js';
 export {
   fit,
@@ -87,6 +87,19 @@ export {
   type PredictOptions,
 } from './fit.js';
 export { saveParams, loadParams, type ParamsTarget, type SaveOptions, type LoadOptions } from './params-io.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointState,
+  type CheckpointRng,
+  type CheckpointTarget,
+  type CheckpointInfo,
+  type FitCheckpoint,
+  type LoadedCheckpoint,
+  type LoadCheckpointOptions,
+} from './checkpoint.js';
 export {
   loadTorchStateDict,
   exportTorchStateDict,

@@ -25,7 +25,7 @@
  * - `weightDecay` is L2 added to the gradient (torch.optim); adamw decouples it.
  */
 import * as ts from '@tessera/core';
-import { Tensor, type OptimHyper, type OptimRule } from '@tessera/core';
+import { opError, Tensor, type OptimHyper, type OptimRule } from '@tessera/core';
 import { getAllParams, type LayerSource } from './layers/helper.js';
 
 /**
@@ -88,6 +88,55 @@ export interface AdadeltaOptions extends CommonOptions {
   epsilon?: number;
 }
 
+/**
+ * The names of each rule's state tensors, in the order the update kernel takes them:
+ * torch.optim's state keys, so a checkpoint reads like a PyTorch optimizer state dict.
+ * rmsprop has its momentum_buffer only with momentum > 0.
+ *
+ * @example
+ * updates.STATE_SLOTS.adam;   // ['exp_avg', 'exp_avg_sq']
+ */
+export const STATE_SLOTS: Readonly<Record<OptimRule, readonly string[]>> = {
+  sgd: [],
+  momentum: ['momentum_buffer'],
+  nesterov: ['momentum_buffer'],
+  rmsprop: ['square_avg', 'momentum_buffer'],
+  adam: ['exp_avg', 'exp_avg_sq'],
+  adamw: ['exp_avg', 'exp_avg_sq'],
+  adagrad: ['sum'],
+  adadelta: ['square_avg', 'acc_delta'],
+  adamax: ['exp_avg', 'exp_inf'],
+};
+
+/**
+ * An optimizer's state, as `Optimizer.state()` returns it and `loadState()` takes it: the
+ * kind and settings, the step counts, and the state tensors by stable names
+ * `optim.<param>.<slot>` (e.g. `optim.conv1.W.exp_avg`), `<param>` being the names given
+ * (`nn.paramNames`, as checkpoints use).
+ *
+ * @example
+ * const opt = updates.adam(net.out);
+ * const s: updates.OptimizerState = opt.state(nn.paramNames(net.out));
+ * console.log(s.kind, s.stepCount, [...s.tensors.keys()]);   // 'adam', 0, [] before the first step
+ */
+export interface OptimizerState<T extends Tensor | Float32Array = Tensor | Float32Array> {
+  /** The factory name, e.g. 'adam'; loading into another kind is an error. */
+  kind: string;
+  learningRate: number;
+  totalNormConstraint: number | null;
+  /** The rule's fixed settings: beta1, beta2, eps, momentum, weightDecay, lrDecay, ... as set. */
+  hyper: Record<string, number>;
+  /** Steps taken (`stepCount`). */
+  stepCount: number;
+  /** Each parameter's own update count (torch.optim's `state[p]['step']`), by parameter name. */
+  steps: Record<string, number>;
+  /**
+   * The state tensors. From `state()`: the optimizer's own tensors, valid until its next step
+   * (read them, do not dispose them). For `loadState()`: tensors or Float32Arrays, copied.
+   */
+  tensors: ReadonlyMap<string, T>;
+}
+
 /** Per-parameter state: buffers and the parameter's own step count, as torch.optim keeps. */
 interface ParamState {
   buffers: Tensor[];
@@ -115,7 +164,7 @@ function isTensorList(src: ParamSource): src is readonly Tensor[] {
  */
 export class Optimizer {
   private lr: number;
-  private readonly state = new Map<Tensor, ParamState>();
+  private readonly perParam = new Map<Tensor, ParamState>();
   private disposed = false;
   /** Steps taken (calls to `step` / `update`). */
   stepCount = 0;
@@ -159,7 +208,7 @@ export class Optimizer {
 
   /** The state tensors of one parameter (empty before its first update). */
   stateOf(param: Tensor): readonly Tensor[] {
-    return this.state.get(param)?.buffers ?? [];
+    return this.perParam.get(param)?.buffers ?? [];
   }
 
   /**
@@ -208,20 +257,138 @@ export class Optimizer {
     }
   }
 
+  /**
+   * The state to checkpoint (see `OptimizerState`): settings, step counts and the state tensors
+   * named `optim.<param>.<slot>`. `names` names the parameters (default: their index in
+   * `params`, '0', '1', ...); a parameter with state but no name is an error.
+   *
+   * @example
+   * const opt = updates.adam(net.out);
+   * const s = opt.state(nn.paramNames(net.out));
+   * await s.tensors.get('optim.fc1.W.exp_avg')?.data();   // after a step: fc1.W's first moment
+   */
+  state(names?: ReadonlyMap<Tensor, string>): OptimizerState<Tensor> {
+    this.checkAlive();
+    const nameOf = names ?? new Map(this.params.map((p, i) => [p, String(i)]));
+    const slots = this.slots();
+    const tensors = new Map<string, Tensor>();
+    const steps: Record<string, number> = {};
+    for (const [p, st] of this.perParam) {
+      const name = nameOf.get(p);
+      if (name === undefined) {
+        throw opError(
+          `updates.${this.name}.state`,
+          `a parameter of shape ${ts.fmtShape(p.shape)} has optimizer state but no name`,
+          'Pass names that cover every parameter the optimizer updates (nn.paramNames(net))',
+        );
+      }
+      steps[name] = st.step;
+      for (const [i, b] of st.buffers.entries()) tensors.set(`optim.${name}.${slots[i]}`, b);
+    }
+    const { name: kind, lr: learningRate, totalNormConstraint, stepCount } = this;
+    return { kind, learningRate, totalNormConstraint, hyper: this.settings(), stepCount, steps, tensors };
+  }
+
+  /**
+   * Restores a state from `state()` (of this optimizer, or one built the same way in another
+   * process), as torch's `optimizer.load_state_dict`: the state tensors (copied), the step
+   * counts, the learning rate and the norm limit. Everything is checked before anything
+   * changes: another kind of optimizer, different fixed settings (betas, momentum, ...), a
+   * parameter name this optimizer lacks, a missing or extra tensor, or a shape mismatch are
+   * errors that name the tensor. Parameters absent from the state start afresh.
+   *
+   * @example
+   * const opt = updates.adam(net.out, { learningRate: 1e-3 });
+   * const net2 = nn.models.lenet5();
+   * const fresh = updates.adam(net2.out, { learningRate: 1e-3 });
+   * fresh.loadState(opt.state(nn.paramNames(net.out)), nn.paramNames(net2.out));
+   */
+  loadState(state: OptimizerState, names?: ReadonlyMap<Tensor, string>): void {
+    const fn = `updates.${this.name}.loadState`;
+    this.checkAlive();
+    if (!state || typeof state !== 'object' || !(state.tensors instanceof Map)) throw opError(fn, 'expected a state from optimizer.state()');
+    if (state.kind !== this.name) {
+      throw opError(fn, `the state is of a '${state.kind}' optimizer, this one is '${this.name}'`, `Build a '${state.kind}' optimizer to resume it`);
+    }
+    const mine = this.settings();
+    const keys = new Set([...Object.keys(mine), ...Object.keys(state.hyper ?? {})]);
+    const differ = [...keys].filter((k) => mine[k] !== state.hyper?.[k]).map((k) => `${k} ${state.hyper?.[k]} in the state, ${mine[k]} here`);
+    if (differ.length) throw opError(fn, `the settings differ: ${differ.join('; ')}`, 'Build the optimizer with the options the state was saved with');
+    const params = this.params;
+    const byName = new Map(names ? params.filter((p) => names.has(p)).map((p) => [names.get(p)!, p]) : params.map((p, i) => [String(i), p]));
+    const slots = this.slots();
+    const used = new Set<string>();
+    const next = new Map<Tensor, { values: (Tensor | Float32Array)[]; step: number }>();
+    for (const [name, step] of Object.entries(state.steps ?? {})) {
+      const p = byName.get(name);
+      if (!p)
+        throw opError(
+          fn,
+          `the state has parameter '${name}', which this optimizer does not update`,
+          `Its parameters: ${[...byName.keys()].join(', ') || 'none'}`,
+        );
+      if (!Number.isInteger(step) || step < 0) throw opError(fn, `the step count of '${name}' must be an integer >= 0, got ${String(step)}`);
+      const values = slots.map((slot) => {
+        const key = `optim.${name}.${slot}`;
+        const v = state.tensors.get(key);
+        if (v === undefined) throw opError(fn, `tensor '${key}' is missing`);
+        const shape = v instanceof Float32Array ? [v.length] : v.shape;
+        const fits = v instanceof Float32Array ? v.length === p.size : v.shape.length === p.shape.length && v.shape.every((d, i) => d === p.shape[i]);
+        if (!fits) throw opError(fn, `tensor '${key}' has shape ${ts.fmtShape(shape)}, but the parameter is ${ts.fmtShape(p.shape)}`);
+        used.add(key);
+        return v;
+      });
+      next.set(p, { values, step });
+    }
+    const extra = [...state.tensors.keys()].filter((k) => !used.has(k));
+    if (extra.length)
+      throw opError(
+        fn,
+        `unexpected tensor(s) ${extra.map((k) => `'${k}'`).join(', ')}`,
+        `A '${this.name}' optimizer keeps ${slots.join(', ') || 'no state'} per parameter`,
+      );
+    const stepCount = state.stepCount;
+    if (!Number.isInteger(stepCount) || stepCount < 0) throw opError(fn, `stepCount must be an integer >= 0, got ${String(stepCount)}`);
+    // Checked: now replace everything.
+    const fresh = new Map<Tensor, ParamState>();
+    for (const [p, { values, step }] of next) {
+      const buffers = values.map((v) => ts.keep(v instanceof Float32Array ? ts.tensor(v, { shape: p.shape }) : ts.assign(ts.zeros(p.shape), v)));
+      fresh.set(p, { buffers, step });
+    }
+    for (const st of this.perParam.values()) for (const b of st.buffers) b.dispose();
+    this.perParam.clear();
+    for (const [p, st] of fresh) this.perParam.set(p, st);
+    this.stepCount = stepCount;
+    this.learningRate = state.learningRate;
+    this.totalNormConstraint = state.totalNormConstraint ?? null;
+  }
+
+  /** The fixed settings (no learning rate), as `state().hyper` records them. */
+  private settings(): Record<string, number> {
+    const hyper = Object.fromEntries(Object.entries(this.hyper).filter(([, v]) => v !== undefined)) as Record<string, number>;
+    if (this.initialState !== 0) hyper.initialAccumulatorValue = this.initialState;
+    return hyper;
+  }
+
+  /** The names of this optimizer's state tensors, in kernel order. */
+  private slots(): readonly string[] {
+    return STATE_SLOTS[this.rule].slice(0, ts.optimStateCount(this.rule, this.hyper));
+  }
+
   /** Frees the optimizer's state; the optimizer cannot step afterwards. */
   dispose(): void {
-    for (const st of this.state.values()) for (const b of st.buffers) b.dispose();
-    this.state.clear();
+    for (const st of this.perParam.values()) for (const b of st.buffers) b.dispose();
+    this.perParam.clear();
     this.disposed = true;
   }
 
   private stateFor(p: Tensor): ParamState {
-    let st = this.state.get(p);
+    let st = this.perParam.get(p);
     if (!st) {
       const n = ts.optimStateCount(this.rule, this.hyper);
       const init = this.initialState;
       st = { buffers: Array.from({ length: n }, () => ts.keep(init === 0 ? ts.zeros(p.shape) : ts.full(p.shape, init))), step: 0 };
-      this.state.set(p, st);
+      this.perParam.set(p, st);
     }
     return st;
   }

@@ -43,6 +43,8 @@ export class WebGPUBackend implements Backend {
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   private failure: string | null = null;
+  /** Set by `destroy()`: a device destroyed by anyone else (or lost) is a failure, ours is not. */
+  private destroying = false;
   private counters = { buffersCreated: 0, submits: 0, dispatches: 0, allocatedBytes: 0 };
   /** Long-lived buffers of the update kernel (placeholders, a 1.0 scale). */
   private readonly own: UpdateBuffers;
@@ -81,8 +83,10 @@ export class WebGPUBackend implements Backend {
       this.failure ??= `WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`;
     });
     void device.lost.then((lost) => {
-      if (lost.reason !== 'destroyed')
-        this.failure = `the WebGPU device was lost (${lost.reason}: ${lost.message}). Tensors on it are gone; call ts.shutdown() and ts.init() to start again`;
+      // 'destroyed' is also the reason when other code calls device.destroy() (a shared device, a
+      // test simulating a loss): only our own destroy() is a normal end.
+      if (lost.reason !== 'destroyed' || !this.destroying)
+        this.failure = `the WebGPU device was lost (${lost.reason}: ${lost.message || 'no message'}). Tensors on it are gone; call ts.shutdown() and ts.init() to start again`;
     });
   }
 
@@ -124,6 +128,9 @@ export class WebGPUBackend implements Backend {
    * the commands still being recorded, so `write` flushes first when it targets such a buffer.
    */
   free(buf: DeviceBuffer): void {
+    // A tensor made before ts.shutdown() / ts.init() (after a lost device, say) frees a buffer of
+    // the old device: it must not enter this pool, where a later alloc would hand it out.
+    if (!this.bufferIds.has(buf as GPUBuffer)) return;
     this.pool.release(buf as GPUBuffer);
     if (this.encoder) this.recycled.add(buf as GPUBuffer);
   }
@@ -240,6 +247,9 @@ export class WebGPUBackend implements Backend {
     try {
       await staging.mapAsync(MapMode.READ, 0, size);
     } catch (e) {
+      // A lost device rejects the map, possibly before `device.lost` settles: wait for it a
+      // moment, so that the error says the device is gone rather than just "failed".
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 100))]);
       this.check('data');
       throw new Error(`data: reading back ${bytes} bytes failed: ${(e as Error).message}`);
     }
@@ -264,6 +274,7 @@ export class WebGPUBackend implements Backend {
   }
 
   destroy(): void {
+    this.destroying = true;
     this.flush();
     this.flag?.destroy();
     this.pool.drain();
