@@ -76,31 +76,8 @@ fn apply_i32(x: i32, y: i32) -> i32 {
   }
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= P.size) {
-    return;
-  }
-  var rem = i;
-  var ia = 0u;
-  var ib = 0u;
-  var ic = 0u;
-  if (P.rank == 1u) {
-    // Same-shape and scalar operands collapse to one dimension: no divisions at all.
-    ia = i * P.a_strides[0][0];
-    ib = i * P.b_strides[0][0];
-    ic = i * P.c_strides[0][0];
-    rem = 0u;
-  }
-  for (var d = select(i32(P.rank) - 1, -1, P.rank == 1u); d >= 0; d--) {
-    let n = P.shape[u32(d) >> 2u][u32(d) & 3u];
-    let k = rem % n;
-    rem = rem / n;
-    ia += k * P.a_strides[u32(d) >> 2u][u32(d) & 3u];
-    ib += k * P.b_strides[u32(d) >> 2u][u32(d) & 3u];
-    ic += k * P.c_strides[u32(d) >> 2u][u32(d) & 3u];
-  }
+// Element i of the output, from A[ia], B[ib] and C[ic].
+fn store(i: u32, ia: u32, ib: u32, ic: u32) {
   if (OP == 13u) {
     // where(C, A, B): the chosen operand is copied with its dtype converted to the output's.
     let take_a = as_f32(C[ic], C_INT) != 0.0;
@@ -118,4 +95,41 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   } else {
     OUT[i] = bitcast<u32>(apply_f32(as_f32(A[ia], A_INT), as_f32(B[ib], B_INT)));
   }
+}
+
+// 1 when the operands collapse to one dimension (same shapes, or scalars): then each thread
+// takes 4 consecutive elements with no index math, since on a CPU adapter the per-invocation
+// overhead bounds a one-element thread.
+override FLAT: u32 = 0u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  if (FLAT == 1u) {
+    let sa = P.a_strides[0][0];
+    let sb = P.b_strides[0][0];
+    let sc = P.c_strides[0][0];
+    let i0 = t * 4u;
+    for (var i = i0; i < min(i0 + 4u, P.size); i++) {
+      store(i, i * sa, i * sb, i * sc);
+    }
+    return;
+  }
+  let i = t;
+  if (i >= P.size) {
+    return;
+  }
+  var rem = i;
+  var ia = 0u;
+  var ib = 0u;
+  var ic = 0u;
+  for (var d = i32(P.rank) - 1; d >= 0; d--) {
+    let n = P.shape[u32(d) >> 2u][u32(d) & 3u];
+    let k = rem % n;
+    rem = rem / n;
+    ia += k * P.a_strides[u32(d) >> 2u][u32(d) & 3u];
+    ib += k * P.b_strides[u32(d) >> 2u][u32(d) & 3u];
+    ic += k * P.c_strides[u32(d) >> 2u][u32(d) & 3u];
+  }
+  store(i, ia, ib, ic);
 }

@@ -168,7 +168,7 @@ export const KERNELS = {
       ['b_strides', SHAPE],
       ['c_strides', SHAPE],
     ],
-    constants: ['OP', 'A_INT', 'B_INT', 'C_INT', 'OUT_INT'],
+    constants: ['OP', 'A_INT', 'B_INT', 'C_INT', 'OUT_INT', 'FLAT'],
   }),
   reduce: spec({
     file: 'reduce',

@@ -2,7 +2,7 @@ import { promote, type DType } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { GradRule, OpDef, OpDefs, OpParams, TensorInfo } from './registry.js';
-import { maskOrZero, unbroadcast } from './gradutil.js';
+import { maskOrZero, reluBackward, unbroadcast } from './gradutil.js';
 
 /** The unary elementwise primitives (each backend implements every one). */
 type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'leakyRelu' | 'elu' | 'square' | 'reciprocal';
@@ -57,7 +57,8 @@ export const elementwiseOps: OpDefs<UnaryName | 'cast' | NaryName> = {
   sqrt: unary(toFloat, (dy, { out }) => [dy.div(out.mul(2))]),
   abs: unary(keep, (dy, { inputs: [x] }) => [dy.mul(x!.sign())]),
   sign: unary(keep, (dy) => [dy.mul(0)]),
-  relu: unary(keep, (dy, { inputs: [x] }) => [dy.mul(x!.gt(0))]),
+  // One fused pass (dy where the output is positive) instead of a mask and a product.
+  relu: unary(keep, (dy, { out }) => [reluBackward(dy, out)]),
   sigmoid: unary(toFloat, (dy, { out }) => [dy.mul(out.mul(out.neg().add(1)))]),
   tanh: unary(toFloat, (dy, { out }) => [dy.mul(out.square().neg().add(1))]),
   leakyRelu: unary(toFloat, (dy, { inputs: [x], params }) => [

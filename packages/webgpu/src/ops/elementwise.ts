@@ -49,7 +49,7 @@ function unary<N extends UnaryOp & OpName>(fn: N): KernelBuilder<N> {
       constants: { OP: UNARY[fn], X_INT: isInt(x!.dtype), OUT_INT: isInt(out.dtype) },
       uniforms: { size: out.size, alpha: params.alpha ?? 0 },
       buffers: { x: x!.buf, out: out.buf },
-      workgroups: grid1d(out.size),
+      workgroups: grid1d(Math.ceil(out.size / 4)), // 4 elements per thread
     })) as KernelBuilder<N>;
 }
 
@@ -63,9 +63,11 @@ function nary<N extends NaryOp & OpName>(fn: N): KernelBuilder<N> {
       out.shape,
       [x!, y!, z!].map((t) => broadcastStrides(t.shape, out.shape)),
     );
+    // One dimension left (same shapes, or scalars): 4 elements per thread, no index math.
+    const flat = shape.length <= 1 ? 1 : 0;
     return kernelCall({
       kernel: 'elementwise',
-      constants: { OP: NARY[fn], A_INT: isInt(x!.dtype), B_INT: isInt(y!.dtype), C_INT: isInt(z!.dtype), OUT_INT: isInt(out.dtype) },
+      constants: { OP: NARY[fn], A_INT: isInt(x!.dtype), B_INT: isInt(y!.dtype), C_INT: isInt(z!.dtype), OUT_INT: isInt(out.dtype), FLAT: flat },
       uniforms: {
         size: out.size,
         rank: shape.length,
@@ -75,7 +77,7 @@ function nary<N extends NaryOp & OpName>(fn: N): KernelBuilder<N> {
         c_strides: u32x8(strides[2]!),
       },
       buffers: { a: x!.buf, b: y!.buf, c: z!.buf, out: out.buf },
-      workgroups: grid1d(out.size),
+      workgroups: grid1d(flat ? Math.ceil(out.size / 4) : out.size),
     });
   };
 }
