@@ -194,3 +194,18 @@ export async function drawStroke(page: Page, selector: string, points: readonly 
   }
   await page.mouse.up();
 }
+
+/**
+ * Clicks a control that makes the page download a file, saves it under test-artifacts/ and
+ * returns its bytes.
+ *
+ * @example
+ * const weights = await downloadBytes(page, '#download', 'weights-before.safetensors');
+ */
+export async function downloadBytes(page: Page, selector: string, saveAs: string): Promise<Buffer> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, saveAs);
+  await download.saveAs(file);
+  return readFileSync(file);
+}

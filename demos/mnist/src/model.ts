@@ -7,11 +7,17 @@
  * awaits (readbacks) happen outside. That matters here because training, evaluation and the
  * drawing pad interleave on one page: an async tidy spanning an await would also sweep up the
  * tensors the other tasks create meanwhile.
+ *
+ * Loading weights (an upload) or a saved run (`loadState`) checks everything before it writes
+ * anything, so a refused file leaves the model as it was. Loading weights also starts the
+ * optimizer afresh: its moments belong to the old weights, and after a run that diverged they
+ * are NaN, which would turn good weights into NaN again at the next step.
  */
 import * as ts from '@tessera/core';
 import * as nn from '@tessera/nn';
 type LeNet = nn.models.LeNet;
 import { PIXELS, gather, inOrder, type Split } from './data.js';
+import { checkFiniteWeights } from './weights.js';
 
 /** Optimizers the page offers, by `nn.updates.byName` name, with a sensible learning rate each. */
 export const OPTIMIZERS: Record<string, { label: string; learningRate: number }> = {
@@ -48,6 +54,13 @@ export class Model {
   /** Optimizer name and learning rate in use. */
   get optimizer(): { name: string; learningRate: number } {
     return { name: this.opt.name, learningRate: this.opt.learningRate };
+  }
+
+  /** Drops the optimizer's state (moments, step counts): the next step starts it afresh. */
+  resetOptimizer(): void {
+    const { name, learningRate } = this.optimizer;
+    this.opt.dispose();
+    this.opt = this.makeOptimizer(name, learningRate);
   }
 
   /**
@@ -142,9 +155,54 @@ export class Model {
     return nn.saveParams(this.net.out);
   }
 
-  /** Loads weights saved by `save` (or by the CLI / PyTorch with the same names and shapes). */
-  async load(bytes: Uint8Array): Promise<void> {
+  /**
+   * Loads weights saved by `save` (or by the CLI / PyTorch with the same names and shapes), then
+   * starts the optimizer afresh. Throws, changing nothing, on a corrupt file, other names or
+   * shapes (`nn.loadParams`' checks) or values that are not finite.
+   */
+  async load(bytes: Uint8Array, source = 'weights file'): Promise<void> {
+    checkFiniteWeights(bytes, source);
     await nn.loadParams(this.net.out, bytes);
+    this.resetOptimizer();
+  }
+
+  /**
+   * The weights and the optimizer's state (moments, step counts: `Optimizer.state`) as one
+   * safetensors file: parameters under their names (`conv1.W`), the optimizer's tensors as
+   * `optim.<param>.<slot>` and its settings as JSON in the metadata. One round trip reads all.
+   */
+  async saveState(): Promise<Uint8Array> {
+    const names = nn.paramNames(this.net.out);
+    const { tensors, ...optimizer } = this.opt.state(names);
+    const reads: [string, ts.Tensor][] = [...[...names].map(([t, n]): [string, ts.Tensor] => [n, t]), ...tensors];
+    const values = await Promise.all(reads.map(([, t]) => t.data()));
+    const out = new Map(reads.map(([name, t], i) => [name, { shape: t.shape, data: values[i]! }]));
+    return nn.encodeSafetensors(out, { producer: 'tessera mnist demo', optimizer: JSON.stringify(optimizer) });
+  }
+
+  /**
+   * Restores `saveState`'s bytes. The weights must fit (names, shapes, finite values) or it
+   * throws and nothing changes. The optimizer's state comes back when it was saved for this
+   * kind of optimizer and holds finite values; otherwise the optimizer starts afresh, and the
+   * reason is returned.
+   */
+  async loadState(bytes: Uint8Array): Promise<{ optimizer: true } | { optimizer: false; why: string }> {
+    const source = 'the saved training';
+    const isOptim = (name: string) => name.startsWith('optim.');
+    checkFiniteWeights(bytes, source, isOptim);
+    await nn.loadParams(this.net.out, bytes, { strict: false }); // the optim.* tensors are not parameters
+    try {
+      checkFiniteWeights(bytes, source, (name) => !isOptim(name));
+      const file = nn.decodeSafetensors(bytes, source);
+      if (file.metadata['optimizer'] === undefined) throw new Error('no optimizer state was saved');
+      const tensors = new Map<string, Float32Array>();
+      for (const [name, entry] of file.tensors) if (isOptim(name)) tensors.set(name, nn.entryToFloat32(name, entry, source));
+      this.opt.loadState({ ...(JSON.parse(file.metadata['optimizer']) as Omit<nn.OptimizerState, 'tensors'>), tensors }, nn.paramNames(this.net.out));
+      return { optimizer: true };
+    } catch (err) {
+      this.resetOptimizer();
+      return { optimizer: false, why: (err as Error).message };
+    }
   }
 
   /** Frees the weights and optimizer state on the GPU. */

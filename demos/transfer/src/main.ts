@@ -6,11 +6,15 @@
  * `?steps=40&batch=32&lr=0.001&evalEvery=10&test=200&head=fc1&freeze=1&seed=1&autostart=1`.
  *
  * `window.__demo` exposes the page's state (see `DemoHook`).
+ *
+ * The buttons stay disabled (state `loading`) until both networks are built and evaluated; the
+ * race's state machine (shared/state.ts) then decides what each click may do.
  */
 import '../../shared/demo.css';
 import './style.css';
 import { FASHION_MNIST_CLASSES } from '@tessera/data';
 import { adapterLabel, startTessera } from '../../shared/gpu-gate.js';
+import { StatusNote, learningRateProblem } from '../../shared/note.js';
 import { CompareChart } from './charts.js';
 import { PIXELS, loadAssets, type Assets } from './data.js';
 import type { Kind } from './model.js';
@@ -49,15 +53,14 @@ const hook: DemoHook = {
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 const pct = (a: number) => `${(a * 100).toFixed(1)}%`;
+const note = new StatusNote($('note'));
 
+/** A failure of the page itself (not of the user's input): recorded for the tests and shown. */
 function fail(where: string, err: unknown): void {
   const msg = `${where}: ${err instanceof Error ? err.message : String(err)}`;
   hook.errors.push(msg);
   console.error(msg);
-  const note = $('note');
-  if (!note) return;
-  note.textContent = msg;
-  note.classList.add('error');
+  note.error(where, msg);
 }
 
 async function boot(): Promise<void> {
@@ -178,11 +181,23 @@ async function setUp(assets: Assets): Promise<void> {
     state: (s) => {
       hook.state = s;
       $('s-state').textContent = s;
-      $<HTMLButtonElement>('start').disabled = s === 'running' || s === 'done';
+      const start = $<HTMLButtonElement>('start');
+      start.disabled = s !== 'idle' && s !== 'paused';
+      start.title = s === 'loading' || s === 'resetting' ? 'Preparing both networks…' : '';
       const pause = $<HTMLButtonElement>('pause');
-      pause.disabled = s === 'idle' || s === 'done';
+      pause.disabled = s !== 'running' && s !== 'paused';
       pause.textContent = s === 'paused' ? 'Resume' : 'Pause';
+      $<HTMLButtonElement>('reset').disabled = s === 'loading';
       if (s === 'done') hook.timings.done = performance.now();
+    },
+    restarted: () => {
+      hook.curves = { finetuned: [], scratch: [] };
+      hook.losses = { finetuned: [], scratch: [] };
+      hook.steps = 0;
+      accChart.clear();
+      lossChart.clear();
+      for (const id of ['s-ft', 's-sc', 's-gap']) $(id).textContent = '–';
+      $('s-step').textContent = '0';
     },
     step: (step) => {
       hook.steps = step;
@@ -203,10 +218,15 @@ async function setUp(assets: Assets): Promise<void> {
       const gap = (finetuned - scratch) * 100;
       $('s-gap').textContent = `${gap >= 0 ? '+' : ''}${gap.toFixed(1)} pts`;
       for (const kind of ['finetuned', 'scratch'] as const) {
-        race.contenders?.[kind].predict(assets.test, gallery.indices).then(
-          (p) => gallery.show(kind, p),
-          (e) => fail('gallery', e),
-        );
+        const c = race.contenders?.[kind];
+        // A read: a reset frees the networks only after it.
+        c &&
+          race.control
+            .read(() => c.predict(assets.test, gallery.indices))
+            .then(
+              (p) => gallery.show(kind, p),
+              (e) => fail('gallery', e),
+            );
       }
     },
     error: (err) => fail('training', err),
@@ -217,37 +237,58 @@ async function setUp(assets: Assets): Promise<void> {
     hook.settings = { ...race.settings };
     hook.trainable = { finetuned: c.finetuned.trainableParams, scratch: c.scratch.trainableParams };
     const s = race.settings;
-    $('note').classList.remove('error');
-    $('note').textContent =
+    note.info(
       `${assets.train.count.toLocaleString('en')} training and ${assets.test.count.toLocaleString('en')} test images (${(assets.downloadedBytes / 1e6).toFixed(2)} MB). ` +
-      `Budget: ${s.steps} steps of ${s.batchSize} images each. New head on ${s.headOn} in both networks. ` +
-      `Fine-tuned: ${hook.trainable.finetuned.toLocaleString('en')} trainable parameters${s.freeze ? ' (conv layers frozen)' : ''}; ` +
-      `from scratch: ${hook.trainable.scratch.toLocaleString('en')}.`;
+        `Budget: ${s.steps} steps of ${s.batchSize} images each. New head on ${s.headOn} in both networks. ` +
+        `Fine-tuned: ${hook.trainable.finetuned.toLocaleString('en')} trainable parameters${s.freeze ? ' (conv layers frozen)' : ''}; ` +
+        `from scratch: ${hook.trainable.scratch.toLocaleString('en')}.`,
+    );
   };
-  await race.prepare();
-  describe();
-  hook.state = race.state;
 
+  // The handlers exist before the race is ready; the buttons are disabled until then.
   $('start').addEventListener('click', () => race.start());
   $('pause').addEventListener('click', () => (race.state === 'running' ? void race.pause() : race.start()));
+  /** Settings the user typed, checked: a problem is shown (and nothing reset) until fixed. */
+  const validSettings = (): RaceSettings | null => {
+    const problem = learningRateProblem($<HTMLInputElement>('lr').value, 0.001);
+    if (problem) note.error('settings', problem);
+    else note.clear('settings');
+    return problem ? null : readSettings();
+  };
+  // Settings changed during a reset apply in one more reset right after it, not in a second
+  // reset racing the first.
+  let resetAgain = false;
   const reset = async () => {
-    const s = readSettings();
-    if (!(s.learningRate > 0)) return fail('settings', new Error('the learning rate must be a positive number'));
-    hook.curves = { finetuned: [], scratch: [] };
-    hook.losses = { finetuned: [], scratch: [] };
-    hook.steps = 0;
-    accChart.clear();
-    lossChart.clear();
-    for (const id of ['s-ft', 's-sc', 's-gap']) $(id).textContent = '–';
-    $('s-step').textContent = '0';
-    await race.reset(s);
-    describe();
+    if (!validSettings()) return;
+    if (race.control.busy) {
+      resetAgain = true;
+      return;
+    }
+    do {
+      resetAgain = false;
+      const s = validSettings();
+      if (!s) return;
+      try {
+        await race.reset(s);
+      } catch (err) {
+        note.error('settings', `Reset failed: ${(err as Error).message}. The previous networks are kept; change the settings and try again.`);
+        return;
+      }
+      describe();
+    } while (resetAgain);
   };
   $('reset').addEventListener('click', () => void reset().catch((e) => fail('reset', e)));
   // Settings change the experiment itself, so they take effect through a reset.
   for (const id of ['steps', 'batch', 'lr', 'eval-every', 'test-size', 'freeze', 'head-on']) {
     $(id).addEventListener('change', () => void reset().catch((e) => fail('reset', e)));
   }
+  // A corrected learning rate clears its error while typing.
+  $('lr').addEventListener('input', () => {
+    if (note.has('settings') && !learningRateProblem($<HTMLInputElement>('lr').value, 0.001)) note.clear('settings');
+  });
+
+  await race.prepare();
+  describe();
   if (params.get('autostart') === '1') race.start();
 }
 

@@ -6,9 +6,15 @@
  *
  * Like the MNIST demo's trainer, it yields to the browser after every step and reads losses
  * back only every few steps, asynchronously, so the page stays responsive and the GPU busy.
+ *
+ * Its control flow is `PageControl`'s state machine (shared/state.ts): `loading` until both
+ * networks are built and evaluated, then idle / running / paused / done, and `resetting` while
+ * new networks replace the old. A reset builds the new pair before freeing the old one, and the
+ * loop checks its ticket before every step, so no step runs on a freed network.
  */
 import type * as ts from '@tessera/core';
 import { shuffledIndices } from '@tessera/data';
+import { PageControl, type PageState, type Ticket } from '../../shared/state.js';
 import { nextFrame, yieldToBrowser } from '../../shared/yield.js';
 import { gather, type Assets } from './data.js';
 import { Contender, type HeadLayer, type Kind } from './model.js';
@@ -30,12 +36,14 @@ export interface RaceSettings {
   seed: number;
 }
 
-/** `done` once the budget is spent. @example if (race.state === 'done') showTable(); */
-export type RaceState = 'idle' | 'running' | 'paused' | 'done';
+/** `done` once the budget is spent; `loading` before the first pair is ready. @example if (race.state === 'done') showTable(); */
+export type RaceState = PageState;
 
 /** What the race reports; the page turns these into charts and numbers. @example { evaluated: ({ step, finetuned, scratch }) => chart.push('finetuned', step, finetuned), ... } */
 export interface RaceEvents {
   state(state: RaceState): void;
+  /** New networks are in place (a reset succeeded): clear what the old ones drew. */
+  restarted(): void;
   step(step: number): void;
   loss(info: { kind: Kind; step: number; loss: number }): void;
   evaluated(info: { step: number; finetuned: number; scratch: number }): void;
@@ -56,14 +64,12 @@ const PAINT_EVERY_MS = 100;
  * race.start();
  */
 export class Race {
-  state: RaceState = 'idle';
   step = 0;
   contenders: Record<Kind, Contender> | null = null;
+  readonly control: PageControl;
   private epoch = 0;
   private cursor = 0;
   private order: Uint32Array;
-  private running: Promise<void> | null = null;
-  private token = 0;
 
   constructor(
     private readonly assets: Assets,
@@ -71,58 +77,69 @@ export class Race {
     private readonly on: RaceEvents,
   ) {
     this.order = shuffledIndices(assets.train.count, settings.seed, 0);
+    this.control = new PageControl('loading', (s) => on.state(s));
   }
 
-  /** Builds both networks with the current settings and evaluates them before any step. */
+  get state(): RaceState {
+    return this.control.state;
+  }
+
+  /** Builds the first pair and evaluates it at step 0; the race is `idle` (ready) after it. */
   async prepare(): Promise<void> {
-    const s = this.settings;
-    const common = { seed: s.seed, learningRate: s.learningRate, freeze: s.freeze, headOn: s.headOn, pretrained: this.assets.model };
-    this.contenders = { finetuned: await Contender.create('finetuned', common), scratch: await Contender.create('scratch', common) };
+    this.contenders = await this.build(this.settings);
     await this.evaluate();
+    this.control.to('idle');
   }
 
-  /** Starts or resumes; a no-op while running or when done. */
-  start(): void {
-    if (this.state === 'running' || this.state === 'done' || !this.contenders) return;
-    this.setState('running');
-    const token = ++this.token;
-    this.running = (this.running ?? Promise.resolve())
-      .then(() => this.loop(token))
-      .catch((err: unknown) => {
-        this.setState('paused');
-        this.on.error(err instanceof Error ? err : new Error(String(err)));
-      });
+  /** Starts or resumes; refused (false) unless idle or paused. */
+  start(): boolean {
+    return this.control.run(
+      (ticket) => this.loop(ticket),
+      (err) => this.on.error(err),
+    );
   }
 
   /** Stops after the step in flight. */
-  async pause(): Promise<void> {
-    if (this.state === 'running') this.setState('paused');
-    await this.running;
+  pause(): Promise<void> {
+    return this.control.pause();
   }
 
-  /** Stops, frees both networks and builds new ones with `settings`. */
-  async reset(settings: RaceSettings): Promise<void> {
-    await this.pause();
-    this.token++;
-    this.free();
-    this.settings = settings;
-    this.step = this.epoch = this.cursor = 0;
-    this.order = shuffledIndices(this.assets.train.count, settings.seed, 0);
-    this.setState('idle');
-    await this.prepare();
+  /**
+   * Builds both networks with `settings`, then puts them in place of the old ones (freed after)
+   * and evaluates them at step 0. Refused (false) while starting up or resetting already. If the
+   * new networks cannot be built, the old ones stay, as they were, and the error is thrown.
+   */
+  reset(settings: RaceSettings): Promise<boolean> {
+    return this.control.exclusive('resetting', async () => {
+      const fresh = await this.build(settings);
+      const old = this.contenders;
+      this.contenders = fresh;
+      this.control.newGeneration();
+      if (old) await this.control.retire(() => Race.free(old));
+      this.settings = settings;
+      this.step = this.epoch = this.cursor = 0;
+      this.order = shuffledIndices(this.assets.train.count, settings.seed, 0);
+      this.on.restarted();
+      await this.evaluate();
+      return 'idle';
+    });
   }
 
-  /** Frees both networks (the page is closing, or a reset). */
-  free(): void {
-    if (!this.contenders) return;
-    this.contenders.finetuned.dispose();
-    this.contenders.scratch.dispose();
-    this.contenders = null;
+  /** Both networks, or neither: if the second fails to build, the first is freed again. */
+  private async build(s: RaceSettings): Promise<Record<Kind, Contender>> {
+    const common = { seed: s.seed, learningRate: s.learningRate, freeze: s.freeze, headOn: s.headOn, pretrained: this.assets.model };
+    const finetuned = await Contender.create('finetuned', common);
+    try {
+      return { finetuned, scratch: await Contender.create('scratch', common) };
+    } catch (err) {
+      finetuned.dispose();
+      throw err;
+    }
   }
 
-  private setState(s: RaceState): void {
-    this.state = s;
-    this.on.state(s);
+  private static free(pair: Record<Kind, Contender>): void {
+    pair.finetuned.dispose();
+    pair.scratch.dispose();
   }
 
   private async evaluate(): Promise<void> {
@@ -132,12 +149,13 @@ export class Race {
     this.on.evaluated({ step: this.step, finetuned: a, scratch: b });
   }
 
-  private async loop(token: number): Promise<void> {
+  private async loop(ticket: Ticket): Promise<void> {
     const s = this.settings;
     const train = this.assets.train;
     let pending: Promise<void> | null = null;
     let lastPaint = performance.now();
-    while (this.state === 'running' && token === this.token && this.step < s.steps) {
+    // The ticket is checked before every step: a pause or a reset ends this loop for good.
+    while (this.control.mayStep(ticket) && this.step < s.steps) {
       const size = Math.min(s.batchSize, train.count - this.cursor);
       const { x, y } = gather(train, this.order, this.cursor, size);
       const losses = { finetuned: await this.contenders!.finetuned.trainStep(x, y), scratch: await this.contenders!.scratch.trainStep(x, y) };
@@ -166,7 +184,7 @@ export class Race {
       } else await yieldToBrowser();
     }
     await pending;
-    if (this.step >= s.steps && token === this.token) this.setState('done');
+    if (this.step >= s.steps) this.control.finish(ticket);
   }
 
   private async readLosses(losses: Record<Kind, ts.Tensor>, step: number): Promise<void> {

@@ -3,12 +3,18 @@
  * both decision boundaries while they train. It starts on load (`?autostart=0` to wait) and
  * stops after a fixed number of steps.
  *
+ * The control flow is `PageControl`'s state machine (shared/state.ts): Reset checks the settings
+ * first and builds the new pair before the old one is freed, so a bad value (a negative learning
+ * rate) is reported on the page while the models in use go on working.
+ *
  * `window.__demo` exposes the page's state for tests (see `XorHook`).
  */
 import '../../shared/demo.css';
 import './style.css';
 import type * as ts from '@tessera/core';
 import { adapterLabel, startTessera } from '../../shared/gpu-gate.js';
+import { StatusNote, learningRateProblem } from '../../shared/note.js';
+import { PageControl, type PageState, type Ticket } from '../../shared/state.js';
 import { nextFrame } from '../../shared/yield.js';
 import { HeatMap } from './heatmap.js';
 import { XorModel, accuracyOf, type ModelOptions } from './models.js';
@@ -23,7 +29,7 @@ interface ModelStats {
 
 /** What `window.__demo` holds. */
 export interface XorHook {
-  state: 'loading' | 'running' | 'paused' | 'done' | 'no-webgpu' | 'error';
+  state: PageState | 'no-webgpu' | 'error';
   adapter: string;
   steps: number;
   linear: ModelStats;
@@ -47,13 +53,14 @@ const hook: XorHook = { state: 'loading', adapter: '', steps: 0, linear: blank()
 (window as unknown as { __demo: XorHook }).__demo = hook;
 
 const $ = <T extends HTMLElement = HTMLElement>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
+const note = new StatusNote($('#note'));
 
+/** A failure of the page itself (not of the user's input): recorded for the tests and shown. */
 function fail(where: string, err: unknown): void {
   const msg = `${where}: ${err instanceof Error ? err.message : String(err)}`;
   hook.errors.push(msg);
-  hook.state = 'error';
   console.error(msg);
-  $('#note').textContent = msg;
+  note.error(where, msg);
 }
 
 /** The two models and their pictures. */
@@ -62,13 +69,29 @@ interface Pair {
   mlp: XorModel;
 }
 
-function readOptions(): Omit<ModelOptions, 'kind'> {
+/** The controls' settings, or what is wrong with them (said so that the user can fix it). */
+function readOptions(): { options: Omit<ModelOptions, 'kind'> } | { problem: string } {
+  const problem = learningRateProblem($<HTMLInputElement>('#lr').value, 0.03);
+  if (problem) return { problem };
   return {
-    hiddenUnits: Number($<HTMLSelectElement>('#hidden').value),
-    activation: $<HTMLSelectElement>('#activation').value as 'tanh' | 'relu',
-    learningRate: Number($<HTMLInputElement>('#lr').value) || 0.03,
-    seed: Number(new URLSearchParams(location.search).get('seed') ?? 1),
+    options: {
+      hiddenUnits: Number($<HTMLSelectElement>('#hidden').value),
+      activation: $<HTMLSelectElement>('#activation').value as 'tanh' | 'relu',
+      learningRate: Number($<HTMLInputElement>('#lr').value),
+      seed: Number(new URLSearchParams(location.search).get('seed') ?? 1),
+    },
   };
+}
+
+/** Both models, or neither: if the second fails to build, the first is freed again. */
+function buildPair(o: Omit<ModelOptions, 'kind'>): Pair {
+  const linear = new XorModel({ ...o, kind: 'linear' });
+  try {
+    return { linear, mlp: new XorModel({ ...o, kind: 'mlp' }) };
+  } catch (err) {
+    linear.dispose();
+    throw err;
+  }
 }
 
 async function boot(): Promise<void> {
@@ -82,16 +105,16 @@ async function boot(): Promise<void> {
   $('#adapter').textContent = hook.adapter;
 
   const maps = { linear: new HeatMap($('#linear canvas.map')), mlp: new HeatMap($('#mlp canvas.map')) };
-  let pair: Pair | null = null;
-  let running: Promise<void> | null = null;
-  let wanted: 'running' | 'paused' = 'running';
-
-  const setState = (s: XorHook['state']) => {
+  const pauseButton = $<HTMLButtonElement>('#pause');
+  const resetButton = $<HTMLButtonElement>('#reset');
+  const control = new PageControl('loading', (s) => {
     hook.state = s;
     $('#s-state').textContent = s;
-    const pause = $<HTMLButtonElement>('#pause');
-    pause.textContent = s === 'running' ? 'Pause' : s === 'done' ? 'Train again' : 'Resume';
-  };
+    pauseButton.textContent = { running: 'Pause', done: 'Train again', idle: 'Start' }[s as string] ?? 'Resume';
+    // While the models are being replaced, neither button may act on them.
+    pauseButton.disabled = resetButton.disabled = control.busy;
+  });
+  let pair: Pair | null = null;
 
   const show = (which: 'linear' | 'mlp', loss: number, probs: ArrayLike<number>) => {
     const acc = accuracyOf(probs);
@@ -109,9 +132,10 @@ async function boot(): Promise<void> {
     maps.mlp.draw(gm, GRID, hook.mlp.probabilities.length ? hook.mlp.probabilities : null);
   };
 
-  const loop = async (p: Pair) => {
-    setState('running');
-    while (wanted === 'running' && hook.steps < MAX_STEPS) {
+  const loop = async (ticket: Ticket) => {
+    const p = pair!;
+    // The ticket is checked before every step: a reset or pause stops this loop for good.
+    while (control.mayStep(ticket) && hook.steps < MAX_STEPS) {
       const losses: ts.Tensor[] = [await p.linear.step(), await p.mlp.step()];
       const step = ++hook.steps;
       $('#s-step').textContent = String(step);
@@ -123,7 +147,7 @@ async function boot(): Promise<void> {
           show('mlp', lm, pm);
           if (hook.solvedAtStep === null && hook.mlp.accuracy === 1) {
             hook.solvedAtStep = step;
-            $('#note').textContent = `The MLP classified all four points right at step ${step}.`;
+            note.info(`The MLP classified all four points right at step ${step}.`);
           }
         } finally {
           for (const t of probs) t.dispose();
@@ -135,53 +159,75 @@ async function boot(): Promise<void> {
       // would otherwise finish all 600 steps in well under a second.
       await nextFrame();
     }
-    setState(hook.steps >= MAX_STEPS ? 'done' : 'paused');
+    if (hook.steps >= MAX_STEPS) control.finish(ticket);
   };
 
-  const start = () => {
-    if (!pair || running) return;
-    wanted = 'running';
-    running = loop(pair)
-      .catch((err: unknown) => fail('training', err))
-      .finally(() => (running = null));
-  };
+  const start = () => control.run(loop, (err) => fail('training', err));
 
-  const reset = async () => {
-    wanted = 'paused';
-    await running;
-    pair?.linear.dispose();
-    pair?.mlp.dispose();
-    const o = readOptions();
+  /** Puts a new pair in place (the old one, if any, is freed once nothing reads it) and clears the numbers. */
+  const install = async (next: Pair, o: Omit<ModelOptions, 'kind'>) => {
+    const old = pair;
+    pair = next;
+    control.newGeneration();
+    if (old) await control.retire(() => (old.linear.dispose(), old.mlp.dispose()));
     $('#h-units').textContent = String(o.hiddenUnits);
     $('#h-act').textContent = o.activation;
-    pair = { linear: new XorModel({ ...o, kind: 'linear' }), mlp: new XorModel({ ...o, kind: 'mlp' }) };
     Object.assign(hook, { steps: 0, linear: blank(), mlp: blank(), solvedAtStep: null });
     $('#s-step').textContent = '0';
-    $('#note').textContent = '';
+    note.info('');
     for (const c of ['#linear', '#mlp']) {
       $('.loss', $(c)).textContent = '–';
       $('.acc', $(c)).textContent = '–';
       $('.acc', $(c)).classList.remove('solved');
     }
-    await paintMaps(pair);
+    await paintMaps(next);
   };
 
-  $('#pause').addEventListener('click', async () => {
-    if (hook.state === 'running') {
-      wanted = 'paused';
-      return;
+  /**
+   * New models with the current settings. A settings problem is shown and nothing changes (the
+   * models in use keep training); a failure to build keeps the old pair too. True if reset.
+   */
+  const reset = async (): Promise<boolean> => {
+    const read = readOptions();
+    if ('problem' in read) {
+      note.error('settings', read.problem);
+      return false;
     }
-    if (hook.state === 'done') await reset();
+    note.clear('settings');
+    try {
+      return await control.exclusive('resetting', async () => {
+        await install(buildPair(read.options), read.options);
+        return 'idle';
+      });
+    } catch (err) {
+      note.error('settings', `Reset failed: ${(err as Error).message}. The previous models are kept; change the settings and press Reset again.`);
+      return false;
+    }
+  };
+
+  pauseButton.addEventListener('click', async () => {
+    if (control.state === 'running') return void control.pause();
+    if (control.state === 'done' && !(await reset())) return;
     start();
   });
-  $('#reset').addEventListener('click', async () => {
-    await reset();
-    start();
+  resetButton.addEventListener('click', async () => {
+    if (await reset()) start();
+  });
+  // A corrected learning rate clears its error at once, before the next Reset.
+  $('#lr').addEventListener('input', () => {
+    if (note.has('settings') && !('problem' in readOptions())) note.clear('settings');
   });
 
-  await reset();
-  if (new URLSearchParams(location.search).get('autostart') === '0') setState('paused');
-  else start();
+  // The first pair: the page is still 'loading', so it is built directly.
+  const first = readOptions();
+  if ('problem' in first) note.error('settings', first.problem);
+  const o = 'problem' in first ? { hiddenUnits: 8, activation: 'tanh' as const, learningRate: 0.03, seed: 1 } : first.options;
+  await install(buildPair(o), o);
+  control.to('idle');
+  if (new URLSearchParams(location.search).get('autostart') !== '0') start();
 }
 
-boot().catch((err) => fail('start-up', err));
+boot().catch((err) => {
+  fail('start-up', err);
+  hook.state = 'error';
+});
