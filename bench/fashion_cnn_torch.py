@@ -2,7 +2,8 @@
 """The PyTorch twin of bench/fashion-cnn.mjs: nn.models.fashionCnn trained on Fashion-MNIST.
 
     /usr/bin/python3 bench/fashion_cnn_torch.py [--epochs 3] [--batch-size 64] [--lr 1e-3]
-        [--seed 1] [--limit N] [--test-limit N] [--init FILE] [--threads N] [--json]
+        [--seed 1] [--limit N] [--test-limit N] [--init FILE] [--threads N]
+        [--cosine [--warmup-steps N]] [--json]
 
 Everything that decides the result is Tessera's:
 
@@ -21,7 +22,10 @@ Everything that decides the result is Tessera's:
   `node bench/fashion-cnn.mjs --save-init FILE` writes (Tessera's GlorotUniform draws; dense
   weights are [in, out] there and transposed here). Without it, the same scheme from PyTorch's
   generator: xavier_uniform_ for the conv and linear weights, zero bias, BN gamma 1, beta 0;
-- the optimizer: Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8 (both libraries' defaults).
+- the optimizer: Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8 (both libraries' defaults);
+  with --cosine, the rate follows LinearLR (from a tenth, --warmup-steps long) then
+  CosineAnnealingLR to 0 at the last step, stepped after every batch: Tessera's
+  nn.schedules.cosine as bench/fashion-cnn.mjs --cosine steps it.
 
 Prints the test accuracy after every epoch (eval mode: running statistics) and the training
 throughput; --json ends with one line of JSON on stdout.
@@ -185,6 +189,10 @@ def main():
     ap.add_argument("--test-limit", type=int)
     ap.add_argument("--init", help="initial parameters from `node bench/fashion-cnn.mjs --save-init FILE`")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--cosine", action="store_true",
+                    help="anneal the rate per step along a cosine to 0 over the run, after --warmup-steps")
+    ap.add_argument("--warmup-steps", type=int, default=0,
+                    help="with --cosine: steps of linear warm-up from lr / 10")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -202,6 +210,16 @@ def main():
         f"init {'from ' + args.init if args.init else 'xavier_uniform_ (torch generator)'}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     n = len(train_y)
+    sched = None
+    if args.cosine:
+        # nn.schedules.cosine({ tMax, warmupSteps, warmupStartFactor: 0.1 }), stepped per batch.
+        steps = args.epochs * ((n + args.batch_size - 1) // args.batch_size)
+        cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps - args.warmup_steps)
+        if args.warmup_steps > 0:
+            warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=args.warmup_steps)
+            sched = torch.optim.lr_scheduler.SequentialLR(opt, [warm, cos], milestones=[args.warmup_steps])
+        else:
+            sched = cos
     accs, losses, seconds = [], [], 0.0
     model.train()
     for epoch in range(args.epochs):
@@ -214,6 +232,8 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched:
+                sched.step()
             total += loss.item() * len(idx)
         dt = time.perf_counter() - t0
         seconds += dt
@@ -227,6 +247,7 @@ def main():
     if args.json:
         print(json.dumps({"model": "fashion-cnn", "framework": f"pytorch {torch.__version__}", "threads": args.threads,
                           "epochs": args.epochs, "batchSize": args.batch_size, "lr": args.lr, "seed": args.seed,
+                          "schedule": f"cosine, {args.warmup_steps} warm-up steps" if args.cosine else "constant",
                           "init": args.init or "xavier_uniform_", "trainImages": n, "testImages": len(test_y),
                           "testAccuracy": accs, "trainLoss": losses, "imagesPerSecond": round(ips, 1)}))
 
