@@ -28,6 +28,12 @@ export interface BackendStats {
   pooledBytes: number;
   /** Device buffers created so far (a pool miss creates one). */
   buffersCreated: number;
+  /**
+   * Device buffers that exist now: those of live tensors and the backend's own, plus the pooled
+   * ones (created minus destroyed). Flat over a training loop when nothing leaks. Optional: a
+   * backend without device buffers of its own may leave it out.
+   */
+  buffers?: number;
   submits: number;
   dispatches: number;
 }

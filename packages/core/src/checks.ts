@@ -27,3 +27,9 @@ export function requireFloat32(op: string, ts: TensorInfo | readonly TensorInfo[
   const label = Array.isArray(ts) && list.length > 1 ? `${what} ${i}` : what;
   throw opError(op, `${label} of shape ${fmtShape(list[i]!.shape)} is ${list[i]!.dtype}; expected float32`, 'Convert it with .cast("float32")');
 }
+
+/** Throws unless `activation` is one of the fused epilogues the kernels have ('none', 'relu'). */
+export function checkActivation(op: string, activation: unknown): void {
+  if (activation !== 'none' && activation !== 'relu')
+    throw opError(op, `activation must be 'none' or 'relu', got ${JSON.stringify(activation) ?? String(activation)}`);
+}

@@ -6,6 +6,13 @@ export type Shape = readonly number[];
 /** The most dimensions a kernel indexes; the uniform blocks hold 8 sizes per shape. */
 export const MAX_RANK = 8;
 
+/**
+ * The most elements a tensor may have, 2^31 - 1: kernels index elements with 32-bit integers
+ * (backends may allow less, as WebGPU's maxStorageBufferBindingSize does). A shape past it, or a
+ * dimension such as 2^40, is an error that names the op, not a failed allocation deep inside.
+ */
+export const MAX_SIZE = 2 ** 31 - 1;
+
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -27,12 +34,52 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** A shape for an error message: JSON.stringify would throw on a bigint and could run to megabytes. */
+function preview(v: unknown): string {
+  if (!Array.isArray(v)) return typeof v === 'bigint' ? `${v}n` : (JSON.stringify(v) ?? String(v));
+  const s = `[${v
+    .slice(0, 10)
+    .map((d) => (typeof d === 'number' ? String(d) : typeof d === 'bigint' ? `${d}n` : (JSON.stringify(d) ?? String(d))))
+    .join(',')}${v.length > 10 ? ',...' : ''}]`;
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+
 export function checkShape(op: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw opError(op, `shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw opError(op, `shape must be an array of non-negative integers, got ${preview(shape)}`);
   }
   if (shape.length > MAX_RANK) throw opError(op, `rank ${shape.length} is above the supported maximum ${MAX_RANK}`);
+  checkSize(op, shape as number[]);
   return shape as number[];
+}
+
+/**
+ * Throws unless every dimension of `shape` is at most MAX_SIZE and so is their product: a tensor
+ * of shape [0, 2^40] holds nothing, but reducing its first axis would ask for 2^40 elements.
+ */
+export function checkSize(op: string, shape: Shape, what = 'shape'): void {
+  const size = sizeOf(shape);
+  const big = shape.find((d) => d > MAX_SIZE);
+  if (size > MAX_SIZE || big !== undefined) {
+    const has = size > MAX_SIZE ? `${size} elements` : `a dimension of ${big}`;
+    throw opError(op, `${what} ${fmtShape(shape)} has ${has}, more than the ${MAX_SIZE} elements a tensor can hold`, 'Check the shape arguments');
+  }
+}
+
+/**
+ * The check `runOp` makes of every shape rule's result: non-negative integers within MAX_SIZE.
+ * Rules validate their arguments themselves; this turns any slip (a fractional slice size, a
+ * padding of 2^40) into an error that names the op instead of a bad allocation.
+ */
+export function checkResultShape(op: string, shape: Shape, what = 'result'): void {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw opError(
+      op,
+      `the arguments give a ${what} of shape ${preview(shape)}, which is not a list of non-negative integers`,
+      'Check the sizes, offsets and options passed',
+    );
+  }
+  checkSize(op, shape, `the ${what}`);
 }
 
 /** NumPy broadcasting of two shapes; the error names both shapes and the clashing dimension. */

@@ -64,28 +64,21 @@ export {
   type OutputInputs,
 } from './layers/helper.js';
 export { Optimizer, type ParamSource, type OptimizerState } from './updates.js';
+export { trainFunction, predictFunction, type CompiledStep } from './compiled.js';
 export { summary, type Summary, type SummaryRow } from './summary.js';
 export {
   fit,
-  evaluate,
-  predict,
   trainStep,
-  defaultLoss,
   type FitOptions,
-  type FitData,
-  type FitNet,
   type FitHistory,
   type EpochLog,
   type StepInfo,
-  type LossFn,
   type TrainStep,
   type TrainStepOptions,
   type StepResult,
-  type Metric,
-  type EvaluateOptions,
-  type Evaluation,
-  type PredictOptions,
 } from './fit.js';
+export { defaultLoss, type FitData, type FitNet, type LossFn } from './fit-data.js';
+export { evaluate, predict, type Metric, type EvaluateOptions, type Evaluation, type PredictOptions } from './evaluate.js';
 export { saveParams, loadParams, type ParamsTarget, type SaveOptions, type LoadOptions } from './params-io.js';
 export {
   saveCheckpoint,

@@ -50,6 +50,53 @@ export interface SafetensorsInput {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+/** A size or offset: JSON numbers past 2^53 are rounded, so they could not name a byte exactly. */
+const isCount = (d: unknown): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
+
+/**
+ * A header value for an error message, at most ~60 characters: JSON.stringify of a value from the
+ * file could be megabytes long, or nested deeper than its recursion can go (a RangeError).
+ */
+function preview(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = Array.isArray(v) ? 'a deeply nested array' : typeof v;
+  }
+  s ??= String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** A tensor name for an error message: a key can be as long as the header. */
+const shortName = (name: string): string => (name.length > 80 ? `${name.slice(0, 77)}...` : name);
+
+/**
+ * The first top-level key that the JSON object text repeats, or null. JSON.parse keeps the last
+ * of two equal keys without a word, which would drop a tensor; the text is known to be valid
+ * JSON here, so a scan of its strings and brackets suffices.
+ */
+function repeatedKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth === 1 && keyNext) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        keyNext = false;
+      }
+    } else if (ch === '{' || ch === '[') keyNext = ++depth === 1;
+    else if (ch === '}' || ch === ']') depth--;
+    else if (ch === ',' && depth === 1) keyNext = true;
+  }
+  return null;
+}
 
 /**
  * Serialises tensors (float32 as F32, int32 as I32) and optional string metadata.
@@ -121,48 +168,57 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'decodeSafetensors
     throw bad(`truncated or not a safetensors file: the header claims ${headerLen} bytes but only ${bytes.length - 8} follow`);
   }
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    header = JSON.parse(text);
   } catch (e) {
-    throw bad(`corrupt header: not valid UTF-8 JSON (${(e as Error).message})`);
+    throw bad(`corrupt header: not valid UTF-8 JSON (${(e as Error).message.slice(0, 100)})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('corrupt header: expected a JSON object');
+  const twice = repeatedKey(text);
+  if (twice !== null) throw bad(`corrupt header: the key ${preview(twice)} appears twice`);
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, SafetensorsEntry>();
-  const spans: [number, number, string][] = [];
+  const spans: [number, number, string, number][] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad('corrupt header: __metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(raw)) {
         if (typeof v !== 'string') throw bad(`corrupt header: __metadata__.${k} must be a string`);
-        metadata[k] = v;
+        // defineProperty: a plain assignment to a '__proto__' key would be dropped.
+        Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const where = `tensor '${name}'`;
+    const where = `tensor '${shortName(name)}'`;
     if (!e || typeof e !== 'object') throw bad(`corrupt header: ${where} is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in ITEM_SIZE)) throw bad(`${where} has unknown dtype ${JSON.stringify(e.dtype)}`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
-      throw bad(`corrupt header: ${where} has an invalid shape ${JSON.stringify(e.shape)}`);
+    // hasOwn, not `in`: 'toString' or '__proto__' are in every object.
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(ITEM_SIZE, e.dtype)) throw bad(`${where} has unknown dtype ${preview(e.dtype)}`);
+    if (!Array.isArray(e.shape) || !e.shape.every(isCount)) throw bad(`corrupt header: ${where} has an invalid shape ${preview(e.shape)}`);
     const off = e.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1]) {
-      throw bad(`corrupt header: ${where} has invalid data_offsets ${JSON.stringify(off)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[0] > off[1]) {
+      throw bad(`corrupt header: ${where} has invalid data_offsets ${preview(off)}`);
     }
     const [begin, end] = off as [number, number];
     const expected = product(e.shape as number[]) * ITEM_SIZE[e.dtype]!;
     if (end - begin !== expected) {
-      throw bad(`corrupt header: ${where} (${e.dtype} [${(e.shape as number[]).join(',')}]) needs ${expected} bytes but its data_offsets span ${end - begin}`);
+      throw bad(`corrupt header: ${where} (${e.dtype} ${preview(e.shape)}) needs ${expected} bytes but its data_offsets span ${end - begin}`);
     }
     if (end > dataLen) throw bad(`truncated: ${where} ends at data byte ${end} but the file holds only ${dataLen} data bytes`);
-    spans.push([begin, end, name]);
+    spans.push([begin, end, name, spans.length]);
     tensors.set(name, { dtype: e.dtype, shape: [...(e.shape as number[])], bytes: bytes.subarray(dataStart + begin, dataStart + end) });
   }
-  spans.sort((a, b) => a[0] - b[0]);
+  // By end too: a zero-size tensor starting where another starts is not an overlap.
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i]![0] < spans[i - 1]![1]) throw bad(`corrupt header: tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
+    if (spans[i]![0] < spans[i - 1]![1]) {
+      const [a, b] = [spans[i - 1]!, spans[i]!].sort((x, y) => x[3] - y[3]); // named in header order
+      throw bad(`corrupt header: tensors '${shortName(a[2])}' and '${shortName(b[2])}' overlap`);
+    }
   }
   return { tensors, metadata };
 }

@@ -120,17 +120,28 @@ export function torchNameOf(tesseraName: string, nameMap: Readonly<Record<string
   return joinName(module, attrs[attr] ?? attr);
 }
 
-function mapName(name: string, map: TorchNameMap | undefined, dir: 'in' | 'out', bn: ReadonlySet<string>): string | null {
+/**
+ * Throws unless `map` is undefined, a function, or an object whose values are all strings: a
+ * number or null there would otherwise become a parameter name, or silently skip a tensor.
+ * `where` starts the message, as every error of the loaders does.
+ */
+function checkNameMap(where: string, map: unknown): void {
+  if (map === undefined || typeof map === 'function') return;
+  if (map === null || typeof map !== 'object') throw new Error(`${where}: nameMap must be an object or a function, got ${map === null ? 'null' : typeof map}`);
+  for (const [k, v] of Object.entries(map)) {
+    if (typeof v !== 'string') throw new Error(`${where}: nameMap['${k}'] is ${v === null ? 'null' : typeof v}; expected a string (a name)`);
+  }
+}
+
+function mapName(where: string, name: string, map: TorchNameMap | undefined, dir: 'in' | 'out', bn: ReadonlySet<string>): string | null {
   if (typeof map === 'function') {
     const def = dir === 'in' ? tesseraNameOf(name, {}, bn) : torchNameOf(name, {}, bn);
     const got = map(name, def);
     if (got !== null && got !== undefined && typeof got !== 'string') {
-      throw new Error(`nameMap returned ${typeof got} for '${name}'; expected a string, null (skip) or undefined (default '${def}')`);
+      throw new Error(`${where}: nameMap returned ${typeof got} for '${name}'; expected a string, null (skip) or undefined (default '${def}')`);
     }
     return got === undefined ? def : got;
   }
-  if (map !== undefined && (map === null || typeof map !== 'object'))
-    throw new Error(`nameMap must be an object or a function, got ${map === null ? 'null' : typeof map}`);
   return dir === 'in' ? tesseraNameOf(name, map, bn) : torchNameOf(name, map, bn);
 }
 
@@ -224,13 +235,14 @@ export async function loadTorchStateDict(net: LayerSource, source: Uint8Array | 
   const bn = batchNormNames(net);
   const { bytes, where } = await readParamSource(fn, source);
   const file = decodeSafetensors(bytes, where);
+  checkNameMap(where, opts.nameMap);
   const transpose = opts.transposeLinear ?? true;
   const objectMap = typeof opts.nameMap === 'function' ? undefined : opts.nameMap;
 
   const torchFor = new Map<string, string>(); // Tessera name -> PyTorch name
   const extra: string[] = [];
   for (const torchName of file.tensors.keys()) {
-    const ours = mapName(torchName, opts.nameMap, 'in', bn);
+    const ours = mapName(where, torchName, opts.nameMap, 'in', bn);
     if (ours === null || (splitName(torchName)[1] === BN_COUNTER && !params.has(ours))) continue;
     const clash = torchFor.get(ours);
     if (clash !== undefined) throw new Error(`${where}: tensors '${clash}' and '${torchName}' both map to parameter '${ours}'; check nameMap`);
@@ -295,11 +307,12 @@ export async function exportTorchStateDict(
   const opts = typeof fileOrOpts === 'object' && fileOrOpts !== null ? fileOrOpts : maybeOpts;
   const params = targets(fn, net);
   const bn = batchNormNames(net);
+  checkNameMap(fn, opts.nameMap);
   const transpose = opts.transposeLinear ?? true;
   const out = new Map<string, SafetensorsInput>();
   const owner = new Map<string, string>(); // PyTorch name -> Tessera name
   for (const [ours, { tensor, dense }] of params) {
-    const torchName = mapName(ours, opts.nameMap, 'out', bn);
+    const torchName = mapName(fn, ours, opts.nameMap, 'out', bn);
     if (torchName === null) continue;
     const clash = owner.get(torchName);
     if (clash !== undefined) throw new Error(`${fn}: parameters '${clash}' and '${ours}' both map to '${torchName}'; check nameMap`);

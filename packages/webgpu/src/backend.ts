@@ -270,7 +270,7 @@ export class WebGPUBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { ...this.counters, pooledBytes: this.pool.pooledBytes };
+    return { ...this.counters, pooledBytes: this.pool.pooledBytes, buffers: this.counters.buffersCreated - this.pool.destroyed };
   }
 
   destroy(): void {

@@ -13,10 +13,17 @@ export function sizeClass(bytes: number): number {
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   pooledBytes = 0;
+  /** Buffers waiting in the pool now. */
+  pooledBuffers = 0;
+  /** Buffers `drain` has destroyed so far: with the backend's count of created ones, how many exist. */
+  destroyed = 0;
 
   acquire(size: number): GPUBuffer | undefined {
     const buf = this.free.get(size)?.pop();
-    if (buf) this.pooledBytes -= size;
+    if (buf) {
+      this.pooledBytes -= size;
+      this.pooledBuffers--;
+    }
     return buf;
   }
 
@@ -25,6 +32,7 @@ export class BufferPool {
     list.push(buf);
     this.free.set(buf.size, list);
     this.pooledBytes += buf.size;
+    this.pooledBuffers++;
   }
 
   /** Destroys every pooled buffer (on shutdown, or to give memory back). */
@@ -34,8 +42,10 @@ export class BufferPool {
       for (const b of list.splice(0)) {
         freed += b.size;
         b.destroy();
+        this.destroyed++;
       }
     this.pooledBytes = 0;
+    this.pooledBuffers = 0;
     return freed;
   }
 }

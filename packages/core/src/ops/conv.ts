@@ -2,7 +2,7 @@ import { fmtShape, opError } from '../errors.js';
 import { windowOutputSize } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { Conv2dParams, OpDefs, TensorInfo } from './registry.js';
-import { reluBackward, requireFloat32 } from './gradutil.js';
+import { checkActivation, reluBackward, requireFloat32 } from './gradutil.js';
 
 /**
  * conv2d, its two gradient primitives and the fused-ReLU gradient: shape and gradient rules.
@@ -105,6 +105,7 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
     shape(ins, p) {
       const [x, w, b] = ins as [TensorInfo, TensorInfo, TensorInfo | undefined];
       requireFloat32('conv2d', ins);
+      checkActivation('conv2d', p.activation);
       const g = convGeometry('conv2d', x.shape, w.shape, p);
       if (b && (b.shape.length !== 1 || b.shape[0] !== g.F)) {
         throw opError('conv2d', `bias ${fmtShape(b.shape)} does not fit weight ${fmtShape(w.shape)}`, `Expected a bias of shape [${g.F}]`);

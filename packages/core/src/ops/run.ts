@@ -1,8 +1,9 @@
 import { record } from '../autograd.js';
+import { requireTensor } from '../checks.js';
 import type { KernelTensor } from '../backend.js';
 import { debugAfterOp } from '../debug/hooks.js';
 import { allocStorage, requireBackend } from '../engine.js';
-import { sizeOf } from '../shape.js';
+import { checkResultShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { OpName, OpParams } from './registry.js';
 import { OPS } from './table.js';
@@ -22,8 +23,12 @@ const asKernelTensor = (t: Tensor, op: string, what: string | number): KernelTen
 export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params: OpParams[K]): Tensor {
   const def = OPS[op];
   const backend = requireBackend(op);
+  // Public functions that pass their arguments straight through (reshape, matmulRaw) rely on this.
+  for (const [i, t] of inputs.entries()) requireTensor(op, t, inputs.length > 1 ? `input ${i}` : 'input');
   const ins = inputs.map((t, i) => asKernelTensor(t, op, inputs.length > 1 ? i : 'input'));
   const info = def.shape(ins, params);
+  checkResultShape(op, info.shape);
+  for (const a of info.aux ?? []) checkResultShape(op, a.shape, 'saved output');
   let out: Tensor;
   const aux: Tensor[] = [];
   if (def.view) {

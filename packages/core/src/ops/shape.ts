@@ -28,6 +28,13 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
   },
   slice: {
     shape([x], { begin, size }) {
+      if (![...begin, ...size].every(Number.isInteger)) {
+        throw opError(
+          'slice',
+          `begin ${fmtShape(begin)} and size ${fmtShape(size)} must be integers`,
+          `Expected whole offsets into shape ${fmtShape(x!.shape)}`,
+        );
+      }
       x!.shape.forEach((d, i) => {
         if (begin[i]! < 0 || size[i]! < 0 || begin[i]! + size[i]! > d) {
           throw opError('slice', `begin ${fmtShape(begin)} with size ${fmtShape(size)} leaves the bounds of shape ${fmtShape(x!.shape)} at axis ${i}`);
