@@ -103,6 +103,9 @@ export interface UpdateArgs {
   readonly biasCorrection2Sqrt: number;
 }
 
+/** A backend's prepared form of one `run` call (see `Backend.prepare`); opaque to core. */
+export type PreparedRun = object & { readonly __preparedRun?: never };
+
 /**
  * The narrow, private interface between the tensor runtime and a device. Work is queued by
  * `run`, `copy`, `update` and `write`, and only `read` waits. Buffers hold 4-byte elements.
@@ -133,6 +136,15 @@ export interface Backend {
    */
   markNonFinite?(buf: DeviceBuffer, size: number, tag: number): void;
   takeNonFinite?(): Promise<number>;
+  /**
+   * Optional, for `ts.compile`: prepares `run(op, args)` to be queued again and again with the
+   * same buffers and params (kernel choice, pipelines, bindings and uniform bytes resolved
+   * once), or returns null where it cannot. Queues nothing. Core calls it only for calls
+   * whose buffers stay alive as long as the preparation is used.
+   */
+  prepare?<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): PreparedRun | null;
+  /** Queues a call `prepare` made, as `run` with its arguments would have. */
+  runPrepared?(prepared: PreparedRun): void;
 }
 
 /** How `ts.init()` creates a backend it finds by name; backends register one when imported. */

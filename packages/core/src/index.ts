@@ -15,6 +15,7 @@ export * from './functional.js';
 export { noGrad, isGradEnabled } from './autograd.js';
 export { asyncLocalStorageContext, type AsyncContext, type ScopeState } from './context.js';
 export { applyUpdate, optimStateCount, type OptimRule, type OptimHyper } from './api/optim.js';
+export { compile, hostEffect, type CompiledFunction, type CompileOptions, type CompileInfo, type CompileResult } from './compile.js';
 export { init, shutdown, backendInfo, flush, emptyCache, stats, registerBackend, registeredBackends, type InitOptions } from './runtime.js';
 export * as debug from './api/debug.js';
 export { checkAtNextRead } from './debug/deferred.js';
@@ -32,6 +33,7 @@ export type {
   KernelArgs,
   OpKernels,
   UpdateArgs,
+  PreparedRun,
 } from './backend.js';
 export { OPS } from './ops/table.js';
 export type { OpName, OpParams, Conv2dParams, Pool2dParams, ReduceParams, BatchNormParams, TensorInfo } from './ops/registry.js';

@@ -2,6 +2,7 @@ import type { Backend, BackendCreateOptions, BackendFactory, BackendInfo } from 
 import { engine } from './engine.js';
 import { clearScalarCache } from './api/creation.js';
 import { resetDebug } from './debug/hooks.js';
+import { guardInit } from './compile/state.js';
 
 const registry = new Map<string, BackendFactory>();
 
@@ -57,7 +58,13 @@ export interface InitOptions {
  * await ts.init();                              // or ts.init({ backend: 'reference' })
  * console.log(ts.backendInfo().adapter);
  */
-export async function init(opts: InitOptions = {}): Promise<BackendInfo> {
+export function init(opts: InitOptions = {}): Promise<BackendInfo> {
+  // Synchronous, so that a call inside a function being compiled throws at the call.
+  guardInit();
+  return start(opts);
+}
+
+async function start(opts: InitOptions): Promise<BackendInfo> {
   const want = opts.backend ?? 'auto';
   if (typeof want === 'object') return setBackend(want);
   if (engine.backend && (want === 'auto' || engine.backend.info.backend === want)) return engine.backend.info;

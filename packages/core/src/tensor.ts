@@ -7,6 +7,7 @@ import type { OpName, OpParams } from './ops/registry.js';
 import { runOp } from './ops/run.js';
 import * as F from './functional.js';
 import { debugAtSync } from './debug/hooks.js';
+import { guardRead } from './compile/state.js';
 
 // Node 20.4+ and current browsers define Symbol.dispose; older runtimes get the registered symbol
 // that TypeScript's `using` lowering also looks up.
@@ -112,7 +113,13 @@ export class Tensor {
   }
 
   /** Reads the values back (waits for the GPU). */
-  async data(): Promise<Float32Array | Int32Array> {
+  data(): Promise<Float32Array | Int32Array> {
+    // Synchronous, so that a read inside a function being compiled throws at the call.
+    guardRead('data');
+    return this.readData();
+  }
+
+  private async readData(): Promise<Float32Array | Int32Array> {
     const storage = this._use('data').retain();
     let bytes: ArrayBuffer;
     try {
@@ -126,7 +133,12 @@ export class Tensor {
   }
 
   /** Reads the values back as a nested array of this tensor's shape. */
-  async array(): Promise<NestedArray> {
+  array(): Promise<NestedArray> {
+    guardRead('array');
+    return this.readArray();
+  }
+
+  private async readArray(): Promise<NestedArray> {
     const flat = await this.data();
     const build = (dim: number, offset: number): NestedArray => {
       if (dim === this.shape.length) return flat[offset]!;
@@ -137,7 +149,12 @@ export class Tensor {
   }
 
   /** Reads a one-element tensor back as a number. */
-  async item(): Promise<number> {
+  item(): Promise<number> {
+    guardRead('item');
+    return this.readItem();
+  }
+
+  private async readItem(): Promise<number> {
     if (this.size !== 1)
       throw opError('item', `expected a tensor with one element, got shape ${fmtShape(this.shape)}`, 'Reduce it first, e.g. .sum() or .mean()');
     return (await this.data())[0]!;

@@ -229,7 +229,8 @@ export class Optimizer {
   update(): void {
     this.checkAlive();
     const params = this.params.filter((p) => p.grad && !p.disposed);
-    this.stepCount++;
+    // Host-side counters advance again at each replay of a compiled step (ts.compile).
+    ts.hostEffect(() => this.stepCount++);
     const scale =
       this.totalNormConstraint !== null && params.length
         ? globalNormScale(
@@ -240,8 +241,9 @@ export class Optimizer {
     try {
       for (const p of params) {
         const st = this.stateFor(p);
-        st.step++;
-        ts.applyUpdate(this.rule, p, p.grad!, st.buffers, { ...this.hyper, lr: this.lr, step: st.step }, scale);
+        // A getter: a compiled step re-reads the learning rate and advances the step count.
+        const hyper = () => ({ ...this.hyper, lr: this.lr, step: ++st.step });
+        ts.applyUpdate(this.rule, p, p.grad!, st.buffers, hyper, scale);
       }
     } finally {
       scale?.dispose();

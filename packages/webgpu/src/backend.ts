@@ -1,4 +1,4 @@
-import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, UpdateArgs } from '@tessera/core';
+import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, PreparedRun, UpdateArgs } from '@tessera/core';
 import { BufferUsage, MapMode } from './flags.js';
 import { WEBGPU_KERNELS, type KernelContext } from './ops/index.js';
 import { updateCall, type UpdateBuffers } from './ops/optim.js';
@@ -12,6 +12,16 @@ import { packUniforms, uniformLayout } from './uniforms.js';
 const MAX_PENDING_DISPATCHES = 1024;
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every device
 const ARENA_BYTES = MAX_PENDING_DISPATCHES * UNIFORM_SLOT;
+
+/** One dispatch of a prepared run (`prepare`): everything but the uniform arena offset resolved. */
+interface PreparedDispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  uniforms: Uint8Array;
+  /** Arena bytes the dispatch takes (its uniforms rounded up to UNIFORM_SLOT). */
+  slotBytes: number;
+  workgroups: readonly [number, number, number];
+}
 
 /** No op flagged by `checkFinite` (the flag keeps the smallest tag, so it starts at the largest). */
 const NO_FLAG = 0xffffffff;
@@ -37,6 +47,7 @@ export class WebGPUBackend implements Backend {
   private readonly arena: GPUBuffer;
   private readonly arenaCpu = new ArrayBuffer(ARENA_BYTES);
   private readonly arenaView = new DataView(this.arenaCpu);
+  private readonly arenaBytes = new Uint8Array(this.arenaCpu);
   private arenaUsed = 0;
   private pendingDispatches = 0;
   private readonly bindGroups = new Map<string, GPUBindGroup>();
@@ -149,6 +160,53 @@ export class WebGPUBackend implements Backend {
     while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
   }
 
+  /**
+   * For `ts.compile`: runs the kernel builder once and keeps each dispatch's pipeline, bind
+   * group and uniform bytes, so a replay only copies uniforms and encodes. Kernels that need
+   * scratch buffers are not prepared (their scratch would have to live as long as the recording).
+   */
+  prepare<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): PreparedRun | null {
+    this.check(op);
+    let scratch = false;
+    const ctx: KernelContext = {
+      caps: this.caps,
+      scratch: (bytes) => {
+        scratch = true;
+        return this.ctx.scratch(bytes);
+      },
+    };
+    const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<OpParams[K]>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
+    while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
+    if (scratch) return null;
+    const list: readonly AnyKernelCall[] = Array.isArray(calls) ? calls : [calls as AnyKernelCall];
+    return list.map((call): PreparedDispatch => {
+      const { key, pipeline } = this.pipelines.pipeline(call.kernel, call.constants as Record<string, number> | undefined);
+      const layout = uniformLayout(call.kernel);
+      const uniforms = new Uint8Array(layout.size);
+      packUniforms(layout, call.uniforms as Record<string, number | readonly number[]>, new DataView(uniforms.buffer), 0);
+      const named = call.buffers as Record<string, GPUBuffer>;
+      const bindGroup = this.bindGroup(
+        call.kernel,
+        key,
+        KERNELS[call.kernel].buffers.map((name) => named[name]!),
+        layout.size,
+      );
+      return { pipeline, bindGroup, uniforms, slotBytes: Math.ceil(layout.size / UNIFORM_SLOT) * UNIFORM_SLOT, workgroups: call.workgroups };
+    });
+  }
+
+  /** Queues a run from `prepare`. */
+  runPrepared(prepared: PreparedRun): void {
+    this.check('compile');
+    for (const d of prepared as PreparedDispatch[]) {
+      if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
+      const offset = this.arenaUsed;
+      this.arenaBytes.set(d.uniforms, offset);
+      this.arenaUsed += d.slotBytes;
+      this.encode(d.pipeline, d.bindGroup, offset, d.workgroups);
+    }
+  }
+
   copy(src: DeviceBuffer, dst: DeviceBuffer, elements: number): void {
     this.check('copy');
     if (elements > 0) this.dispatch(copyCall(src, dst, [elements], [1], 0, [1], 0));
@@ -187,7 +245,11 @@ export class WebGPUBackend implements Backend {
     // Bind in the order the kernel's spec lists its buffers, never the call's key order.
     const named = call.buffers as Record<string, GPUBuffer>;
     const buffers = KERNELS[call.kernel].buffers.map((name) => named[name]!);
-    const bg = this.bindGroup(call.kernel, key, buffers, layout.size);
+    this.encode(pipeline, this.bindGroup(call.kernel, key, buffers, layout.size), offset, call.workgroups);
+  }
+
+  /** Records one dispatch whose uniforms are at `offset` in the arena. */
+  private encode(pipeline: GPUComputePipeline, bg: GPUBindGroup, offset: number, workgroups: readonly [number, number, number]): void {
     if (!this.pass) {
       this.pass = (this.encoder ??= this.device.createCommandEncoder()).beginComputePass();
       this.passPipeline = null;
@@ -198,7 +260,7 @@ export class WebGPUBackend implements Backend {
     }
     this.dynOffset[0] = offset;
     this.pass.setBindGroup(0, bg, this.dynOffset, 0, 1);
-    const [x, y, z] = call.workgroups;
+    const [x, y, z] = workgroups;
     this.pass.dispatchWorkgroups(x, y, z);
     this.counters.dispatches++;
     if (++this.pendingDispatches >= MAX_PENDING_DISPATCHES) this.flush();
