@@ -1,4 +1,5 @@
 import { isDType, type DType } from '../dtype.js';
+import { requireTensor } from '../checks.js';
 import { allocStorage, engine, requireBackend } from '../engine.js';
 import { fmtShape, opError } from '../errors.js';
 import { checkShape, sizeOf } from '../shape.js';
@@ -104,9 +105,9 @@ export const zeros = (shape: readonly number[], opts: Omit<TensorOptions, 'shape
 /** @example ts.ones([4]) */
 export const ones = (shape: readonly number[], opts: Omit<TensorOptions, 'shape'> = {}): Tensor => full(shape, 1, opts);
 /** A tensor of zeros with `t`'s shape and dtype. @example ts.zerosLike(x) */
-export const zerosLike = (t: Tensor): Tensor => full(t.shape, 0, { dtype: t.dtype });
+export const zerosLike = (t: Tensor): Tensor => full(requireTensor('zerosLike', t, 'input').shape, 0, { dtype: t.dtype });
 /** A tensor of ones with `t`'s shape and dtype. @example ts.onesLike(x) */
-export const onesLike = (t: Tensor): Tensor => full(t.shape, 1, { dtype: t.dtype });
+export const onesLike = (t: Tensor): Tensor => full(requireTensor('onesLike', t, 'input').shape, 1, { dtype: t.dtype });
 
 /**
  * Evenly spaced values in [start, stop), like `numpy.arange`; int32 when all arguments are integers.

@@ -1,4 +1,5 @@
 import { backward } from '../autograd.js';
+import { requireTensor } from '../checks.js';
 import { opError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from './memory.js';
@@ -6,12 +7,14 @@ import { trackInScope } from '../engine.js';
 
 /** @internal `t.backward()`. */
 export function backwardFrom(t: Tensor, grad?: Tensor): void {
+  requireTensor('backward', t, 'output');
+  if (grad !== undefined) requireTensor('backward', grad, 'gradient');
   backward(t, grad);
 }
 
 /** A copy of `x` outside the autograd graph (shares no gradient history). @example x.detach() */
 export function detach(x: Tensor): Tensor {
-  return x._view(x.shape);
+  return requireTensor('detach', x, 'input')._view(x.shape);
 }
 
 function leafCopies(op: string, args: readonly Tensor[]): Tensor[] {

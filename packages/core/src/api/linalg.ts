@@ -47,6 +47,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null, opts: LinearOpti
   if (x.rank < 2 || x.shape[x.rank - 1] !== w.shape[0]) {
     throw opError('linear', `input ${fmtShape(x.shape)} does not fit weight ${fmtShape(w.shape)}`, `Expected an input of shape [..., ${w.shape[0]}]`);
   }
+  if (b !== undefined && b !== null) checkTensor('linear', b, 'b');
   if (b && (b.rank !== 1 || b.shape[0] !== w.shape[1])) {
     throw opError('linear', `bias ${fmtShape(b.shape)} does not fit weight ${fmtShape(w.shape)}`, `Expected a bias of shape [${w.shape[1]}]`);
   }

@@ -1,3 +1,4 @@
+import { requireTensor } from '../checks.js';
 import { fmtShape, opError } from '../errors.js';
 import { checkShape, normalizeAxis, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -22,6 +23,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
  * x.transpose([0, 2, 3, 1]);   // NCHW -> NHWC
  */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  requireTensor('transpose', x, 'input');
   const p = perm ? perm.map((a) => normalizeAxis('transpose', a, x.rank, x.shape)) : [...Array(x.rank).keys()].reverse();
   if (p.every((v, i) => v === i)) return x.reshape(x.shape);
   return Tensor._fromOp('transpose', [x], { perm: p });
@@ -34,6 +36,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
  * ts.zeros([64, 16, 5, 5]).flatten();   // [64, 400]
  */
 export function flatten(x: Tensor, startDim = 1): Tensor {
+  requireTensor('flatten', x, 'input');
   const s = normalizeAxis('flatten', startDim, Math.max(x.rank, 1), x.shape);
   return x.reshape([...x.shape.slice(0, s), -1]);
 }
@@ -45,6 +48,7 @@ export function flatten(x: Tensor, startDim = 1): Tensor {
  * x.slice([0, 2], [-1, 3]);   // columns 2..4 of every row
  */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
+  requireTensor('slice', x, 'input');
   if (begin.length !== x.rank || (size && size.length !== x.rank)) {
     throw opError('slice', `begin ${fmtShape(begin)} and size ${fmtShape(size ?? [])} need one entry per dimension of ${fmtShape(x.shape)}`);
   }
@@ -61,6 +65,7 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
  * ts.pad(ts.zeros([8, 1, 28, 28]), [0, 0, 2, 2], [0, 0, 2, 2]);   // [8, 1, 32, 32]
  */
 export function pad(x: Tensor, before: readonly number[], after: readonly number[]): Tensor {
+  requireTensor('pad', x, 'input');
   if (before.length !== x.rank || after.length !== x.rank || [...before, ...after].some((v) => !Number.isInteger(v) || v < 0)) {
     throw opError('pad', `before ${fmtShape(before)} and after ${fmtShape(after)} need one non-negative integer per dimension of ${fmtShape(x.shape)}`);
   }
@@ -69,6 +74,7 @@ export function pad(x: Tensor, before: readonly number[], after: readonly number
 
 /** Repeats size-1 dimensions to reach `shape` (a real copy). @example b.broadcastTo([64, 10]) */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  requireTensor('broadcastTo', x, 'input');
   if (sameShape(x.shape, shape)) return x.reshape(shape);
   return Tensor._fromOp('broadcastTo', [x], { shape: checkShape('broadcastTo', [...shape]) });
 }
@@ -90,12 +96,14 @@ export function concat(list: readonly Tensor[], axis = 0): Tensor {
 
 /** Inserts a size-1 dimension at `axis`. @example ts.expandDims(ts.zeros([8, 10]), 1)   // [8, 1, 10] */
 export function expandDims(x: Tensor, axis: number): Tensor {
+  requireTensor('expandDims', x, 'input');
   const a = normalizeAxis('expandDims', axis, x.rank + 1, x.shape);
   return x.reshape([...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
 }
 
 /** Removes size-1 dimensions (all, or the ones named). @example ts.squeeze(x, 1) */
 export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
+  requireTensor('squeeze', x, 'input');
   const axes =
     axis === undefined
       ? x.shape.flatMap((d, i) => (d === 1 ? [i] : []))

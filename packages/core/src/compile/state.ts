@@ -1,6 +1,6 @@
 /**
- * The little state `ts.compile` shares with the rest of core, in a module with no imports of
- * its own so that tensor.ts, runtime.ts and api/optim.ts can use it without import cycles.
+ * The little state `ts.compile` shares with the rest of core, in a module that imports nothing
+ * but errors.ts, so that tensor.ts, runtime.ts and api/optim.ts can use it without import cycles.
  * While a compiled function records its first call, `capture.active` holds the hooks that
  * the recorder installs; everywhere else it is null and these helpers cost one comparison.
  */
@@ -59,6 +59,8 @@ export function guardInit(): void {
  * });
  */
 export function hostEffect(fn: () => void): void {
+  if (typeof fn !== 'function')
+    throw opError('hostEffect', `expected a function, got ${fn === null ? 'null' : typeof fn}`, 'Pass the host-side work as () => { ... }');
   fn();
   capture.active?.host(fn);
 }
