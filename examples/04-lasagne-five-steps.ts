@@ -7,10 +7,10 @@
  *                     out = DenseLayer(hid, 1, { nonlinearity: sigmoid })
  *   2. cost           binaryCrossentropy(getOutput(out, x), y).mean()
  *   3. optimizer      updates.sgd(getAllParams(out, { trainable: true }), { learningRate })
- *   4. compile        Theano compiles `train_fn = theano.function([X, y], loss, updates=updates)`.
- *                     Tessera has no compile step yet (an `nn.trainFunction` is planned): it is
- *                     eager, so the training function is an ordinary async function that builds
- *                     the cost and calls `opt.step(loss)` (backward + update on the GPU).
+ *   4. compile        trainFn = trainFunction(cost, opt), Theano's
+ *                     `theano.function([X, y], loss, updates=updates)`: the first call for a
+ *                     batch shape records the step (cost, backward, the SGD update), later calls
+ *                     replay it without shape rules, autograd tape or per-op tensors.
  *   5. loop           for each epoch, for each mini-batch: trainFn(x, y)
  *
  * The layers use Lasagne's positional forms (`new DenseLayer(data, 10)`); the other examples
@@ -41,7 +41,7 @@
 import * as ts from '@tessera/core';
 import '@tessera/webgpu';
 import { batches } from '@tessera/data';
-import { DenseLayer, InputLayer, disposeLayers, getAllParams, getOutput, init, nonlinearities, objectives, updates } from '@tessera/nn';
+import { DenseLayer, InputLayer, disposeLayers, getAllParams, getOutput, init, nonlinearities, objectives, trainFunction, updates } from '@tessera/nn';
 import { gaussian, isMain, pct, runMain, secondsSince, type ExampleOptions, type OptionHelp } from './util.js';
 
 export const OPTIONS: OptionHelp = {
@@ -113,13 +113,10 @@ async function train(
   const params = getAllParams(out, { trainable: true });
   const opt = updates.sgd(params, { learningRate: o.lr });
 
-  // Step 4: "compile" the training function. Theano would compile the graph here; Tessera is
-  // eager and has no compile step yet (nn.trainFunction is planned), so it is a plain function.
-  const trainFn = async (x: ts.Tensor, y: ts.Tensor): Promise<void> => {
-    const loss = ts.tidy(() => cost(x, y));
-    await opt.step(loss); // backward, the SGD update in place, gradients freed; nothing read back
-    loss.dispose();
-  };
+  // Step 4: compile the training function. It returns the loss (not read back); each call
+  // runs backward and the SGD update in place. A new batch shape (the last, partial batch) is
+  // recorded once more.
+  const trainFn = trainFunction(cost, opt);
 
   // Step 5: the loop.
   const X = ts.tensor(ds.x, { shape: [n, 100] });
@@ -129,13 +126,13 @@ async function train(
   const t0 = performance.now();
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     if (variant === 'full') {
-      await trainFn(X, Y);
+      trainFn(X, Y).dispose();
       steps++;
     } else {
       for (const b of batches({ images: ds.x, labels: ds.labels, sampleShape: [100], batchSize: o.batchSize, seed: o.seed, epoch })) {
         const x = ts.tensor(b.x, { shape: [b.size, 100] });
         const y = targets(b.y);
-        await trainFn(x, y);
+        trainFn(x, y).dispose();
         ts.dispose([x, y]);
         steps++;
       }
@@ -149,6 +146,7 @@ async function train(
   const acc = ts.tidy(() => ts.noGrad(() => objectives.binaryAccuracy(getOutput(out, X), Y).mean()));
   const accuracy = await acc.item();
   const seconds = secondsSince(t0);
+  trainFn.dispose();
   opt.dispose();
   disposeLayers(out); // the parameters of every layer below out
   ts.dispose([X, Y, acc]);
@@ -168,7 +166,7 @@ export async function main(opts: FiveStepsOptions = {}): Promise<FiveStepsResult
   const report = new Set([1, 2, 5, 10, 20, 50, 100, epochs].filter((e) => e <= epochs));
   log(`${points} points of 100 features, labelled by a random hyperplane; InputLayer([null, 100]) -> DenseLayer(10) -> DenseLayer(1, sigmoid)`);
   log(`SGD lr ${lr}, ${epochs} epochs each: full batch (1 step per epoch) and mini-batches of ${batchSize}`);
-  log('step 4 (compile the training function) is an ordinary async function here: Tessera is eager and has no compile step yet (nn.trainFunction is planned)');
+  log('step 4 compiles the training function (nn.trainFunction): recorded at its first call, replayed after');
   const o = { epochs, batchSize, lr, seed, report };
   // Warm-up, not timed: the first use of each GPU kernel compiles it (slow on SwiftShader).
   const warm = { x: data.x.subarray(0, 100 * 2 * batchSize), labels: data.labels.subarray(0, 2 * batchSize) };

@@ -1,4 +1,5 @@
 import { engine } from '../engine.js';
+import { capture } from '../compile/state.js';
 import { opError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { setDebugTool, type DebugTool } from './hooks.js';
@@ -67,6 +68,13 @@ const deferred = new DeferredChecks();
 export function checkAtNextRead(bad: Tensor, op: string, message: string): void {
   if (!(bad instanceof Tensor) || bad.size !== 1)
     throw opError('checkAtNextRead', `the flag must be a one-element Tensor, got ${bad instanceof Tensor ? `shape [${bad.shape}]` : typeof bad}`);
+  // A step being recorded by ts.compile replays without its host-side bookkeeping, and a flag
+  // held until a read that a compiled loop may never make would pin a buffer of the recording:
+  // compiled steps skip these checks (validate the data with an eager step or ts.checkLabels).
+  if (capture.active) {
+    bad.dispose();
+    return;
+  }
   const f32 = bad.dtype === 'float32' ? bad : bad.cast('float32');
   const flag = f32._internalView([1]);
   f32.dispose();
