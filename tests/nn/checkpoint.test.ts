@@ -386,7 +386,7 @@ describe('atomic writes', () => {
     expect(midWrite, 'kills that landed while a write was under way').toBe(3);
     expect(steps.every((s) => s >= 1)).toBe(true);
     nn.disposeLayers(net);
-  });
+  }, 360_000); // three child processes, each starting tsx and building a 16 MB layer: minutes on a loaded machine
 
   it('a write that fails leaves the previous checkpoint intact and says so', async () => {
     const file = join(dir, 'fail.ckpt');
