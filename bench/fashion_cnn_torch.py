@@ -3,7 +3,7 @@
 
     /usr/bin/python3 bench/fashion_cnn_torch.py [--epochs 3] [--batch-size 64] [--lr 1e-3]
         [--seed 1] [--limit N] [--test-limit N] [--init FILE] [--threads N]
-        [--cosine [--warmup-steps N]] [--json]
+        [--cosine [--warmup-steps N]] [--eval-at 860,880,900] [--json]
 
 Everything that decides the result is Tessera's:
 
@@ -193,6 +193,8 @@ def main():
                     help="anneal the rate per step along a cosine to 0 over the run, after --warmup-steps")
     ap.add_argument("--warmup-steps", type=int, default=0,
                     help="with --cosine: steps of linear warm-up from lr / 10")
+    ap.add_argument("--eval-at", default="",
+                    help="comma-separated steps (counted over the run) after which to print the test accuracy too")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -221,6 +223,8 @@ def main():
         else:
             sched = cos
     accs, losses, seconds = [], [], 0.0
+    eval_at = {int(k) for k in args.eval_at.split(",") if k}
+    steps_per_epoch = (n + args.batch_size - 1) // args.batch_size
     model.train()
     for epoch in range(args.epochs):
         order = torch.tensor(shuffled_indices(n, args.seed, epoch))
@@ -234,6 +238,10 @@ def main():
             opt.step()
             if sched:
                 sched.step()
+            step = epoch * steps_per_epoch + start // args.batch_size + 1
+            if step in eval_at:
+                # How much the test accuracy moves between nearby steps: the noise of one reading.
+                log(f"  step {step}: lr {opt.param_groups[0]['lr']:.4f}, test accuracy {accuracy(model, test_x, test_y) * 100:.2f}%")
             total += loss.item() * len(idx)
         dt = time.perf_counter() - t0
         seconds += dt
