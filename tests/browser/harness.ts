@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 /** The repository root. */
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -208,4 +209,43 @@ export async function downloadBytes(page: Page, selector: string, saveAs: string
   const file = join(ARTIFACTS, saveAs);
   await download.saveAs(file);
   return readFileSync(file);
+}
+
+/** A demo built, served and open in one browser for a whole describe block (see `useDemo`). */
+export interface DemoSession {
+  readonly server: StaticServer;
+  readonly b: BrowserSession;
+}
+
+/**
+ * Builds and serves a demo and launches Chromium with WebGPU before the enclosing describe
+ * block's tests, and closes both after them: the set-up every page test shares.
+ *
+ * @example
+ * const demo = useDemo('mnist');
+ * it('loads', async () => { await demo.b.page.goto(demo.server.url); });
+ */
+export function useDemo(name: 'mnist' | 'xor' | 'transfer'): DemoSession {
+  let server: StaticServer | undefined;
+  let b: BrowserSession | undefined;
+  beforeAll(async () => {
+    server = await serveStatic(await buildDemo(name));
+    b = await launch({ webgpu: true });
+  }, 120_000);
+  afterAll(async () => {
+    await b?.close();
+    await server?.close();
+  });
+  const ready = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error(`useDemo('${name}'): used before its beforeAll ran`);
+    return v;
+  };
+  return {
+    get server() {
+      return ready(server);
+    },
+    get b() {
+      return ready(b);
+    },
+  };
 }

@@ -15,8 +15,8 @@
  */
 import { decodeSafetensors, encodeSafetensors, entryToFloat32 } from '@tessera/nn';
 import type { FileChooser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, buildDemo, demoState, downloadBytes, launch, serveStatic, type BrowserSession, type StaticServer } from './harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HAVE_CHROMIUM, demoState, downloadBytes, useDemo } from './harness.js';
 
 interface MnistState {
   state: string;
@@ -47,54 +47,46 @@ function wrongShape(bytes: Buffer): Buffer {
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('MNIST demo controls in Chromium', () => {
-  let server: StaticServer;
-  let b: BrowserSession;
+  const demo = useDemo('mnist');
 
   /** File dialogs the page opened. */
   const choosers: FileChooser[] = [];
 
-  beforeAll(async () => {
-    server = await serveStatic(await buildDemo('mnist'));
-    b = await launch({ webgpu: true });
+  beforeAll(() => {
     // Listening from the start: playwright turns on its interception of file dialogs without
     // waiting for the browser to confirm, so a listener added just before the key press can miss
     // the dialog (a native one then opens, and blocks later ones).
-    b.page.on('filechooser', (c) => choosers.push(c));
-  }, 120_000);
-
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
+    demo.b.page.on('filechooser', (c) => choosers.push(c));
   });
 
-  const state = () => demoState<MnistState>(b.page);
-  const until = (fn: (arg: number) => boolean, arg = 0, timeout = 60_000) => b.page.waitForFunction(fn, arg, { timeout, polling: 50 });
-  const stateIs = (s: string) => b.page.waitForFunction((want) => (window as unknown as Win).__demo.state === want, s, { timeout: 30_000, polling: 50 });
+  const state = () => demoState<MnistState>(demo.b.page);
+  const until = (fn: (arg: number) => boolean, arg = 0, timeout = 60_000) => demo.b.page.waitForFunction(fn, arg, { timeout, polling: 50 });
+  const stateIs = (s: string) => demo.b.page.waitForFunction((want) => (window as unknown as Win).__demo.state === want, s, { timeout: 30_000, polling: 50 });
   const setRate = async (value: string) => {
-    await b.page.fill('#lr', value);
-    await b.page.locator('#lr').press('Tab'); // commits the value: a change event, as a user's blur
+    await demo.b.page.fill('#lr', value);
+    await demo.b.page.locator('#lr').press('Tab'); // commits the value: a change event, as a user's blur
   };
   const upload = async (name: string, buffer: Buffer) => {
-    await b.page.setInputFiles('#upload', { name, mimeType: 'application/octet-stream', buffer });
+    await demo.b.page.setInputFiles('#upload', { name, mimeType: 'application/octet-stream', buffer });
   };
-  const weightsNote = () => b.page.locator('#weights-note');
+  const weightsNote = () => demo.b.page.locator('#weights-note');
   /** Train (from idle) or Resume (from paused). */
-  const resume = async () => b.page.click((await state()).state === 'idle' ? '#start' : '#pause');
+  const resume = async () => demo.b.page.click((await state()).state === 'idle' ? '#start' : '#pause');
   /** Errors the page reported after `from` were reported. */
   const newErrors = async (from: number) => (await state()).errors.slice(from);
 
   it('loads', async () => {
-    await b.page.goto(`${server.url}?train=512&test=500&batch=32&opt=adam&lr=0.001`);
-    await b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
+    await demo.b.page.goto(`${demo.server.url}?train=512&test=500&batch=32&opt=adam&lr=0.001`);
+    await demo.b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
     await stateIs('idle');
   }, 90_000);
 
   it('a settings error goes away once a valid learning rate is entered', async () => {
     await setRate('-1');
-    const note = b.page.locator('#note');
+    const note = demo.b.page.locator('#note');
     await note.filter({ hasText: 'the learning rate must be a positive number' }).waitFor({ timeout: 5_000 });
     await setRate('0.001');
-    await b.page.waitForFunction(() => !document.getElementById('note')!.textContent!.includes('learning rate'), undefined, { timeout: 5_000 });
+    await demo.b.page.waitForFunction(() => !document.getElementById('note')!.textContent!.includes('learning rate'), undefined, { timeout: 5_000 });
     expect(await note.getAttribute('class')).not.toMatch(/error/);
   }, 30_000);
 
@@ -104,29 +96,29 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo controls in Chromium', () => {
     await until(() => (window as unknown as Win).__demo.steps >= 6);
     // Both clicks in one task (0 ms apart), as fast as any hand: Resume is offered while the
     // reset waits for the step in flight.
-    await b.page.evaluate(() => {
+    await demo.b.page.evaluate(() => {
       document.getElementById('reset')!.click();
       document.getElementById('pause')!.click();
     });
-    await b.page.waitForTimeout(1500);
+    await demo.b.page.waitForTimeout(1500);
     let s = await state();
     expect(s.steps, 'steps after the reset').toBe(0);
     expect(s.losses).toEqual([]);
     expect(s.state).toBe('idle');
-    expect(await newErrors(errorsBefore), b.log.join('\n')).toEqual([]);
+    expect(await newErrors(errorsBefore), demo.b.log.join('\n')).toEqual([]);
     // And 100 ms apart.
-    await b.page.click('#start');
+    await demo.b.page.click('#start');
     await until(() => (window as unknown as Win).__demo.steps >= 3);
-    await b.page.evaluate(() => {
+    await demo.b.page.evaluate(() => {
       document.getElementById('reset')!.click();
       setTimeout(() => document.getElementById('pause')!.click(), 100);
     });
-    await b.page.waitForTimeout(1500);
+    await demo.b.page.waitForTimeout(1500);
     s = await state();
     expect(s.steps, 'steps after the reset').toBe(0);
-    expect(await newErrors(errorsBefore), b.log.join('\n')).toEqual([]);
+    expect(await newErrors(errorsBefore), demo.b.log.join('\n')).toEqual([]);
     // The next run trains the fresh model: its first loss is about ln 10 = 2.3.
-    await b.page.click('#start');
+    await demo.b.page.click('#start');
     await until(() => (window as unknown as Win).__demo.losses.length > 0);
     expect((await state()).losses[0]!).toMatchObject({ step: 1 });
     expect((await state()).losses[0]!.loss).toBeGreaterThan(1.5);
@@ -136,14 +128,14 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo controls in Chromium', () => {
     if ((await state()).state !== 'running') await resume();
     await until(() => (window as unknown as Win).__demo.steps >= 3);
     expect((await state()).state).toBe('running');
-    const good = await downloadBytes(b.page, '#download', 'controls-running.safetensors');
+    const good = await downloadBytes(demo.b.page, '#download', 'controls-running.safetensors');
     // From the download button, Tab reaches the upload control, and Enter opens the file dialog.
-    await b.page.focus('#download');
-    await b.page.keyboard.press('Tab');
-    expect(await b.page.evaluate(() => document.activeElement?.id)).toBe('upload-button');
+    await demo.b.page.focus('#download');
+    await demo.b.page.keyboard.press('Tab');
+    expect(await demo.b.page.evaluate(() => document.activeElement?.id)).toBe('upload-button');
     const opened = choosers.length;
-    await b.page.keyboard.press('Enter');
-    for (let i = 0; i < 50 && choosers.length === opened; i++) await b.page.waitForTimeout(100);
+    await demo.b.page.keyboard.press('Enter');
+    for (let i = 0; i < 50 && choosers.length === opened; i++) await demo.b.page.waitForTimeout(100);
     expect(choosers.length, 'Enter on the upload control opens the file dialog').toBe(opened + 1);
     await choosers[opened]!.setFiles({ name: 'good.safetensors', mimeType: 'application/octet-stream', buffer: good });
     await weightsNote().filter({ hasText: 'Loaded' }).waitFor({ timeout: 30_000 });
@@ -153,8 +145,8 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo controls in Chromium', () => {
 
   it('refuses NaN, corrupt and hostile weight files with an error, keeping the current model', async () => {
     const errorsBefore = (await state()).errors.length;
-    if ((await state()).state === 'running') await b.page.click('#pause');
-    const good = await downloadBytes(b.page, '#download', 'controls-good.safetensors');
+    if ((await state()).state === 'running') await demo.b.page.click('#pause');
+    const good = await downloadBytes(demo.b.page, '#download', 'controls-good.safetensors');
     const cases: [string, Buffer, RegExp][] = [
       ['nan.safetensors', allNaN(good), /NaN|finite/],
       ['garbage.safetensors', Buffer.from('this is not a safetensors file at all'), /header|safetensors/],
@@ -169,21 +161,21 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo controls in Chromium', () => {
       expect(text, name).toMatch(/Could not load/);
       expect(text, name).toMatch(why);
       expect(await weightsNote().getAttribute('class'), name).toMatch(/error/);
-      const kept = await downloadBytes(b.page, '#download', 'controls-kept.safetensors');
+      const kept = await downloadBytes(demo.b.page, '#download', 'controls-kept.safetensors');
       expect(kept.equals(good), `${name}: the model is unchanged`).toBe(true);
     }
-    expect(await newErrors(errorsBefore), b.log.join('\n')).toEqual([]);
+    expect(await newErrors(errorsBefore), demo.b.log.join('\n')).toEqual([]);
   }, 90_000);
 
   it('after the weights blow up to NaN, loading good weights trains again (the optimizer state is reset)', async () => {
-    const good = await downloadBytes(b.page, '#download', 'controls-before-nan.safetensors');
+    const good = await downloadBytes(demo.b.page, '#download', 'controls-before-nan.safetensors');
     await setRate('1e30');
     await resume();
     await until(() => {
       const l = (window as unknown as Win).__demo.lastLoss;
       return l !== null && !Number.isFinite(l);
     });
-    await b.page.click('#pause');
+    await demo.b.page.click('#pause');
     await stateIs('paused');
     await setRate('0.001');
     const evaluations = (await state()).accuracies.length;
@@ -193,15 +185,15 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo controls in Chromium', () => {
     const at = (await state()).steps;
     await resume();
     await until((n) => ((window as unknown as Win).__demo.losses.at(-1)?.step ?? 0) > n + 5, at);
-    const finite = await b.page.evaluate(() => Number.isFinite((window as unknown as Win).__demo.lastLoss));
+    const finite = await demo.b.page.evaluate(() => Number.isFinite((window as unknown as Win).__demo.lastLoss));
     expect(finite, 'the loss after reloading good weights is a number').toBe(true);
     expect((await state()).lastLoss!).toBeLessThan(2.5);
-    await b.page.click('#pause');
+    await demo.b.page.click('#pause');
     await stateIs('paused');
   }, 120_000);
 
   it('leaves no errors in the console', async () => {
-    expect(b.errors, b.log.join('\n')).toEqual([]);
+    expect(demo.b.errors, demo.b.log.join('\n')).toEqual([]);
     expect((await state()).errors).toEqual([]);
   });
 });

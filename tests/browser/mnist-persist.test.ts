@@ -5,8 +5,8 @@
  *
  * The browser profile persists across reloads within one launch, as a visitor's does.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, buildDemo, demoState, downloadBytes, launch, serveStatic, type BrowserSession, type StaticServer } from './harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HAVE_CHROMIUM, demoState, downloadBytes, useDemo } from './harness.js';
 
 interface Persistence {
   savedStep: number | null;
@@ -28,94 +28,86 @@ interface MnistState {
 type Win = { __demo: MnistState };
 
 describe.skipIf(!HAVE_CHROMIUM)('MNIST demo keeps its work across reloads', () => {
-  let server: StaticServer;
-  let b: BrowserSession;
+  const demo = useDemo('mnist');
   let url: string;
 
-  beforeAll(async () => {
-    server = await serveStatic(await buildDemo('mnist'));
-    url = `${server.url}?train=512&test=500&batch=32&opt=adam&lr=0.001`;
-    b = await launch({ webgpu: true });
-  }, 120_000);
-
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
+  beforeAll(() => {
+    url = `${demo.server.url}?train=512&test=500&batch=32&opt=adam&lr=0.001`;
   });
 
-  const state = () => demoState<MnistState>(b.page);
-  const until = (fn: (arg: number) => boolean, arg = 0, timeout = 60_000) => b.page.waitForFunction(fn, arg, { timeout, polling: 100 });
+  const state = () => demoState<MnistState>(demo.b.page);
+  const until = (fn: (arg: number) => boolean, arg = 0, timeout = 60_000) => demo.b.page.waitForFunction(fn, arg, { timeout, polling: 100 });
   const loaded = async () => {
-    await b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
+    await demo.b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
     await until(() => (window as unknown as Win).__demo.state === 'idle');
   };
   const pagehide = async () => {
     const at = (await state()).steps;
-    await b.page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })));
+    await demo.b.page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })));
     await until((n) => (window as unknown as Win).__demo.persistence.savedStep === n, at, 30_000);
   };
-  const offer = () => b.page.locator('#resume-offer');
+  const offer = () => demo.b.page.locator('#resume-offer');
 
   it('saves while training and on pagehide; after a reload, Resume restores the step, the curves and the weights', async () => {
-    await b.page.goto(url);
+    await demo.b.page.goto(url);
     await loaded();
     expect(await offer().isVisible(), 'a first visit has nothing to resume').toBe(false);
-    await b.page.click('#start');
+    await demo.b.page.click('#start');
     // The periodic save, while training.
     await until(() => ((window as unknown as Win).__demo.persistence.savedStep ?? 0) > 0, 0, 60_000);
     await until(() => (window as unknown as Win).__demo.steps >= 20);
-    await b.page.click('#pause');
+    await demo.b.page.click('#pause');
     await until(() => (window as unknown as Win).__demo.state === 'paused');
     await pagehide();
     const before = await state();
-    const weights = await downloadBytes(b.page, '#download', 'persist-before.safetensors');
+    const weights = await downloadBytes(demo.b.page, '#download', 'persist-before.safetensors');
 
-    await b.page.reload();
+    await demo.b.page.reload();
     await loaded();
     await offer().waitFor({ state: 'visible', timeout: 10_000 });
     expect(await offer().textContent()).toContain(`Resume saved training from step ${before.steps}?`);
     expect((await state()).persistence.offeredStep).toBe(before.steps);
-    await b.page.click('#resume-saved');
+    await demo.b.page.click('#resume-saved');
     await until((n) => (window as unknown as Win).__demo.persistence.restoredStep === n, before.steps, 30_000);
     const after = await state();
-    expect(after.errors, b.log.join('\n')).toEqual([]);
+    expect(after.errors, demo.b.log.join('\n')).toEqual([]);
     expect(after.state).toBe('paused');
     expect(after.steps).toBe(before.steps);
     expect(after.epoch).toBe(before.epoch);
-    expect(await b.page.locator('#s-step').textContent()).toBe(String(before.steps));
+    expect(await demo.b.page.locator('#s-step').textContent()).toBe(String(before.steps));
     expect(after.losses.map((l) => [l.step, l.loss])).toEqual(before.losses.map((l) => [l.step, l.loss]));
     expect(after.accuracies).toEqual(before.accuracies);
     expect(after.persistence.restoredOptimizer, 'the Adam moments come back too').toBe(true);
     expect(await offer().isVisible()).toBe(false);
-    const restored = await downloadBytes(b.page, '#download', 'persist-after.safetensors');
+    const restored = await downloadBytes(demo.b.page, '#download', 'persist-after.safetensors');
     expect(restored.equals(weights), 'every parameter restored exactly').toBe(true);
 
     // Training goes on from there: a trained model's loss, not a fresh one's ln 10.
-    await b.page.click('#pause'); // Resume
+    await demo.b.page.click('#pause'); // Resume
     await until((n) => ((window as unknown as Win).__demo.losses.at(-1)?.step ?? 0) > n + 5, before.steps);
     const s = await state();
     expect(s.lastLoss!).toBeLessThan(2);
-    expect(s.errors, b.log.join('\n')).toEqual([]);
+    expect(s.errors, demo.b.log.join('\n')).toEqual([]);
   }, 240_000);
 
   it('Start fresh discards the saved training', async () => {
-    await b.page.click('#pause');
+    await demo.b.page.click('#pause');
     await until(() => (window as unknown as Win).__demo.state === 'paused');
     await pagehide();
-    await b.page.reload();
+    await demo.b.page.reload();
     await loaded();
     await offer().waitFor({ state: 'visible', timeout: 10_000 });
-    await b.page.click('#start-fresh');
+    await demo.b.page.click('#start-fresh');
     await offer().waitFor({ state: 'hidden', timeout: 10_000 });
     expect((await state()).steps).toBe(0);
-    await b.page.reload();
+    await demo.b.page.reload();
     await loaded();
     expect((await state()).persistence.offeredStep).toBeNull();
     expect(await offer().isVisible()).toBe(false);
   }, 120_000);
 
   it('leaves no errors in the console', async () => {
-    expect(b.errors, b.log.join('\n')).toEqual([]);
+    expect(demo.b.errors, demo.b.log.join('\n')).toEqual([]);
     expect((await state()).errors).toEqual([]);
   });
 });

@@ -10,20 +10,8 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ARTIFACTS,
-  HAVE_CHROMIUM,
-  REPO,
-  buildDemo,
-  demoState,
-  drawStroke,
-  launch,
-  screenshot,
-  serveStatic,
-  type BrowserSession,
-  type StaticServer,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, HAVE_CHROMIUM, REPO, demoState, drawStroke, launch, screenshot, useDemo } from './harness.js';
 
 interface MnistState {
   state: string;
@@ -46,40 +34,29 @@ interface MnistState {
 const MAX_STEPS = 96;
 
 describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)', () => {
-  let server: StaticServer;
-  let b: BrowserSession;
+  const demo = useDemo('mnist');
 
-  beforeAll(async () => {
-    server = await serveStatic(await buildDemo('mnist'));
-    b = await launch({ webgpu: true });
-  }, 90_000);
-
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
-  });
-
-  const state = () => demoState<MnistState>(b.page);
+  const state = () => demoState<MnistState>(demo.b.page);
 
   it('loads MNIST with progress and shows the adapter', async () => {
-    await b.page.goto(server.url);
-    await b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
+    await demo.b.page.goto(demo.server.url);
+    await demo.b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
     const s = await state();
-    expect(s.errors, b.log.join('\n')).toEqual([]);
+    expect(s.errors, demo.b.log.join('\n')).toEqual([]);
     expect(s.state).toBe('idle');
     expect(s.adapter.toLowerCase()).toContain('swiftshader');
-    expect(await b.page.locator('#adapter').textContent()).toBe(s.adapter);
+    expect(await demo.b.page.locator('#adapter').textContent()).toBe(s.adapter);
     // The four gzipped IDX files: 11.5 MB of 55 MB raw.
     expect(s.bytesDownloaded).toBeGreaterThan(10e6);
     expect(s.bytesDownloaded).toBeLessThan(13e6);
   }, 90_000);
 
   it('trains: the loss falls and test accuracy passes 50% within a bounded number of steps', async () => {
-    await b.page.selectOption('#subset', '512');
-    await b.page.selectOption('#test-size', '500');
-    await b.page.selectOption('#batch', '32');
-    await b.page.click('#start');
-    await b.page.waitForFunction(
+    await demo.b.page.selectOption('#subset', '512');
+    await demo.b.page.selectOption('#test-size', '500');
+    await demo.b.page.selectOption('#batch', '32');
+    await demo.b.page.click('#start');
+    await demo.b.page.waitForFunction(
       (max) => {
         const d = (window as unknown as { __demo: MnistState }).__demo;
         return (d.testAccuracy ?? 0) > 0.5 || d.steps > max || d.errors.length > 0;
@@ -88,7 +65,7 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
       { timeout: 150_000, polling: 500 },
     );
     const s = await state();
-    expect(s.errors, b.log.join('\n')).toEqual([]);
+    expect(s.errors, demo.b.log.join('\n')).toEqual([]);
     expect(s.state).toBe('running');
     expect(s.testAccuracy!, `accuracy after ${s.steps} steps`).toBeGreaterThan(0.5);
     expect(s.steps).toBeLessThanOrEqual(MAX_STEPS);
@@ -96,22 +73,22 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
     const last = s.losses.at(-1)!.loss;
     expect(first).toBeGreaterThan(1.5); // about ln 10 = 2.30 at random initialisation
     expect(last).toBeLessThan(first * 0.75);
-    expect(await b.page.locator('#gallery .digit').count()).toBe(40);
-    expect(Number(await b.page.locator('#gallery').getAttribute('data-mistakes'))).toBeLessThan(40);
+    expect(await demo.b.page.locator('#gallery .digit').count()).toBe(40);
+    expect(Number(await demo.b.page.locator('#gallery').getAttribute('data-mistakes'))).toBeLessThan(40);
     expect(s.timings.firstStep).toBeGreaterThan(0);
   }, 160_000);
 
   it('draws a digit on the canvas and shows class probabilities while training', async () => {
     // Two more evaluations first, so the README picture shows a model that has learned something.
-    await b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.accuracies.length >= 3, undefined, { timeout: 60_000 });
+    await demo.b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.accuracies.length >= 3, undefined, { timeout: 60_000 });
     // A seven: the top bar, then the long diagonal.
-    await drawStroke(b.page, '#draw', [
+    await drawStroke(demo.b.page, '#draw', [
       [0.25, 0.22],
       [0.75, 0.22],
       [0.5, 0.85],
     ]);
     // While training, predictions queue behind the steps: wait until the bars show the whole 7.
-    await b.page.waitForFunction(
+    await demo.b.page.waitForFunction(
       () => {
         const d = (window as unknown as { __demo: MnistState }).__demo;
         return d.drawnDigit !== null && !d.drawPending;
@@ -120,7 +97,7 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
       { timeout: 30_000 },
     );
     expect((await state()).drawnDigit, 'the drawn seven, as the network reads it').toBe(7);
-    const values = await b.page.locator('#probs .prob-value').allTextContents();
+    const values = await demo.b.page.locator('#probs .prob-value').allTextContents();
     expect(values).toHaveLength(10);
     const total = values.reduce((sum, v) => sum + Number.parseFloat(v), 0);
     expect(total).toBeGreaterThan(98);
@@ -128,7 +105,7 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
     // The mid-training picture for the README: charts, digits, drawing and bars all filled in.
     // docs/ is committed, so it is written only when missing or when asked for
     // (TESSERA_UPDATE_DOCS=1): an ordinary test run leaves the work tree clean.
-    const shot = await screenshot(b.page, 'mnist-demo');
+    const shot = await screenshot(demo.b.page, 'mnist-demo');
     const doc = join(REPO, 'docs', 'mnist-demo.png');
     if (!existsSync(doc) || process.env['TESSERA_UPDATE_DOCS'] === '1') {
       mkdirSync(join(REPO, 'docs'), { recursive: true });
@@ -138,19 +115,19 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
   }, 90_000);
 
   it('pauses and resumes', async () => {
-    await b.page.click('#pause');
-    await b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.state === 'paused', undefined, { timeout: 30_000 });
+    await demo.b.page.click('#pause');
+    await demo.b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.state === 'paused', undefined, { timeout: 30_000 });
     const paused = (await state()).steps;
-    await b.page.waitForTimeout(500);
+    await demo.b.page.waitForTimeout(500);
     expect((await state()).steps).toBe(paused);
-    await b.page.click('#pause');
-    await b.page.waitForFunction((n) => (window as unknown as { __demo: MnistState }).__demo.steps > n, paused, { timeout: 30_000 });
-    await b.page.click('#pause');
-    await b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.state === 'paused', undefined, { timeout: 30_000 });
+    await demo.b.page.click('#pause');
+    await demo.b.page.waitForFunction((n) => (window as unknown as { __demo: MnistState }).__demo.steps > n, paused, { timeout: 30_000 });
+    await demo.b.page.click('#pause');
+    await demo.b.page.waitForFunction(() => (window as unknown as { __demo: MnistState }).__demo.state === 'paused', undefined, { timeout: 30_000 });
   }, 90_000);
 
   it('downloads the weights as safetensors and loads them back', async () => {
-    const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.click('#download')]);
+    const [download] = await Promise.all([demo.b.page.waitForEvent('download'), demo.b.page.click('#download')]);
     expect(download.suggestedFilename()).toBe('lenet5-mnist.safetensors');
     const file = join(ARTIFACTS, 'lenet5-mnist.safetensors');
     await download.saveAs(file);
@@ -160,13 +137,15 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
     expect(header['conv1.W']?.shape).toEqual([6, 1, 5, 5]);
     expect(header['out.W']?.shape).toEqual([84, 10]);
     const { accuracies } = await state();
-    await b.page.setInputFiles('#upload', file);
-    await b.page.locator('#weights-note', { hasText: 'Loaded' }).waitFor({ timeout: 30_000 });
+    await demo.b.page.setInputFiles('#upload', file);
+    await demo.b.page.locator('#weights-note', { hasText: 'Loaded' }).waitFor({ timeout: 30_000 });
     // Loading re-evaluates: trained weights, so well above chance.
-    await b.page.waitForFunction((n) => (window as unknown as { __demo: MnistState }).__demo.accuracies.length > n, accuracies.length, { timeout: 30_000 });
+    await demo.b.page.waitForFunction((n) => (window as unknown as { __demo: MnistState }).__demo.accuracies.length > n, accuracies.length, {
+      timeout: 30_000,
+    });
     expect((await state()).testAccuracy!).toBeGreaterThan(0.5);
     // The round trip is exact: saving the loaded weights gives the same file.
-    const [again] = await Promise.all([b.page.waitForEvent('download'), b.page.click('#download')]);
+    const [again] = await Promise.all([demo.b.page.waitForEvent('download'), demo.b.page.click('#download')]);
     const file2 = join(ARTIFACTS, 'lenet5-mnist-reloaded.safetensors');
     await again.saveAs(file2);
     expect(readFileSync(file2).equals(bytes)).toBe(true);
@@ -178,7 +157,7 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
       await plain.context.addInitScript(() => {
         Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
       });
-      await plain.page.goto(server.url);
+      await plain.page.goto(demo.server.url);
       await plain.page.locator('#no-webgpu', { hasText: 'Safari 26' }).waitFor({ timeout: 20_000 });
       expect((await demoState<MnistState>(plain.page)).state).toBe('no-webgpu');
       expect(await plain.page.locator('#ui').count()).toBe(0);
@@ -189,7 +168,7 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (WebGPU on SwiftShader)'
   }, 60_000);
 
   it('leaves no errors in the console', async () => {
-    expect(b.errors, b.log.join('\n')).toEqual([]);
+    expect(demo.b.errors, demo.b.log.join('\n')).toEqual([]);
     expect((await state()).errors).toEqual([]);
   });
 });

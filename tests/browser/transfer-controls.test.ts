@@ -8,8 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, REPO, buildDemo, demoState, launch, serveStatic, type BrowserSession, type StaticServer } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { HAVE_CHROMIUM, REPO, demoState, useDemo } from './harness.js';
 
 interface TransferState {
   state: string;
@@ -20,30 +20,19 @@ interface TransferState {
 const HAVE_MODEL = existsSync(join(REPO, 'models', 'lenet5-mnist.safetensors'));
 
 describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo controls in Chromium', () => {
-  let server: StaticServer;
-  let b: BrowserSession;
-
-  beforeAll(async () => {
-    server = await serveStatic(await buildDemo('transfer'));
-    b = await launch({ webgpu: true });
-  }, 120_000);
-
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
-  });
+  const demo = useDemo('transfer');
 
   it('the first "Train both" click, made as soon as the button can be clicked, starts the race', async () => {
-    await b.page.goto(`${server.url}?steps=10&batch=16&evalEvery=5&test=200`);
-    await b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
+    await demo.b.page.goto(`${demo.server.url}?steps=10&batch=16&evalEvery=5&test=200`);
+    await demo.b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
     // What the page says at the moment it appears: loading (button disabled), or ready.
-    const start = b.page.locator('#start');
+    const start = demo.b.page.locator('#start');
     const enabledAtFirst = await start.isEnabled();
-    const shownState = await b.page.locator('#s-state').textContent();
-    const hookState = (await demoState<TransferState>(b.page)).state;
+    const shownState = await demo.b.page.locator('#s-state').textContent();
+    const hookState = (await demoState<TransferState>(demo.b.page)).state;
     // playwright clicks as soon as the button is visible and enabled: the user's first click.
     await start.click({ timeout: 60_000 });
-    await b.page.waitForFunction(
+    await demo.b.page.waitForFunction(
       () => {
         const d = (window as unknown as { __demo: TransferState }).__demo;
         return d.steps > 0 || d.errors.length > 0;
@@ -54,12 +43,12 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo controls in Chromi
     // An enabled button is only honest once the race is ready; until then it says "loading".
     if (enabledAtFirst) expect(hookState).toBe('idle');
     else expect(shownState).toMatch(/loading/);
-    const s = await demoState<TransferState>(b.page);
-    expect(s.errors, b.log.join('\n')).toEqual([]);
+    const s = await demoState<TransferState>(demo.b.page);
+    expect(s.errors, demo.b.log.join('\n')).toEqual([]);
     expect(s.steps).toBeGreaterThan(0);
   }, 150_000);
 
   it('leaves no errors in the console', () => {
-    expect(b.errors, b.log.join('\n')).toEqual([]);
+    expect(demo.b.errors, demo.b.log.join('\n')).toEqual([]);
   });
 });

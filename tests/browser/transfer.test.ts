@@ -9,8 +9,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, REPO, buildDemo, demoState, launch, screenshot, serveStatic, type BrowserSession, type StaticServer } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { HAVE_CHROMIUM, REPO, demoState, screenshot, useDemo } from './harness.js';
 
 interface TransferState {
   state: string;
@@ -28,25 +28,14 @@ if (!HAVE_MODEL) console.warn('tests/browser/transfer.test.ts: skipped, models/l
 const STEPS = 40;
 
 describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo in Chromium (WebGPU on SwiftShader)', () => {
-  let server: StaticServer;
-  let b: BrowserSession;
+  const demo = useDemo('transfer');
 
-  beforeAll(async () => {
-    server = await serveStatic(await buildDemo('transfer'));
-    b = await launch({ webgpu: true });
-  }, 120_000);
-
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
-  });
-
-  const state = () => demoState<TransferState>(b.page);
+  const state = () => demoState<TransferState>(demo.b.page);
 
   it('fine-tunes and trains from scratch side by side: both curves, fine-tuned ahead at equal steps', async () => {
-    await b.page.goto(`${server.url}?steps=${STEPS}&batch=32&evalEvery=10&test=500&autostart=1`);
-    await b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
-    await b.page.waitForFunction(
+    await demo.b.page.goto(`${demo.server.url}?steps=${STEPS}&batch=32&evalEvery=10&test=500&autostart=1`);
+    await demo.b.page.locator('#ui').waitFor({ state: 'visible', timeout: 60_000 });
+    await demo.b.page.waitForFunction(
       () => {
         const d = (window as unknown as { __demo: TransferState }).__demo;
         return d.state === 'done' || d.errors.length > 0;
@@ -55,7 +44,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo in Chromium (WebGP
       { timeout: 240_000, polling: 500 },
     );
     const s = await state();
-    expect(s.errors, b.log.join('\n')).toEqual([]);
+    expect(s.errors, demo.b.log.join('\n')).toEqual([]);
     expect(s.adapter.toLowerCase()).toContain('swiftshader');
     expect(s.steps).toBe(STEPS);
     // The pretrained model (250 KB) and the gzipped Fashion subset (1.3 MB), nothing else big.
@@ -77,17 +66,17 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo in Chromium (WebGP
     expect(s.losses.finetuned.length).toBeGreaterThan(3);
     expect(s.losses.scratch.length).toBe(s.losses.finetuned.length);
     // The charts draw two series each (uPlot's legend lists them) and the gallery shows guesses.
-    expect(await b.page.locator('#acc-chart .u-legend .u-series').count()).toBe(3); // step + 2 series
-    expect(await b.page.locator('#acc-chart canvas').count()).toBeGreaterThan(0);
-    expect(await b.page.locator('#gallery .guess.right').count()).toBeGreaterThan(10);
-    await screenshot(b.page, 'transfer-demo');
+    expect(await demo.b.page.locator('#acc-chart .u-legend .u-series').count()).toBe(3); // step + 2 series
+    expect(await demo.b.page.locator('#acc-chart canvas').count()).toBeGreaterThan(0);
+    expect(await demo.b.page.locator('#gallery .guess.right').count()).toBeGreaterThan(10);
+    await screenshot(demo.b.page, 'transfer-demo');
   }, 300_000);
 
   it('freezing the conv layers resets the race with fewer trainable parameters', async () => {
     const before = (await state()).trainable!;
     expect(before.finetuned).toBe(before.scratch); // 51,902 each (head on fc1): nothing frozen
-    await b.page.check('#freeze');
-    await b.page.waitForFunction(
+    await demo.b.page.check('#freeze');
+    await demo.b.page.waitForFunction(
       (n) => {
         const d = (window as unknown as { __demo: TransferState }).__demo;
         return d.trainable !== null && d.trainable.finetuned < n && d.curves.finetuned.length === 1;
@@ -102,7 +91,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo in Chromium (WebGP
   }, 90_000);
 
   it('leaves no errors in the console', async () => {
-    expect(b.errors, b.log.join('\n')).toEqual([]);
+    expect(demo.b.errors, demo.b.log.join('\n')).toEqual([]);
     expect((await state()).errors).toEqual([]);
   });
 });

@@ -6,8 +6,8 @@
  * "matmul: input 0 ... was already disposed" while the page said "running" with the step frozen.
  * An invalid setting must be reported on the page, and the models in use must keep working.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, buildDemo, demoState, launch, serveStatic, type BrowserSession, type StaticServer } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { HAVE_CHROMIUM, demoState, useDemo } from './harness.js';
 
 interface XorState {
   state: string;
@@ -16,50 +16,39 @@ interface XorState {
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('XOR demo controls in Chromium', () => {
-  let server: StaticServer;
-  let b: BrowserSession;
+  const demo = useDemo('xor');
 
-  beforeAll(async () => {
-    server = await serveStatic(await buildDemo('xor'));
-    b = await launch({ webgpu: true });
-  }, 60_000);
-
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
-  });
-
-  const state = () => demoState<XorState>(b.page);
+  const state = () => demoState<XorState>(demo.b.page);
   const stepsAbove = (n: number) =>
-    b.page.waitForFunction((k) => (window as unknown as { __demo: XorState }).__demo.steps > k, n, { timeout: 30_000, polling: 100 });
+    demo.b.page.waitForFunction((k) => (window as unknown as { __demo: XorState }).__demo.steps > k, n, { timeout: 30_000, polling: 100 });
 
   it('a negative learning rate on Reset shows a settings error and the old models keep training', async () => {
-    await b.page.goto(server.url);
+    await demo.b.page.goto(demo.server.url);
     await stepsAbove(10);
-    await b.page.fill('#lr', '-1');
-    await b.page.click('#reset');
-    const note = b.page.locator('#note');
+    await demo.b.page.fill('#lr', '-1');
+    await demo.b.page.click('#reset');
+    const note = demo.b.page.locator('#note');
     await note.filter({ hasText: 'learning rate' }).waitFor({ timeout: 10_000 });
     expect(await note.textContent()).toMatch(/positive number/);
     // The old models are intact: pausing and resuming goes on stepping them.
     if ((await state()).state === 'running') {
-      await b.page.click('#pause');
-      await b.page.waitForFunction(() => (window as unknown as { __demo: XorState }).__demo.state === 'paused', undefined, { timeout: 10_000 });
+      await demo.b.page.click('#pause');
+      await demo.b.page.waitForFunction(() => (window as unknown as { __demo: XorState }).__demo.state === 'paused', undefined, { timeout: 10_000 });
     }
     const at = (await state()).steps;
     expect(at).toBeGreaterThan(10); // not reset
-    await b.page.click('#pause'); // Resume
+    await demo.b.page.click('#pause'); // Resume
     await stepsAbove(at + 5);
     const s = await state();
     expect(s.state).toBe('running');
-    expect(s.errors, b.log.join('\n')).toEqual([]);
-    expect(b.errors, b.log.join('\n')).toEqual([]);
+    expect(s.errors, demo.b.log.join('\n')).toEqual([]);
+    expect(demo.b.errors, demo.b.log.join('\n')).toEqual([]);
   }, 60_000);
 
   it('a valid learning rate then resets: the error goes, training starts over', async () => {
-    await b.page.fill('#lr', '0.05');
-    await b.page.click('#reset');
-    await b.page.waitForFunction(
+    await demo.b.page.fill('#lr', '0.05');
+    await demo.b.page.click('#reset');
+    await demo.b.page.waitForFunction(
       () => {
         const d = (window as unknown as { __demo: XorState }).__demo;
         return d.state === 'running' && d.steps > 0 && d.steps < 50;
@@ -67,7 +56,7 @@ describe.skipIf(!HAVE_CHROMIUM)('XOR demo controls in Chromium', () => {
       undefined,
       { timeout: 10_000, polling: 50 },
     );
-    expect(await b.page.locator('#note').textContent()).not.toMatch(/learning rate/);
-    expect(b.errors, b.log.join('\n')).toEqual([]);
+    expect(await demo.b.page.locator('#note').textContent()).not.toMatch(/learning rate/);
+    expect(demo.b.errors, demo.b.log.join('\n')).toEqual([]);
   }, 30_000);
 });
