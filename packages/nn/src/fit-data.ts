@@ -147,7 +147,7 @@ export function checkedLoss(output: Tensor, targets: Tensor): Tensor {
 export function defaultLoss(output: Tensor, targets: Tensor): Tensor {
   if (targets instanceof Tensor && targets.dtype === 'int32' && output instanceof Tensor && output.rank === 2) {
     const c = output.shape[1]!;
-    const bad = ts.noGrad(() => ts.tidy(() => ts.keep(targets.lt(0).add(targets.ge(c)).max())));
+    const bad = () => ts.noGrad(() => ts.tidy(() => ts.keep(targets.lt(0).add(targets.ge(c)).max())));
     ts.checkAtNextRead(bad, 'defaultLoss', `labels hold class ids outside [0, ${c}): the output [N, ${c}] has ${c} classes, so ids must be 0..${c - 1}`);
   }
   return checkedLoss(output, targets);

@@ -41,7 +41,7 @@ const floatOf = (t: Tensor): Tensor => (t.dtype === 'float32' ? t : t.cast('floa
  * and reported at the next read, so no step waits for it.
  */
 function checkProbabilities(fn: string, p: Tensor): void {
-  const bad = ts.noGrad(() => ts.tidy(() => ts.keep(p.lt(0).add(p.gt(1)).max())));
+  const bad = () => ts.noGrad(() => ts.tidy(() => ts.keep(p.lt(0).add(p.gt(1)).max())));
   ts.checkAtNextRead(
     bad,
     fn,

@@ -58,29 +58,32 @@ const deferred = new DeferredChecks();
 /**
  * Queues a check of a value on the device: if any element of `bad` is nonzero when the next
  * tensor read happens (`data()`, `item()`, `array()`), that read throws `<op>: <message>`.
- * `bad` is typically a comparison reduced with `.max()`; the check takes it over (it is disposed
- * here, the check keeps its own handle until the read). Nothing waits now.
+ * `bad` is typically a comparison reduced with `.max()`, or a function that makes it; the check
+ * takes it over (it is disposed here, the check keeps its own handle until the read). Nothing
+ * waits now. Pass a function where the flag costs kernels: inside a step that `ts.compile` is
+ * recording, the check is skipped and the function never runs, so replays carry no dead work.
  *
  * @example
  * // flag probabilities outside [0, 1] without reading them back
- * ts.checkAtNextRead(ts.noGrad(() => p.lt(0).add(p.gt(1)).max()), 'myLoss', 'predictions must be probabilities');
+ * ts.checkAtNextRead(() => ts.noGrad(() => p.lt(0).add(p.gt(1)).max()), 'myLoss', 'predictions must be probabilities');
  */
-export function checkAtNextRead(bad: Tensor, op: string, message: string): void {
-  if (!(bad instanceof Tensor) || bad.size !== 1)
-    throw opError('checkAtNextRead', `the flag must be a one-element Tensor, got ${bad instanceof Tensor ? `shape [${bad.shape}]` : typeof bad}`);
+export function checkAtNextRead(flag: Tensor | (() => Tensor), op: string, message: string): void {
   // A step being recorded by ts.compile replays without its host-side bookkeeping, and a flag
   // held until a read that a compiled loop may never make would pin a buffer of the recording:
   // compiled steps skip these checks (validate the data with an eager step or ts.checkLabels).
   if (capture.active) {
-    bad.dispose();
+    if (flag instanceof Tensor) flag.dispose();
     return;
   }
+  const bad = typeof flag === 'function' ? flag() : flag;
+  if (!(bad instanceof Tensor) || bad.size !== 1)
+    throw opError('checkAtNextRead', `the flag must be a one-element Tensor, got ${bad instanceof Tensor ? `shape [${bad.shape}]` : typeof bad}`);
   const f32 = bad.dtype === 'float32' ? bad : bad.cast('float32');
-  const flag = f32._internalView([1]);
+  const held = f32._internalView([1]);
   f32.dispose();
   bad.dispose();
   // Held until the next read, like the scalar cache: reported apart from the user's tensors.
   engine.cachedBytes += 4;
-  deferred.pending.push({ flag, op, message });
+  deferred.pending.push({ flag: held, op, message });
   setDebugTool(deferred, true);
 }
