@@ -13,6 +13,7 @@
 // reads fblocks and owblocks.
 
 #include "lib/conv.wgsl"
+#include "lib/epilogue.wgsl"
 
 override HAS_BIAS: u32 = 0u;
 // 0 none, 1 relu.
@@ -217,15 +218,15 @@ fn put(row: u32, ow: u32, nf: u32, plane: u32, acc: vec4<f32>, ok: bool) {
     v = max(v, vec4<f32>(0.0));
   }
   let o = row + ow;
-  OUT[o] = v.x;
+  OUT[o] = epilogue(v.x, o);
   if (FPT > 1u && nf > 1u) {
-    OUT[o + plane] = v.y;
+    OUT[o + plane] = epilogue(v.y, o + plane);
   }
   if (FPT > 2u && nf > 2u) {
-    OUT[o + 2u * plane] = v.z;
+    OUT[o + 2u * plane] = epilogue(v.z, o + 2u * plane);
   }
   if (FPT > 3u && nf > 3u) {
-    OUT[o + 3u * plane] = v.w;
+    OUT[o + 3u * plane] = epilogue(v.w, o + 3u * plane);
   }
 }
 

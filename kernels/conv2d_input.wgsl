@@ -18,6 +18,7 @@
 // reads cblocks and iwblocks.
 
 #include "lib/conv.wgsl"
+#include "lib/epilogue.wgsl"
 
 override SLIDE: u32 = 0u;
 // Phases along w and h: the stride where the dilation is 1 (the tile's columns, or rows, are
@@ -269,14 +270,14 @@ fn put(row: u32, iw: u32, nc: u32, plane: u32, v: vec4<f32>, ok: bool) {
     return;
   }
   let o = row + iw;
-  DX[o] = v.x;
+  DX[o] = epilogue(v.x, o);
   if (CPT > 1u && nc > 1u) {
-    DX[o + plane] = v.y;
+    DX[o + plane] = epilogue(v.y, o + plane);
   }
   if (CPT > 2u && nc > 2u) {
-    DX[o + 2u * plane] = v.z;
+    DX[o + 2u * plane] = epilogue(v.z, o + 2u * plane);
   }
   if (CPT > 3u && nc > 3u) {
-    DX[o + 3u * plane] = v.w;
+    DX[o + 3u * plane] = epilogue(v.w, o + 3u * plane);
   }
 }

@@ -2,6 +2,8 @@
 // registers and needs no workgroup memory or barriers, which is what CPU-emulated adapters run
 // fastest; transposes are read through the row/column strides instead of being copied.
 
+#include "lib/epilogue.wgsl"
+
 struct Params {
   M: u32,
   N: u32,
@@ -114,7 +116,8 @@ fn put(out_base: u32, row: u32, col0: u32, acc: vec4<f32>) {
   }
   for (var j = 0u; j < 4u; j++) {
     if (col0 + j < P.N) {
-      OUT[out_base + row * P.N + col0 + j] = v[j];
+      let o = out_base + row * P.N + col0 + j;
+      OUT[o] = epilogue(v[j], o);
     }
   }
 }
@@ -188,7 +191,8 @@ fn put_spread(out_base: u32, row: u32, c: u32, acc: vec4<f32>) {
       if (ACT == 1u) {
         v = max(v, 0.0);
       }
-      OUT[out_base + row * P.N + col] = v;
+      let o = out_base + row * P.N + col;
+      OUT[o] = epilogue(v, o);
     }
   }
 }

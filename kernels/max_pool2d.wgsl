@@ -12,6 +12,7 @@
 // Params and the window helpers are shared with avg_pool2d.wgsl through lib/pool.wgsl.
 
 #include "lib/pool.wgsl"
+#include "lib/epilogue.wgsl"
 
 // 1 for a 2x2 window without padding: every tap is in bounds, and the forward window is unrolled.
 override K2: u32 = 0u;
@@ -96,10 +97,10 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let b = win.plane + u32(at0);
     let a = ARG[i];
     let g = SRC[i];
-    DST[b] = select(0.0, g, a == at0);
-    DST[b + 1u] = select(0.0, g, a == at0 + 1);
-    DST[b + P.W] = select(0.0, g, a == at0 + i32(P.W));
-    DST[b + P.W + 1u] = select(0.0, g, a == at0 + i32(P.W) + 1);
+    DST[b] = epilogue(select(0.0, g, a == at0), b);
+    DST[b + 1u] = epilogue(select(0.0, g, a == at0 + 1), b + 1u);
+    DST[b + P.W] = epilogue(select(0.0, g, a == at0 + i32(P.W)), b + P.W);
+    DST[b + P.W + 1u] = epilogue(select(0.0, g, a == at0 + i32(P.W) + 1), b + P.W + 1u);
     return;
   }
   if (NONOVERLAP == 1u) {
@@ -107,7 +108,7 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let oc = u32(max(o, 0));
     let r = i / P.W;
     let at = i32((r % P.H) * P.W + i % P.W);
-    DST[i] = select(0.0, SRC[oc], o >= 0 && ARG[oc] == at);
+    DST[i] = epilogue(select(0.0, SRC[oc], o >= 0 && ARG[oc] == at), i);
     return;
   }
   let r = range_of(i);
@@ -120,5 +121,5 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
       }
     }
   }
-  DST[i] = sum;
+  DST[i] = epilogue(sum, i);
 }

@@ -1,6 +1,8 @@
 // Reduces over a set of axes: one thread per output element walks the reduced sub-box.
 // The caller merges adjacent axes first, so the walk is usually a single strided loop.
 
+#include "lib/epilogue.wgsl"
+
 struct Params {
   out_size: u32,
   red_size: u32,
@@ -88,6 +90,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   } else if (OUT_INT == 1u) {
     OUT[o] = bitcast<u32>(i32(acc));
   } else {
-    OUT[o] = bitcast<u32>(acc);
+    OUT[o] = bitcast<u32>(epilogue(acc, o));
   }
 }

@@ -467,6 +467,7 @@ export const NOT_OPS: Readonly<Record<string, string>> = {
   batchNormGeometry: 'shape helper for backends',
   matmulDims: 'shape helper for backends',
   reducedShape: 'shape helper for backends',
+  evalFused: 'fusion: how backends run a fused kernel (compile/fuse.ts)',
 };
 
 /** Arguments for an export nobody wrote a spec for: a few tensors, numbers, shapes and options. */

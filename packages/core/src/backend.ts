@@ -1,4 +1,5 @@
 import type { DType } from './dtype.js';
+import type { FusedKernel } from './ops/expr.js';
 import type { OpName, OpParams, TensorInfo } from './ops/registry.js';
 
 /**
@@ -145,7 +146,30 @@ export interface Backend {
   prepare?<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): PreparedRun | null;
   /** Queues a call `prepare` made, as `run` with its arguments would have. */
   runPrepared?(prepared: PreparedRun): void;
+  /**
+   * Optional, for `ts.compile`'s fusion: starts building one kernel for a chain of elementwise
+   * ops (ops/expr.ts), without blocking. `ready` settles once `runFused` can run it; it
+   * rejects if the backend cannot build it. Returns null for a kernel the backend declines.
+   * With `kernel.producer`, `producer` is that op's arguments at capture (its output being
+   * the chain's stored value) and the kernel is the op's own with the chain as epilogue.
+   */
+  compileFused?(kernel: FusedKernel, producer?: KernelArgs<unknown>): { kernel: FusedHandle; ready: Promise<void> } | null;
+  /**
+   * Optional: whether `compileFused` can apply a chain to the values `op`'s kernel stores (an
+   * epilogue); only then does the fuser join a chain to the op before it.
+   */
+  fusesAfter?(op: OpName): boolean;
+  /**
+   * Queues a kernel from `compileFused` over `inputs` and `outputs` (one buffer per input and
+   * output of the kernel, outputs never aliasing inputs), and for an epilogue the producer's
+   * arguments of this call (`out` being outputs[0]). Returns false, queuing nothing, while
+   * the kernel is still being built: the caller then runs the unfused ops.
+   */
+  runFused?(kernel: FusedHandle, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], producer?: KernelArgs<unknown>): boolean;
 }
+
+/** A backend's built fused kernel (see `Backend.compileFused`); opaque to core. */
+export type FusedHandle = object & { readonly __fusedHandle?: never };
 
 /** How `ts.init()` creates a backend it finds by name; backends register one when imported. */
 export interface BackendFactory {

@@ -21,6 +21,11 @@ export type CompileResult = Tensor | readonly Tensor[] | { readonly [key: string
 export interface CompileOptions {
   /** How many input signatures (shapes and dtypes) keep a recording; the least recently used goes first. Default 4. */
   cacheSize?: number;
+  /**
+   * Whether chains of elementwise ops run as one generated kernel (on backends that build
+   * them). Default true; false keeps every op's own kernel, for debugging.
+   */
+  fuse?: boolean;
 }
 
 /** Counters of a compiled function, for tests and benchmarks. @example const i: ts.CompileInfo = ts.compile((x: ts.Tensor) => x.mul(2)).info; */
@@ -35,6 +40,9 @@ export interface CompileInfo {
   ownedBytes: number;
   /** Backend calls (kernels, updates, copies, writes) each recording replays, newest first. */
   calls: number[];
+  /** Generated kernels in the recordings, and how many op kernels they stand for (see `fuse`). */
+  fusedKernels: number;
+  fusedOps: number;
 }
 
 /**
@@ -50,6 +58,12 @@ export interface CompiledFunction<A extends Tensor[], R extends CompileResult> {
   invalidate(): void;
   /** Frees the recordings; calling the function afterwards is an error. */
   dispose(): void;
+  /**
+   * Settles when the generated kernels of the recordings made so far are built. Calls made
+   * before run their ops one by one (same results), so awaiting this is never required;
+   * benchmarks and tests await it to measure or check the fused form.
+   */
+  ready(): Promise<void>;
   readonly info: CompileInfo;
 }
 
@@ -194,6 +208,7 @@ export function compile<A extends Tensor[], R extends CompileResult>(fn: (...arg
             throw e;
           }
         },
+        { fuse: opts.fuse ?? true },
       );
     } catch (e) {
       if (!freedShape) throw e;
@@ -242,6 +257,9 @@ export function compile<A extends Tensor[], R extends CompileResult>(fn: (...arg
   }) as CompiledFunction<A, R>;
 
   compiled.invalidate = invalidate;
+  compiled.ready = async () => {
+    await Promise.all([...cache.values()].map((e) => e.recording?.ready));
+  };
   compiled.dispose = () => {
     invalidate();
     disposed = true;
@@ -253,7 +271,9 @@ export function compile<A extends Tensor[], R extends CompileResult>(fn: (...arg
         recordings: recs.length,
         ...counts,
         ownedBytes: recs.reduce((s, r) => s + r.ownedBytes, 0),
-        calls: recs.reverse().map((r) => r.entries.length),
+        calls: [...recs].reverse().map((r) => r.entries.length),
+        fusedKernels: recs.reduce((s, r) => s + r.fused.kernels, 0),
+        fusedOps: recs.reduce((s, r) => s + r.fused.ops, 0),
       };
     },
   });

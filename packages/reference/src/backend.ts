@@ -1,8 +1,23 @@
-import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, UpdateArgs } from '@tessera/core';
+import {
+  evalFused,
+  type Backend,
+  type BackendInfo,
+  type BackendStats,
+  type DeviceBuffer,
+  type FusedHandle,
+  type FusedKernel,
+  type KernelArgs,
+  type OpName,
+  type OpParams,
+  type UpdateArgs,
+} from '@tessera/core';
 import { RefBuffer, refBuffer } from './buffer.js';
 import { REFERENCE_KERNELS, referenceUpdate } from './kernels/index.js';
 
 export { RefBuffer } from './buffer.js';
+
+/** Ops a fused chain may follow as an epilogue (compile/fuse.ts); the same as the WebGPU backend's. */
+const EPILOGUE_OPS: ReadonlySet<string> = new Set(['matmul', 'conv2d', 'conv2dBackpropInput', 'maxPool2dBackward', 'sum', 'max', 'min']);
 
 /** The one kernel signature every entry of REFERENCE_KERNELS has, whatever its op. */
 type AnyKernel = (args: KernelArgs<unknown>) => void;
@@ -91,6 +106,39 @@ export class ReferenceBackend implements Backend {
     if (!kernel) throw new Error(`reference backend: no kernel for op '${op}'`);
     kernel(args);
     this.dispatches++;
+  }
+
+  /**
+   * For `ts.compile`'s fusion: a fused kernel is interpreted from its expressions (evalFused,
+   * the semantics every backend's rendering follows), ready at once. An epilogue runs its
+   * producer's kernel into a scratch buffer first.
+   */
+  compileFused(kernel: FusedKernel): { kernel: FusedHandle; ready: Promise<void> } {
+    return { kernel: { source: kernel } as FusedHandle, ready: Promise.resolve() };
+  }
+
+  /** The ops whose results a fused chain may follow as an epilogue: those the WebGPU backend extends. */
+  fusesAfter(op: OpName): boolean {
+    return EPILOGUE_OPS.has(op);
+  }
+
+  runFused(kernel: FusedHandle, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], producer?: KernelArgs<unknown>): boolean {
+    this.check('compile');
+    const k = (kernel as { source: FusedKernel }).source;
+    let acc: Float32Array | undefined;
+    if (producer) {
+      const scratch = new RefBuffer(producer.out.size * 4);
+      (REFERENCE_KERNELS[k.producer as OpName] as AnyKernel)({ ...producer, out: { ...producer.out, buf: scratch } });
+      acc = scratch.f32;
+    }
+    evalFused(
+      k,
+      inputs.map((b, i) => (k.inputs[i] === 'int32' ? refBuffer(b).i32 : refBuffer(b).f32)),
+      outputs.map((b) => refBuffer(b).f32),
+      acc,
+    );
+    this.dispatches++;
+    return true;
   }
 
   /** Copies `elements` 4-byte words from `src` to `dst`, bit for bit. */

@@ -1,12 +1,26 @@
-import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, PreparedRun, UpdateArgs } from '@tessera/core';
+import type {
+  Backend,
+  BackendInfo,
+  BackendStats,
+  DeviceBuffer,
+  FusedHandle,
+  FusedKernel,
+  KernelArgs,
+  OpName,
+  OpParams,
+  PreparedRun,
+  UpdateArgs,
+} from '@tessera/core';
+import { FusedKernels, type FusedPipeline } from './fusion/kernels.js';
 import { BufferUsage, MapMode } from './flags.js';
 import { WEBGPU_KERNELS, type KernelContext } from './ops/index.js';
 import { updateCall, type UpdateBuffers } from './ops/optim.js';
 import { copyCall } from './ops/shape.js';
 import { KERNELS, grid1d, kernelCall, type AnyKernelCall, type DeviceCaps } from './spec.js';
 import { BufferPool, sizeClass } from './pool.js';
-import { PipelineCache } from './pipelines.js';
+import { PipelineCache, WARM_SET, type PipelineEntry } from './pipelines.js';
 import { packUniforms, uniformLayout } from './uniforms.js';
+import { ReadWait, pollingSlowsDevice, sleep } from './readwait.js';
 
 /** Dispatches queued before an automatic submit; bounds latency and the uniform arena's size. */
 const MAX_PENDING_DISPATCHES = 1024;
@@ -15,13 +29,38 @@ const ARENA_BYTES = MAX_PENDING_DISPATCHES * UNIFORM_SLOT;
 
 /** One dispatch of a prepared run (`prepare`): everything but the uniform arena offset resolved. */
 interface PreparedDispatch {
-  pipeline: GPUComputePipeline;
+  pipeline: PipelineEntry;
   bindGroup: GPUBindGroup;
   uniforms: Uint8Array;
   /** Arena bytes the dispatch takes (its uniforms rounded up to UNIFORM_SLOT). */
   slotBytes: number;
   workgroups: readonly [number, number, number];
 }
+
+/** A dispatch queued behind a pipeline still being created (see `PipelineEntry`). */
+interface DeferredDispatch {
+  pipeline: PipelineEntry | GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  offset: number;
+  workgroups: readonly [number, number, number];
+}
+
+/**
+ * What `warmup` does with the warm set (`WARM_SET`): 'background' starts it and returns (init
+ * stays fast; a first step that needs a variant still in flight queues its dispatches until the
+ * read that waits anyway), 'await' waits for it, 'none' leaves every pipeline to first use.
+ *
+ * @example
+ * import { createBackend } from '@tessera/webgpu';
+ * await ts.init({ backend: await createBackend({ warmPipelines: 'none' }) }); // a script that adds two numbers
+ */
+export type WarmPipelines = 'background' | 'await' | 'none';
+
+/**
+ * Ops whose kernels send their stores through kernels/lib/epilogue.wgsl, so that a fused chain
+ * can follow them (the reduce kernel's float path only: int32 results do not fuse).
+ */
+const EPILOGUE_OPS: ReadonlySet<OpName> = new Set<OpName>(['matmul', 'conv2d', 'conv2dBackpropInput', 'maxPool2dBackward', 'sum', 'max', 'min']);
 
 /** No op flagged by `checkFinite` (the flag keeps the smallest tag, so it starts at the largest). */
 const NO_FLAG = 0xffffffff;
@@ -57,6 +96,8 @@ export class WebGPUBackend implements Backend {
   /** Set by `destroy()`: a device destroyed by anyone else (or lost) is a failure, ours is not. */
   private destroying = false;
   private counters = { buffersCreated: 0, submits: 0, dispatches: 0, allocatedBytes: 0 };
+  /** Generated kernels of `ts.compile`'s fusion, made on first use. */
+  private fused: FusedKernels | null = null;
   /** Long-lived buffers of the update kernel (placeholders, a 1.0 scale). */
   private readonly own: UpdateBuffers;
   /** The checkNumerics flag, made on first use. */
@@ -64,6 +105,10 @@ export class WebGPUBackend implements Backend {
   /** Scratch buffers of the op being recorded; back to the pool once its dispatches are queued. */
   private readonly scratchBufs: DeviceBuffer[] = [];
   private readonly ctx: KernelContext;
+  /** Dispatches waiting for a pipeline in flight, in order; later dispatches queue behind them. */
+  private deferred: DeferredDispatch[] = [];
+  /** Paces readbacks on CPU adapters in Node (see readwait.ts); null maps at once. */
+  readWait: ReadWait | null;
 
   /** `caps` overrides what the adapter's description implies (tests force GPU variants this way). */
   constructor(
@@ -72,6 +117,7 @@ export class WebGPUBackend implements Backend {
     caps: Partial<DeviceCaps> = {},
   ) {
     this.pipelines = new PipelineCache(device);
+    this.readWait = pollingSlowsDevice(info.isCPU) ? new ReadWait() : null;
     this.arena = device.createBuffer({ label: 'uniform arena', size: ARENA_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
     this.caps = {
       registerTiling: info.isCPU,
@@ -101,9 +147,20 @@ export class WebGPUBackend implements Backend {
     });
   }
 
-  /** Compiles all kernels up front so WGSL errors surface at init with file and line. */
-  async warmup(): Promise<void> {
+  /**
+   * Compiles all kernels up front so WGSL errors surface at init with file and line, and starts
+   * creating the pipelines a typical CNN step uses (`WARM_SET`) as `pipelines` says.
+   */
+  async warmup(pipelines: WarmPipelines = 'background'): Promise<void> {
     await this.pipelines.compileAll();
+    if (pipelines === 'none') return;
+    const warm = this.pipelines.warm(WARM_SET[this.caps.registerTiling ? 'cpu' : 'gpu']);
+    if (pipelines === 'await') await warm;
+  }
+
+  /** Pipeline creation counts (sync, async, forced) and sync ms, for benchmarks. */
+  get pipelineStats(): Readonly<PipelineCache['stats']> {
+    return this.pipelines.stats;
   }
 
   private check(op: string): void {
@@ -143,7 +200,7 @@ export class WebGPUBackend implements Backend {
     // the old device: it must not enter this pool, where a later alloc would hand it out.
     if (!this.bufferIds.has(buf as GPUBuffer)) return;
     this.pool.release(buf as GPUBuffer);
-    if (this.encoder) this.recycled.add(buf as GPUBuffer);
+    if (this.encoder || this.deferred.length) this.recycled.add(buf as GPUBuffer);
   }
 
   write(buf: DeviceBuffer, data: ArrayBufferView): void {
@@ -167,27 +224,17 @@ export class WebGPUBackend implements Backend {
    */
   prepare<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): PreparedRun | null {
     this.check(op);
-    let scratch = false;
-    const ctx: KernelContext = {
-      caps: this.caps,
-      scratch: (bytes) => {
-        scratch = true;
-        return this.ctx.scratch(bytes);
-      },
-    };
-    const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<OpParams[K]>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
-    while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
+    const { calls: list, scratch } = this.callsOf(op, args as KernelArgs<unknown>);
     if (scratch) return null;
-    const list: readonly AnyKernelCall[] = Array.isArray(calls) ? calls : [calls as AnyKernelCall];
     return list.map((call): PreparedDispatch => {
-      const { key, pipeline } = this.pipelines.pipeline(call.kernel, call.constants as Record<string, number> | undefined);
+      const pipeline = this.pipelines.lookup(call.kernel, call.constants as Record<string, number> | undefined);
       const layout = uniformLayout(call.kernel);
       const uniforms = new Uint8Array(layout.size);
       packUniforms(layout, call.uniforms as Record<string, number | readonly number[]>, new DataView(uniforms.buffer), 0);
       const named = call.buffers as Record<string, GPUBuffer>;
       const bindGroup = this.bindGroup(
         call.kernel,
-        key,
+        pipeline.key,
         KERNELS[call.kernel].buffers.map((name) => named[name]!),
         layout.size,
       );
@@ -205,6 +252,85 @@ export class WebGPUBackend implements Backend {
       this.arenaUsed += d.slotBytes;
       this.encode(d.pipeline, d.bindGroup, offset, d.workgroups);
     }
+  }
+
+  /**
+   * For `ts.compile`: starts building a generated kernel for a chain of elementwise ops, alone
+   * or as the epilogue of its producer's kernel (fusion/). Null for a producer that does not
+   * run as one dispatch of a kernel with an epilogue hook.
+   */
+  compileFused(kernel: FusedKernel, producer?: KernelArgs<unknown>): { kernel: FusedHandle; ready: Promise<void> } | null {
+    this.check('compile');
+    this.fused ??= new FusedKernels(this.device, this.pipelines);
+    if (!kernel.producer) return this.fused.build(kernel);
+    const call = producer && this.singleCall(kernel.producer as OpName, producer);
+    return call ? this.fused.buildEpilogue(kernel, call) : null;
+  }
+
+  /** The ops whose kernels take an epilogue (they include kernels/lib/epilogue.wgsl). */
+  fusesAfter(op: OpName): boolean {
+    return EPILOGUE_OPS.has(op);
+  }
+
+  /** Queues a fused kernel; false while its pipeline is still being created. */
+  runFused(kernel: FusedHandle, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], producer?: KernelArgs<unknown>): boolean {
+    const k = kernel as FusedPipeline;
+    if (!k.pipeline) return false;
+    this.check('compile');
+    let buffers: GPUBuffer[];
+    let uniformSize = 16;
+    let offset = 0;
+    let workgroups = k.workgroups;
+    if (k.producer) {
+      const call = producer && this.singleCall(k.producer.op as OpName, producer);
+      if (!call || call.kernel !== k.producer.kernel || JSON.stringify(call.constants ?? {}) !== k.producer.constants) return false;
+      const layout = uniformLayout(call.kernel);
+      if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
+      offset = this.arenaUsed;
+      packUniforms(layout, call.uniforms as Record<string, number | readonly number[]>, this.arenaView, offset);
+      this.arenaUsed += Math.ceil(layout.size / UNIFORM_SLOT) * UNIFORM_SLOT;
+      uniformSize = layout.size;
+      workgroups = call.workgroups;
+      const named = call.buffers as Record<string, GPUBuffer>;
+      buffers = [...KERNELS[call.kernel].buffers.map((name) => named[name]!), ...(inputs as GPUBuffer[])];
+    } else buffers = [...inputs, ...outputs] as GPUBuffer[];
+    let key = `fused${k.id}`;
+    for (const b of buffers) key += `|${this.bufferIds.get(b)}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size > 8192) this.bindGroups.clear();
+      bg = this.device.createBindGroup({
+        layout: k.layout,
+        entries: [
+          { binding: 0, resource: { buffer: this.arena, size: uniformSize } },
+          ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+        ],
+      });
+      this.bindGroups.set(key, bg);
+    }
+    this.encode(k.pipeline, bg, offset, workgroups);
+    return true;
+  }
+
+  /** `op`'s kernel call for `args` when it is one dispatch that needs no scratch buffer, else null. */
+  private singleCall(op: OpName, args: KernelArgs<unknown>): AnyKernelCall | null {
+    const { calls, scratch } = this.callsOf(op, args);
+    return !scratch && calls.length === 1 ? calls[0]! : null;
+  }
+
+  /** Runs `op`'s kernel builder without dispatching; says whether it asked for scratch buffers (freed again). */
+  private callsOf(op: OpName, args: KernelArgs<unknown>): { calls: readonly AnyKernelCall[]; scratch: boolean } {
+    let scratch = false;
+    const ctx: KernelContext = {
+      caps: this.caps,
+      scratch: (bytes) => {
+        scratch = true;
+        return this.ctx.scratch(bytes);
+      },
+    };
+    const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<unknown>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
+    while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
+    return { calls: Array.isArray(calls) ? calls : [calls as AnyKernelCall], scratch };
   }
 
   copy(src: DeviceBuffer, dst: DeviceBuffer, elements: number): void {
@@ -236,7 +362,7 @@ export class WebGPUBackend implements Backend {
 
   /** Records one dispatch into the open compute pass. */
   dispatch(call: AnyKernelCall): void {
-    const { key, pipeline } = this.pipelines.pipeline(call.kernel, call.constants as Record<string, number> | undefined);
+    const pipeline = this.pipelines.lookup(call.kernel, call.constants as Record<string, number> | undefined);
     const layout = uniformLayout(call.kernel);
     if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
     const offset = this.arenaUsed;
@@ -245,11 +371,36 @@ export class WebGPUBackend implements Backend {
     // Bind in the order the kernel's spec lists its buffers, never the call's key order.
     const named = call.buffers as Record<string, GPUBuffer>;
     const buffers = KERNELS[call.kernel].buffers.map((name) => named[name]!);
-    this.encode(pipeline, this.bindGroup(call.kernel, key, buffers, layout.size), offset, call.workgroups);
+    this.encode(pipeline, this.bindGroup(call.kernel, pipeline.key, buffers, layout.size), offset, call.workgroups);
   }
 
-  /** Records one dispatch whose uniforms are at `offset` in the arena. */
-  private encode(pipeline: GPUComputePipeline, bg: GPUBindGroup, offset: number, workgroups: readonly [number, number, number]): void {
+  /**
+   * Records one dispatch whose uniforms are at `offset` in the arena, or queues it (in order)
+   * while its pipeline, or that of a dispatch queued before it, is still being created.
+   */
+  private encode(p: PipelineEntry | GPUComputePipeline, bg: GPUBindGroup, offset: number, workgroups: readonly [number, number, number]): void {
+    const pipeline = isEntry(p) ? p.pipeline : p;
+    this.readWait?.queued(workgroups[0] * workgroups[1] * workgroups[2]);
+    if (this.deferred.length || !pipeline) this.deferred.push({ pipeline: p, bindGroup: bg, offset, workgroups });
+    else this.record(pipeline, bg, offset, workgroups);
+    this.counters.dispatches++;
+    if (++this.pendingDispatches >= MAX_PENDING_DISPATCHES) this.flush();
+  }
+
+  /** The creation a queued dispatch waits for, if any. */
+  private inFlight(): Promise<void> | null {
+    for (const { pipeline: p } of this.deferred) if (isEntry(p) && !p.pipeline && p.ready) return p.ready;
+    return null;
+  }
+
+  /** Records the queued dispatches; a pipeline still in flight is made synchronously now. */
+  private recordDeferred(): void {
+    const list = this.deferred;
+    this.deferred = [];
+    for (const d of list) this.record(isEntry(d.pipeline) ? this.pipelines.force(d.pipeline) : d.pipeline, d.bindGroup, d.offset, d.workgroups);
+  }
+
+  private record(pipeline: GPUComputePipeline, bg: GPUBindGroup, offset: number, workgroups: readonly [number, number, number]): void {
     if (!this.pass) {
       this.pass = (this.encoder ??= this.device.createCommandEncoder()).beginComputePass();
       this.passPipeline = null;
@@ -262,8 +413,6 @@ export class WebGPUBackend implements Backend {
     this.pass.setBindGroup(0, bg, this.dynOffset, 0, 1);
     const [x, y, z] = workgroups;
     this.pass.dispatchWorkgroups(x, y, z);
-    this.counters.dispatches++;
-    if (++this.pendingDispatches >= MAX_PENDING_DISPATCHES) this.flush();
   }
 
   private bindGroup(kernel: AnyKernelCall['kernel'], key: string, buffers: GPUBuffer[], uniformSize: number): GPUBindGroup {
@@ -285,6 +434,7 @@ export class WebGPUBackend implements Backend {
   }
 
   flush(): void {
+    if (this.deferred.length) this.recordDeferred();
     if (!this.encoder) return;
     this.pass?.end();
     this.pass = null;
@@ -301,13 +451,21 @@ export class WebGPUBackend implements Backend {
     this.check('data');
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const cls = sizeClass(size);
+    // A read waits anyway: let the pipelines that queued dispatches wait for finish being made
+    // (without duplicating them), then record those dispatches ahead of the copy.
+    for (let d = this.inFlight(); d; d = this.inFlight()) await d;
+    if (this.deferred.length) this.recordDeferred();
     const staging = this.stagingPool.acquire(cls) ?? this.device.createBuffer({ size: cls, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     this.pass?.end();
     this.pass = null;
     (this.encoder ??= this.device.createCommandEncoder()).copyBufferToBuffer(buf as GPUBuffer, 0, staging, 0, size);
     this.flush();
+    const wait = this.readWait?.begin();
+    if (wait?.sleep) await sleep(wait.sleep);
+    const mapStart = performance.now();
     try {
       await staging.mapAsync(MapMode.READ, 0, size);
+      if (wait) this.readWait?.end(wait.key, wait.sleep, performance.now() - mapStart);
     } catch (e) {
       // A lost device rejects the map, possibly before `device.lost` settles: wait for it a
       // moment, so that the error says the device is gone rather than just "failed".
@@ -346,6 +504,10 @@ export class WebGPUBackend implements Backend {
   }
 }
 
+function isEntry(p: PipelineEntry | GPUComputePipeline): p is PipelineEntry {
+  return 'descriptor' in p;
+}
+
 /** Reads an adapter's identity into the shape `ts.backendInfo()` reports. */
 export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): BackendInfo {
   const i = adapter.info;
@@ -358,6 +520,7 @@ export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Backend
     'maxComputeWorkgroupStorageSize',
     'maxComputeInvocationsPerWorkgroup',
     'maxComputeWorkgroupsPerDimension',
+    'maxStorageBuffersPerShaderStage',
   ] as const) {
     limits[k] = device.limits[k];
   }

@@ -9,10 +9,11 @@
  * await ts.init();                     // WebGPU: navigator.gpu, or Dawn in Node
  */
 import { asyncLocalStorageContext, getAsyncContext, registerBackend, setAsyncContext, type Backend } from '@tessera/core';
-import { WebGPUBackend, describeAdapter } from './backend.js';
+import { WebGPUBackend, describeAdapter, type WarmPipelines } from './backend.js';
 import type { DeviceCaps } from './spec.js';
 
-export { WebGPUBackend } from './backend.js';
+export { WebGPUBackend, type WarmPipelines } from './backend.js';
+export { WARM_SET, type PipelineVariant } from './pipelines.js';
 export { WGSL } from './kernels.generated.js';
 export { sizeClass } from './pool.js';
 export { uniformLayout } from './uniforms.js';
@@ -38,10 +39,32 @@ async function findGPU(): Promise<GPU> {
  * @example
  * await ts.init({ backend: await backendFromDevice(adapter, device) });
  */
-export async function backendFromDevice(adapter: GPUAdapter, device: GPUDevice, caps: Partial<DeviceCaps> = {}): Promise<Backend> {
+export async function backendFromDevice(
+  adapter: GPUAdapter,
+  device: GPUDevice,
+  caps: Partial<DeviceCaps> = {},
+  warmPipelines?: WarmPipelines,
+): Promise<Backend> {
   const b = new WebGPUBackend(device, describeAdapter(adapter, device), caps);
-  await b.warmup();
+  await b.warmup(warmPipelines ?? defaultWarm(b.info.isCPU));
+  mark('tessera:init:compiled');
   return b;
+}
+
+/**
+ * SwiftShader compiles one pipeline at a time per process (creating LeNet-5's 24 variants
+ * asynchronously all at once took as long as creating them one by one, 2.1 against 1.9 s),
+ * so on CPU adapters warming only moves the work: in the background it made a first tiny op
+ * wait 2.4 s behind the warm set, and awaited it made init 2 s longer. There, pipelines are
+ * made on first use. GPU drivers compile in parallel, off the thread that dispatches.
+ */
+function defaultWarm(isCPU: boolean): WarmPipelines {
+  return isCPU ? 'none' : 'background';
+}
+
+/** A performance mark (seen in DevTools' timeline and `performance.getEntriesByType('mark')`). */
+function mark(name: string): void {
+  globalThis.performance?.mark?.(name);
 }
 
 /** Options of `createBackend`. */
@@ -49,6 +72,11 @@ export interface WebGPUOptions {
   powerPreference?: GPUPowerPreference;
   /** Overrides the kernel choices the adapter implies, e.g. `{ registerTiling: false }` for GPU variants. */
   caps?: Partial<DeviceCaps>;
+  /**
+   * Whether init starts creating the pipelines a typical CNN step uses (`WARM_SET`):
+   * 'background' (the default on GPUs), 'await', or 'none' (the default on CPU adapters).
+   */
+  warmPipelines?: WarmPipelines;
 }
 
 /**
@@ -60,6 +88,7 @@ export interface WebGPUOptions {
  * await ts.init({ backend });
  */
 export async function createBackend(opts: WebGPUOptions = {}): Promise<Backend> {
+  mark('tessera:init:start');
   const gpu = await findGPU();
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new Error('init: no WebGPU adapter is available. In Node, run `bash scripts/ensure-webgpu`; in a browser, check that WebGPU is enabled');
@@ -73,8 +102,10 @@ export async function createBackend(opts: WebGPUOptions = {}): Promise<Backend> 
   ] as const;
   const requiredLimits: Record<string, number> = {};
   for (const k of want) requiredLimits[k] = adapter.limits[k];
+  mark('tessera:init:adapter');
   const device = await adapter.requestDevice({ requiredLimits });
-  return backendFromDevice(adapter, device, opts.caps);
+  mark('tessera:init:device');
+  return backendFromDevice(adapter, device, opts.caps, opts.warmPipelines);
 }
 
 registerBackend('webgpu', { priority: 10, auto: true, create: (opts) => createBackend(opts) });

@@ -9,17 +9,19 @@
  * re-issues the recorded `run` / `update` / `copy` / `write` calls with the slots resolved to
  * the buffers of this call; no shape rule, tape or Tensor is involved until the outputs.
  */
-import type { Backend, DeviceBuffer, KernelArgs, KernelTensor, PreparedRun, UpdateArgs } from '../backend.js';
+import type { Backend, DeviceBuffer, FusedHandle, KernelArgs, KernelTensor, PreparedRun, UpdateArgs } from '../backend.js';
+import type { FusedKernel } from '../ops/expr.js';
 import type { DType } from '../dtype.js';
 import { engine, Storage } from '../engine.js';
 import { opError } from '../errors.js';
 import type { OpName, OpParams } from '../ops/registry.js';
 import { Tensor } from '../tensor.js';
 import { capture, type CaptureHooks, type LiveUpdateValues } from './state.js';
+import { fuse } from './fuse.js';
 
 type SlotKind = 'input' | 'external' | 'owned' | 'output';
 
-interface Slot {
+export interface Slot {
   kind: SlotKind;
   /** The buffer at capture; for owned slots the one replays use (possibly swapped at finalize). */
   buf: DeviceBuffer;
@@ -32,26 +34,44 @@ interface Slot {
 }
 
 /** A KernelTensor whose buffer is a slot index. */
-interface SlotTensor {
+export interface SlotTensor {
   shape: readonly number[];
   dtype: DType;
   size: number;
   slot: number;
 }
 
-type Entry =
-  | {
-      k: 'run';
-      op: OpName;
-      inputs: SlotTensor[];
-      out: SlotTensor;
-      aux: SlotTensor[];
-      params: unknown;
-      randomOffset: number | null;
-      fixed?: KernelArgs<unknown>;
-      /** The backend's prepared form of `fixed` (Backend.prepare), when it has one. */
-      prepared?: PreparedRun | null;
-    }
+/** One recorded kernel. */
+export interface RunEntry {
+  k: 'run';
+  op: OpName;
+  inputs: SlotTensor[];
+  out: SlotTensor;
+  aux: SlotTensor[];
+  params: unknown;
+  randomOffset: number | null;
+  fixed?: KernelArgs<unknown>;
+  /** The backend's prepared form of `fixed` (Backend.prepare), when it has one. */
+  prepared?: PreparedRun | null;
+}
+
+/** A chain of elementwise kernels run as one (compile/fuse.ts). */
+export interface FusedEntry {
+  k: 'fused';
+  /** The backend's kernel once built; until then (or if never) the members run. */
+  kernel: FusedHandle | null;
+  source: FusedKernel;
+  inputs: number[];
+  outputs: number[];
+  /** The entries it stands for, run while the kernel is not built (the producer first, if any). */
+  members: RunEntry[];
+  /** The kernel the chain is the epilogue of, or null for a chain alone. */
+  producer: RunEntry | null;
+}
+
+export type Entry =
+  | RunEntry
+  | FusedEntry
   | {
       k: 'update';
       args: UpdateArgs;
@@ -74,11 +94,15 @@ interface OutputSpec {
 
 /** The result of a capture: everything a replay needs, and the buffers it owns. */
 export class Recording {
-  readonly entries: Entry[] = [];
+  entries: Entry[] = [];
   readonly slots: Slot[] = [];
   outputs: OutputSpec[] = [];
   /** How far the unseeded random counter advanced during the call. */
   randomDraws = 0;
+  /** Settles when every fused kernel is built (or given up); replays before run the ops unfused. */
+  ready: Promise<void> = Promise.resolve();
+  /** Fused kernels in the recording, and the kernels they stand for. */
+  fused = { kernels: 0, ops: 0 };
   /** Buffers this recording owns (intermediates), freed by dispose. */
   owned: DeviceBuffer[] = [];
   ownedBytes = 0;
@@ -106,19 +130,34 @@ export class Recording {
     const kt = (t: SlotTensor): KernelTensor => ({ shape: t.shape, dtype: t.dtype, size: t.size, buf: bufs[t.slot]! });
     const randomBase = engine.randomCounter;
     engine.randomCounter += this.randomDraws;
+    const run = (e: RunEntry) => {
+      if (e.prepared) b.runPrepared!(e.prepared);
+      else if (e.fixed) b.run(e.op, e.fixed as never);
+      else {
+        const params = e.randomOffset === null ? e.params : { ...(e.params as OpParams['random']), stream: randomBase + e.randomOffset };
+        b.run(e.op, { inputs: e.inputs.map(kt), out: kt(e.out), aux: e.aux.map(kt), params } as never);
+      }
+    };
     for (const e of this.entries) {
       switch (e.k) {
-        case 'run': {
-          if (e.prepared) {
-            b.runPrepared!(e.prepared);
-            break;
-          }
-          if (e.fixed) {
-            b.run(e.op, e.fixed as never);
-            break;
-          }
-          const params = e.randomOffset === null ? e.params : { ...(e.params as OpParams['random']), stream: randomBase + e.randomOffset };
-          b.run(e.op, { inputs: e.inputs.map(kt), out: kt(e.out), aux: e.aux.map(kt), params } as never);
+        case 'run':
+          run(e);
+          break;
+        case 'fused': {
+          const p = e.producer;
+          // The producer's arguments, its output being the chain's stored value.
+          const args = p && { inputs: p.inputs.map(kt), out: { ...kt(p.out), buf: bufs[e.outputs[0]!]! }, aux: [], params: p.params };
+          const ins = e.inputs.map((s) => bufs[s]!);
+          if (
+            !e.kernel ||
+            !b.runFused!(
+              e.kernel,
+              ins,
+              e.outputs.map((s) => bufs[s]!),
+              args ?? undefined,
+            )
+          )
+            for (const m of e.members) run(m);
           break;
         }
         case 'update': {
@@ -175,6 +214,7 @@ export function record<R>(
   inputs: readonly Tensor[],
   fn: () => R,
   outputsOf: (r: R) => readonly Tensor[],
+  opts: { fuse: boolean } = { fuse: true },
 ): { result: R; copies: boolean[] } & ({ recording: Recording; escape: null } | { recording: null; escape: string }) {
   const real = engine.backend!;
   const rec = new Recording(real);
@@ -357,10 +397,21 @@ export function record<R>(
   for (const list of freed.values()) rec.owned.push(...list);
   rec.owned.push(...retired);
   rec.externals = rec.slots.filter((x) => x.kind === 'external' && x.storage);
+  if (opts.fuse) {
+    const f = fuse(rec.entries, rec.slots, real, (bytes) => {
+      const b = real.alloc(bytes);
+      byteSize.set(b, bytes);
+      rec.owned.push(b);
+      return b;
+    });
+    rec.entries.splice(0, rec.entries.length, ...f.entries);
+    rec.ready = Promise.all(f.ready).then(() => {});
+    rec.fused = { kernels: f.fused, ops: f.ops };
+  }
   for (const b of rec.owned) rec.ownedBytes += byteSize.get(b) ?? 0;
   // Entries that touch neither inputs, outputs nor the random stream are rebuilt once, here.
   const fixedSlot = (t: SlotTensor) => rec.slots[t.slot]!.kind === 'owned' || rec.slots[t.slot]!.kind === 'external';
-  for (const e of rec.entries) {
+  for (const e of rec.entries.flatMap((x) => (x.k === 'fused' ? x.members : [x]))) {
     if (e.k !== 'run' || e.randomOffset !== null || ![...e.inputs, e.out, ...e.aux].every(fixedSlot)) continue;
     const kt = (t: SlotTensor): KernelTensor => ({ shape: t.shape, dtype: t.dtype, size: t.size, buf: rec.slots[t.slot]!.buf });
     e.fixed = { inputs: e.inputs.map(kt), out: kt(e.out), aux: e.aux.map(kt), params: e.params };

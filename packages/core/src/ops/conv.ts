@@ -1,3 +1,4 @@
+import { E } from './expr.js';
 import { fmtShape, opError } from '../errors.js';
 import { windowOutputSize } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -167,5 +168,6 @@ export const convOps: OpDefs<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropF
     },
     // Linear in dy with a mask that is constant almost everywhere.
     grad: (G, { inputs: [, y], needs }) => [needs[0] ? reluBackward(G, y!) : null, null],
+    expr: ([dy, y]) => E.select(E.gt(y!, E.c(0)), dy!, E.c(0)),
   },
 };

@@ -1,3 +1,4 @@
+import { E } from './expr.js';
 import { checkShape } from '../shape.js';
 import type { OpDefs } from './registry.js';
 
@@ -9,6 +10,7 @@ export const creationOps: OpDefs<'fill' | 'arange' | 'random'> = {
   fill: {
     shape: (ins, p) => (noInputs('fill', ins.length), { shape: checkShape('fill', p.shape), dtype: p.dtype }),
     grad: null,
+    expr: (_ins, p) => E.c(p.value),
   },
   arange: {
     shape: (ins, p) => (noInputs('arange', ins.length), { shape: [p.count], dtype: p.dtype }),

@@ -1,5 +1,6 @@
 import type { DType } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
+import type { ExprRule } from './expr.js';
 
 /**
  * Every primitive op and its parameters, in one place. The op table (`table.ts`) and each
@@ -158,6 +159,18 @@ export interface OpDef<P> {
   view?: true;
   /** How to differentiate, or null for ops that are not differentiable (comparisons, argmax). */
   grad: GradRule<P> | null;
+  /**
+   * For elementwise ops: what one element of the output is, in the expression form of
+   * ops/expr.ts (`arg` i is input i at the same element, broadcasting aside). `ts.compile`
+   * fuses chains of ops that have one into a single generated kernel.
+   */
+  expr?: ExprRule<P>;
+  /**
+   * For data movement that reads one input element per output element (transpose, slice,
+   * broadcastTo): output element (c0, c1, ...) reads input 0 at `offset + sum(c_d *
+   * strides[d])`. The fuser reads the input through this map; the op's `expr` is the input.
+   */
+  gather?: (input: TensorInfo, params: P) => { strides: number[]; offset: number };
 }
 
 export type OpDefs<K extends OpName> = { [N in K]: OpDef<OpParams[N]> };

@@ -1,5 +1,5 @@
 import { fmtShape, opError } from '../errors.js';
-import { broadcastShapes, inferReshape, sameShape } from '../shape.js';
+import { broadcastShapes, broadcastStrides, inferReshape, sameShape, stridesOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { OpDefs } from './registry.js';
 import { unbroadcast } from './gradutil.js';
@@ -25,6 +25,8 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
       });
       return [dy.transpose(inv)];
     },
+    expr: ([x]) => x!,
+    gather: (x, { perm }) => ({ strides: perm.map((p) => stridesOf(x.shape)[p]!), offset: 0 }),
   },
   slice: {
     shape([x], { begin, size }) {
@@ -45,6 +47,11 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
     grad: (dy, { inputs: [x], params: { begin, size } }) => [
       Tensor._fromOp('pad', [dy], { before: [...begin], after: x!.shape.map((d, i) => d - begin[i]! - size[i]!) }),
     ],
+    expr: ([x]) => x!,
+    gather: (x, { begin }) => {
+      const strides = stridesOf(x.shape);
+      return { strides, offset: begin.reduce((o, b, d) => o + b * strides[d]!, 0) };
+    },
   },
   pad: {
     shape: ([x], { before, after }) => ({ shape: x!.shape.map((d, i) => d + before[i]! + after[i]!), dtype: x!.dtype }),
@@ -57,6 +64,8 @@ export const shapeOps: OpDefs<'reshape' | 'transpose' | 'slice' | 'pad' | 'broad
       return { shape: [...shape], dtype: x!.dtype };
     },
     grad: (dy, { inputs: [x] }) => [unbroadcast(dy, x!.shape)],
+    expr: ([x]) => x!,
+    gather: (x, { shape }) => ({ strides: broadcastStrides(x.shape, shape), offset: 0 }),
   },
   concat: {
     shape(ins, { axis }) {
