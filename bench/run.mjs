@@ -27,10 +27,12 @@ const HELP = `Usage: node bench/run.mjs [options]
   --peers LIST       comma-separated peers to run: tfjs-webgpu,tfjs-cpu,torch (default all)
   --no-json          do not write the results file
   --budget SECONDS   quick mode: after this many seconds, peers get no new benchmarks (default 110)
+  --eager            also run Tessera's LeNet-5 training step eagerly (its rows use compiled steps),
+                     and add the compiled vs eager rows (img/s ratio, host ms, dispatches per step)
 Environment: TESSERA_BENCH_PYTHON (python with torch, default /usr/bin/python3), TORCH_THREADS.`;
 
 function parseArgs(argv) {
-  const o = { quick: false, out: join(HERE, 'results'), only: null, peers: ['tfjs-webgpu', 'tfjs-cpu', 'torch'], json: true, budget: 110 };
+  const o = { quick: false, out: join(HERE, 'results'), only: null, peers: ['tfjs-webgpu', 'tfjs-cpu', 'torch'], json: true, budget: 110, eager: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -44,6 +46,7 @@ function parseArgs(argv) {
     else if (a === '--peers') o.peers = val().split(',').filter(Boolean);
     else if (a === '--no-json') o.json = false;
     else if (a === '--budget') o.budget = Number(val());
+    else if (a === '--eager') o.eager = true;
     else if (a === '--help' || a === '-h') {
       console.log(HELP);
       process.exit(0);
@@ -142,7 +145,7 @@ async function main() {
     return (Date.now() - t0) / 1000 > o.budget ? `quick-mode budget of ${o.budget} s spent` : null;
   };
   const cfg = settings({ quick: o.quick });
-  const benches = catalogue({ quick: o.quick }).filter((b) => !o.only || o.only.test(b.id));
+  const benches = catalogue({ quick: o.quick, eager: o.eager }).filter((b) => !o.only || o.only.test(b.id));
   const byId = {};
   for (const bench of runOrder(benches)) {
     const pending = tessera.unsupported(bench);

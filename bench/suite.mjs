@@ -3,6 +3,8 @@
 // when present, `@tessera/nn`), the interleaved measuring loop and the markdown table.
 // Plain ESM with no Node imports, so Vite can bundle it as is.
 
+import { trainStepFigures } from './train-steps.mjs';
+
 // ---------------------------------------------------------------------------------------------
 // The catalogue. `spec` is what every implementation (Tessera, tfjs, PyTorch) builds from, so one
 // list describes the whole suite. Shapes are NCHW (PyTorch / Tessera); tfjs converts to NHWC.
@@ -24,10 +26,12 @@ export const LENET_FWD_FLOPS_PER_IMAGE =
   convFlops({ ...LENET_CONV1, x: [1, 1, 28, 28] }) + convFlops({ ...LENET_CONV2, x: [1, 6, 14, 14] }) + 2 * (400 * 120 + 120 * 84 + 84 * 10);
 
 /**
- * Every benchmark of the suite, in table order.
- * @param {{ quick?: boolean }} opts
+ * Every benchmark of the suite, in table order. Tessera's training rows run compiled steps
+ * (`nn.trainFunction`); `eager` adds the same step run eagerly (Tessera only) and the compiled
+ * vs eager fact rows.
+ * @param {{ quick?: boolean, eager?: boolean }} opts
  */
-export function catalogue({ quick = false } = {}) {
+export function catalogue({ quick = false, eager = false } = {}) {
   const list = [];
   const add = (b) => list.push(b);
   // End-to-end first: the headline rows.
@@ -36,12 +40,24 @@ export function catalogue({ quick = false } = {}) {
   add({
     id: 'lenet-train-64',
     group: 'End-to-end',
-    label: 'LeNet-5 training step, batch 64 (Adam)',
+    label: 'LeNet-5 training step, batch 64 (Adam; Tessera: compiled steps)',
     metric: 'img/s',
     images: 64,
     budgetMs: quick ? 4000 : 15000,
-    spec: { kind: 'lenet-train', batch: 64 },
+    spec: { kind: 'lenet-train', batch: 64, compare: eager },
   });
+  if (eager) {
+    add({
+      id: 'lenet-train-64-eager',
+      group: 'End-to-end',
+      label: 'LeNet-5 training step, batch 64 (Adam; Tessera: eager steps)',
+      metric: 'img/s',
+      images: 64,
+      budgetMs: quick ? 4000 : 15000,
+      tesseraOnly: true,
+      spec: { kind: 'lenet-train', batch: 64, eager: true },
+    });
+  }
   add({ id: 'lenet-infer-1', group: 'End-to-end', label: 'LeNet-5 inference, batch 1', metric: 'img/s', images: 1, spec: { kind: 'lenet-infer', batch: 1 } });
   // tfjs-webgpu needs about 30 s per batch of 256 on SwiftShader (two runs with the warm-up):
   // a quick run on a CPU adapter leaves it to the full mode.
@@ -122,6 +138,16 @@ export function catalogue({ quick = false } = {}) {
     ops: n,
     spec: { kind: 'chain', shape: [16], n },
   });
+  // The same chain as one ts.compile'd function: replayed, and fused into one generated kernel.
+  add({
+    id: 'dispatch-chain-compiled',
+    group: 'dispatch',
+    label: `chain of ${n} adds on [16], compiled (ts.compile, fused)`,
+    metric: 'µs/op',
+    ops: n,
+    tesseraOnly: true,
+    spec: { kind: 'chain', shape: [16], n, compiled: true },
+  });
   return list;
 }
 
@@ -160,6 +186,7 @@ export const METRICS = {
   'GFLOP/s': { better: 'higher', value: (ms, b) => b.flops / ms / 1e6 },
   'img/s': { better: 'higher', value: (ms, b) => b.images / (ms / 1000) },
   count: { better: 'lower', value: (v) => v },
+  '×': { better: 'higher', value: (v) => v },
   MiB: { better: 'lower', value: (v) => v },
 };
 
@@ -217,6 +244,7 @@ export async function measure(bench, impls, opts = {}) {
   const out = {};
   const live = [];
   for (const impl of impls) {
+    if (bench.tesseraOnly && impl.name !== 'tessera') continue; // a Tessera-only row: '—' for the peers
     const why = opts.skip?.(impl.name, bench);
     if (why) {
       out[impl.name] = { skipped: why };
@@ -443,6 +471,7 @@ function tesseraSetup(ts, nn, spec) {
     }
     case 'chain': {
       const x = T(spec.shape, 1);
+      if (spec.compiled) return compiledChain(ts, x, spec.n);
       return {
         run: async (inner) => {
           for (let k = 0; k < inner; k++) {
@@ -460,7 +489,7 @@ function tesseraSetup(ts, nn, spec) {
       };
     }
     case 'lenet-train':
-      return tesseraLeNetTrain(ts, nn, spec.batch);
+      return tesseraLeNetTrain(ts, nn, spec);
     case 'lenet-infer':
       return tesseraLeNetInfer(ts, nn, spec.batch);
     default:
@@ -526,7 +555,40 @@ function disposeNet(ts, nn, net) {
   } catch {}
 }
 
-function tesseraLeNetTrain(ts, nn, batch) {
+/**
+ * The LeNet-5 training row: compiled steps (`nn.trainFunction`, recorded once, then replayed)
+ * unless `spec.eager`, or when this build has no `nn.trainFunction`. `spec.compare` adds the
+ * compiled and eager figures of bench/train-steps.mjs to the facts.
+ */
+/**
+ * The adds chain as one `ts.compile`d function over `x`, recorded and its fused kernels built
+ * before timing: fusion cuts the chain every 24 ops, and replays skip all per-op host work.
+ */
+async function compiledChain(ts, x, n) {
+  const chain = ts.compile((v) => {
+    let y = v;
+    for (let i = 0; i < n; i++) y = y.add(1);
+    return y;
+  });
+  for (let i = 0; i < 2; i++) chain(x).dispose();
+  await chain.ready();
+  return {
+    run: async (inner) => {
+      for (let k = 0; k < inner; k++) {
+        const y = chain(x);
+        await y.data();
+        y.dispose();
+      }
+    },
+    dispose: () => {
+      chain.dispose();
+      x.dispose();
+    },
+  };
+}
+
+function tesseraLeNetTrain(ts, nn, spec) {
+  const batch = spec.batch;
   // Earlier rows leave their freed buffers pooled; the peak-memory fact is this model's own.
   ts.emptyCache?.();
   const net = buildTesseraLeNet(nn);
@@ -534,13 +596,27 @@ function tesseraLeNetTrain(ts, nn, batch) {
   const opt = nn.updates.adam(params, { learningRate: 1e-3 });
   const x = ts.tensor(randomArray(batch * 784, 11), { shape: [batch, 1, 28, 28] });
   const y = ts.tensor(randomLabels(batch, 10), { shape: [batch], dtype: 'int32' });
+  const lossFn = (xb, yb) => ts.crossEntropy(nn.getOutput(net.out, xb, { deterministic: false }), yb);
+  const compiled = !spec.eager && nn.trainFunction ? nn.trainFunction(lossFn, opt) : null;
   let peak = 0;
   const notePeak = () => {
     const m = ts.memory();
-    peak = Math.max(peak, m.bytes + m.pooledBytes);
+    // A recording's buffers are its own, outside ts.memory().
+    peak = Math.max(peak, m.bytes + m.pooledBytes + (compiled?.info.ownedBytes ?? 0));
   };
+  let built = false;
   const step = async () => {
-    const loss = ts.tidy(() => ts.crossEntropy(nn.getOutput(net.out, x, { deterministic: false }), y));
+    if (compiled) {
+      const loss = compiled(x, y);
+      notePeak();
+      // The first steps record; from then on the timed steps run the fused kernels.
+      if (!built && compiled.info.recordings) {
+        await compiled.ready?.();
+        built = true;
+      }
+      return loss;
+    }
+    const loss = ts.tidy(() => lossFn(x, y));
     notePeak();
     await opt.step(loss);
     notePeak();
@@ -574,7 +650,25 @@ function tesseraLeNetTrain(ts, nn, batch) {
       const s2 = ts.stats();
       loss.dispose();
       notePeak();
+      // Host time per step and the compiled vs eager comparison: bench/train-steps.mjs, as
+      // bench/compile.mjs measures them (a fresh network each, on a batch of this size).
+      const figures = {};
+      for (const mode of spec.compare ? ['compiled', 'eager'] : [compiled ? 'compiled' : 'eager']) {
+        figures[mode] = await trainStepFigures(ts, nn, { batch, steps: 6, mode, build: () => buildTesseraLeNet(nn) });
+      }
+      const c = figures.compiled;
+      const e = figures.eager;
       return {
+        mode: compiled ? 'compiled' : 'eager',
+        hostMsPerStep: (c ?? e).hostMsPerStep,
+        ...(c && e
+          ? {
+              compiledVsEager: c.imagesPerSecond / e.imagesPerSecond,
+              eagerHostMsPerStep: e.hostMsPerStep,
+              eagerDispatchesPerStep: e.dispatchesPerStep,
+              figures,
+            }
+          : {}),
         steps: k,
         submitsPerStep: (s2.submits - s0.submits) / k,
         submitsPerStepBeforeReadback: (s1.submits - s0.submits) / k,
@@ -585,6 +679,7 @@ function tesseraLeNetTrain(ts, nn, batch) {
       };
     },
     dispose() {
+      compiled?.dispose();
       opt.dispose?.();
       ts.dispose([x, y]);
       disposeNet(ts, nn, net);
@@ -592,20 +687,27 @@ function tesseraLeNetTrain(ts, nn, batch) {
   };
 }
 
-function tesseraLeNetInfer(ts, nn, batch) {
+/** LeNet-5's forward pass, through `nn.predictFunction` (compiled, fused) where this build has it. */
+async function tesseraLeNetInfer(ts, nn, batch) {
   const net = buildTesseraLeNet(nn);
   const x = ts.tensor(randomArray(batch * 784, 11), { shape: [batch, 1, 28, 28] });
+  const predict = nn.predictFunction ? nn.predictFunction(net.out) : null;
+  if (predict) {
+    for (let i = 0; i < 2; i++) predict(x).dispose();
+    await predict.ready?.();
+  }
   return {
     async run(inner) {
       let out = null;
       for (let i = 0; i < inner; i++) {
         out?.dispose();
-        out = ts.tidy(() => ts.noGrad(() => nn.getOutput(net.out, x, { deterministic: true })));
+        out = predict ? predict(x) : ts.tidy(() => ts.noGrad(() => nn.getOutput(net.out, x, { deterministic: true })));
       }
       await out.data();
       out.dispose();
     },
     dispose() {
+      predict?.dispose();
       x.dispose();
       disposeNet(ts, nn, net);
     },
@@ -651,7 +753,10 @@ export function markdownTable(rows, peers, titles = {}) {
   for (const p of peers) head.push(titles[p] ?? p, `ours/${shortName(p)}`);
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const { bench, results } of rows) {
-    const unit = bench.metric === 'count' || bench.metric === 'MiB' ? bench.metric : `${bench.metric} ${METRICS[bench.metric].better === 'higher' ? '↑' : '↓'}`;
+    const unit =
+      bench.metric === 'count' || bench.metric === 'MiB' || bench.metric === '×'
+        ? bench.metric
+        : `${bench.metric} ${METRICS[bench.metric].better === 'higher' ? '↑' : '↓'}`;
     const cols = [bench.label, unit, cell(results.tessera)];
     for (const p of peers) cols.push(cell(results[p]), fmtRatio(results[p]?.ratio ?? null));
     lines.push(`| ${cols.join(' | ')} |`);
@@ -695,6 +800,12 @@ export function factRows(trainResults, peers) {
   };
   row('lenet-train-submits', 'LeNet-5 training: queue submits per step (steps queued, then one loss readback)', 'count', 'submitsPerStep');
   row('lenet-train-dispatches', 'LeNet-5 training: dispatches per step', 'count', 'dispatchesPerStep');
+  row('lenet-train-host-ms', 'LeNet-5 training: host ms per step (until the step call returns)', 'ms', 'hostMsPerStep');
+  if (get('tessera', 'compiledVsEager') != null) {
+    row('lenet-train-compiled-vs-eager', 'LeNet-5 training compiled vs eager (img/s, compiled ÷ eager)', '×', 'compiledVsEager');
+    row('lenet-train-host-ms-eager', 'LeNet-5 training: host ms per step, eager steps', 'ms', 'eagerHostMsPerStep');
+    row('lenet-train-dispatches-eager', 'LeNet-5 training: dispatches per step, eager steps', 'count', 'eagerDispatchesPerStep');
+  }
   row('lenet-train-new-buffers', 'LeNet-5 training: new GPU buffers per warm step', 'count', 'newBuffersPerStep');
   row('lenet-train-peak-mem', 'LeNet-5 training: peak GPU memory (live + pooled)', 'MiB', 'peakBytes', 1 / 2 ** 20);
   return rows;

@@ -1,7 +1,10 @@
 // The CI smoke test of the main job: `tessera train --limit 2000` learns well above chance and
-// leaves no tensor behind. Then the command line itself: help per command, misplaced options,
+// leaves no tensor behind; compiled steps (the default) and --eager train to the same bytes. Then the command line itself: help per command, misplaced options,
 // `info --backend reference`, `info --model lenet5`, and the committed bin file that `npx tessera` runs.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ts } from '../helpers/index.js';
@@ -58,6 +61,27 @@ describe('tessera train (smoke)', () => {
     await expect(tessera('train', '--model', 'resnet')).rejects.toThrow("--model must be one of lenet5, fashion-cnn, got 'resnet'");
   });
 
+  it('trains through compiled steps by default, eagerly with --eager, to the same weights and accuracy', async () => {
+    await ts.init();
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-eager-'));
+    try {
+      const args = ['train', '--limit', '80', '--test-limit', '40', '--batch-size', '32', '--json'];
+      const before = ts.memory();
+      const compiled = await tessera(...args, '--save', join(dir, 'compiled.safetensors'));
+      const eager = await tessera(...args, '--save', join(dir, 'eager.safetensors'), '--eager');
+      expect(ts.memory().tensors, 'live tensors after both runs').toBe(before.tensors);
+      const [c, e] = [JSON.parse(compiled.out), JSON.parse(eager.out)];
+      expect(c.compiled).toBe(true);
+      expect(e.compiled).toBe(false);
+      expect(c.testAccuracy).toBe(e.testAccuracy);
+      expect(c.steps).toBe(3); // 32 + 32 + 16: the last, partial batch is a second recorded shape
+      // The same kernels in the same order: the same weights, to the byte.
+      expect(Buffer.compare(readFileSync(join(dir, 'compiled.safetensors')), readFileSync(join(dir, 'eager.safetensors')))).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects an unknown optimizer with the valid names', async () => {
     await expect(
       train({ epochs: 1, batchSize: 64, optimizer: 'adamm', lr: 1e-3, limit: 64, testLimit: 64, dataset: 'mnist', seed: 1, json: true }),
@@ -88,6 +112,14 @@ describe('tessera command line', () => {
     }
     expect(out).toContain("'tessera <command> --help'");
     expect(out, 'no options in the command list').not.toMatch(/--(epochs|task|backend)/);
+  });
+
+  it('train --help and finetune --help show --eager', async () => {
+    for (const name of ['train', 'finetune']) {
+      const { out } = await tessera(name, '--help');
+      expect(out).toMatch(/^ {2}--eager +run every op eagerly instead of compiled steps/m);
+    }
+    expect((await tessera('info', '--help')).out).not.toContain('--eager');
   });
 
   it.each(NAMES)("tessera %s --help prints that command's options only", async (name) => {

@@ -111,7 +111,11 @@ describeEachBackend('nn.trainFunction', () => {
         if (how === 'eager') {
           loss = ts.tidy(() => lossFn(x, y));
           await opt.step(loss);
-        } else loss = step(x, y);
+        } else {
+          loss = step(x, y);
+          // From the first replay on, run the fused kernels (built in the background).
+          if (i === 2) await step.ready();
+        }
         losses.push(await loss.item());
         ts.dispose([loss, x, y]);
       }
@@ -125,6 +129,8 @@ describeEachBackend('nn.trainFunction', () => {
     const eager = await lenet('eager');
     const compiled = await lenet('compiled');
     expect(compiled.info.replays).toBe(3);
+    // The loss chain, the ReLU gradients as epilogues of the matmuls and max-pool gradients.
+    expect(compiled.info.fusedKernels).toBeGreaterThanOrEqual(5);
     expectClose(compiled.losses, eager.losses, { rtol: 1e-5, atol: 1e-6, what: 'losses' });
     for (const [i, p] of compiled.params.entries()) expectClose(p, eager.params[i]!, { rtol: 1e-5, atol: 1e-6, what: `parameter ${i}` });
   });

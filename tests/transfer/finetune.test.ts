@@ -62,6 +62,11 @@ describe('tessera finetune (tiny budgets)', () => {
     expect(text).toMatch(/\n +2 +1 +64 +\d+\.\d% +\d+\.\d%\n/);
     expect(text).toMatch(/from scratch +\d+\.\d%\n {2}fine-tuned +\d+\.\d% {3}\([+-]\d+\.\d points\)/);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r); // what --json prints
+    expect(r.compiled).toBe(true);
+    // --eager: every op eagerly, the same kernels and so the same curves.
+    const eager = await finetune({ ...base, pretrained, task: 'fashion', freeze: true, compiled: false });
+    expect(eager.compiled).toBe(false);
+    expect(eager.curves).toEqual(r.curves);
   });
 
   it('digits: pretrains on 0-4 (cached), fine-tunes a 5-class head on a few 5-9 examples', async () => {

@@ -42,6 +42,8 @@ export interface DemoHook {
   testAccuracy: number | null;
   accuracies: { step: number; accuracy: number }[];
   imagesPerSecond: number | null;
+  /** Steps run compiled and eagerly so far (the "Compiled steps" checkbox picks), and the last one's mode. */
+  modes: { compiled: number; eager: number; last: 'compiled' | 'eager' | null };
   /** The digit the drawing pad currently shows as most likely, or null. */
   drawnDigit: number | null;
   /**
@@ -67,6 +69,7 @@ const hook: DemoHook = {
   testAccuracy: null,
   accuracies: [],
   imagesPerSecond: null,
+  modes: { compiled: 0, eager: 0, last: null },
   drawnDigit: null,
   drawPending: false,
   bytesDownloaded: 0,
@@ -214,7 +217,9 @@ async function setUp(data: MnistBytes, store: RunStore, saved: { run: SavedRun |
       for (const id of ['s-loss', 's-acc', 's-ips']) $(id).textContent = '–';
       $('s-step').textContent = $('s-epoch').textContent = '0';
     },
-    step: ({ step, epoch }) => {
+    step: ({ step, epoch, compiled }) => {
+      hook.modes[compiled ? 'compiled' : 'eager']++;
+      hook.modes.last = compiled ? 'compiled' : 'eager';
       hook.steps = step;
       hook.epoch = epoch;
       $('s-step').textContent = String(step);
@@ -288,6 +293,12 @@ async function setUp(data: MnistBytes, store: RunStore, saved: { run: SavedRun |
     applyControls();
   });
   for (const id of ['lr', 'batch', 'subset', 'test-size']) $(id).addEventListener('change', applyControls);
+  // Compiled steps (recorded once per batch size, then replayed) or eager ones: the trainer
+  // switches between two steps, freeing the old compiled step. ?compiled=0 starts unchecked.
+  const compiledBox = $<HTMLInputElement>('compiled');
+  if (params.get('compiled') === '0') compiledBox.checked = false;
+  trainer.setCompiled(compiledBox.checked);
+  compiledBox.addEventListener('change', () => trainer.setCompiled(compiledBox.checked));
   // While typing, a corrected value clears its error at once (it applies on change).
   $('lr').addEventListener('input', () => {
     if (note.has('settings') && !learningRateProblem($<HTMLInputElement>('lr').value, 1)) note.clear('settings');

@@ -47,6 +47,35 @@ export class Model {
     this.opt = this.makeOptimizer(optimizer, learningRate);
   }
 
+  /** The compiled step (`nn.trainFunction`) of the current optimizer, made at the first compiled step. */
+  private compiledStep: nn.CompiledStep<[ts.Tensor, ts.Tensor]> | null = null;
+  /** Whether `trainStep` runs the compiled step (default) or every op eagerly. */
+  private compiledMode = true;
+
+  /** True when steps run compiled (recorded once per batch size, then replayed). */
+  get compiled(): boolean {
+    return this.compiledMode;
+  }
+
+  /**
+   * Compiled steps (true, the default) or eager ones, from the next step on: the same
+   * numbers either way. Switching off frees the compiled step.
+   *
+   * @example
+   * model.setCompiled(false);   // the next trainStep runs every op eagerly
+   */
+  setCompiled(on: boolean): void {
+    if (on === this.compiledMode) return;
+    this.compiledMode = on;
+    this.dropStep();
+  }
+
+  /** Frees the compiled step: it belongs to an optimizer that is going, or to a mode that is. */
+  private dropStep(): void {
+    this.compiledStep?.dispose();
+    this.compiledStep = null;
+  }
+
   private makeOptimizer(name: string, learningRate: number): nn.updates.Optimizer {
     return nn.updates.byName(name, nn.getAllParams(this.net.out, { trainable: true }), { learningRate });
   }
@@ -59,6 +88,7 @@ export class Model {
   /** Drops the optimizer's state (moments, step counts): the next step starts it afresh. */
   resetOptimizer(): void {
     const { name, learningRate } = this.optimizer;
+    this.dropStep();
     this.opt.dispose();
     this.opt = this.makeOptimizer(name, learningRate);
   }
@@ -72,6 +102,7 @@ export class Model {
       this.opt.learningRate = learningRate;
       return;
     }
+    this.dropStep();
     this.opt.dispose();
     this.opt = this.makeOptimizer(name, learningRate);
   }
@@ -88,6 +119,12 @@ export class Model {
     const xt = ts.tensor(x, { shape: [n, 1, 28, 28] });
     const yt = ts.tensor(y, { shape: [n], dtype: 'int32' });
     try {
+      if (this.compiledMode) {
+        // The labels come from the MNIST files (0..9): plain cross-entropy, no device-side check.
+        const net = this.net.out;
+        this.compiledStep ??= nn.trainFunction((a: ts.Tensor, b: ts.Tensor) => ts.crossEntropy(nn.getOutput(net, a, { deterministic: false }), b), this.opt);
+        return this.compiledStep(xt, yt);
+      }
       // The labels come from the MNIST files (0..9): plain cross-entropy, no device-side check.
       const { loss, correct } = await nn.trainStep({ net: this.net, optimizer: this.opt, loss: ts.crossEntropy })(xt, yt);
       correct?.dispose();
@@ -207,6 +244,7 @@ export class Model {
 
   /** Frees the weights and optimizer state on the GPU. */
   dispose(): void {
+    this.dropStep();
     this.opt.dispose();
     nn.disposeLayers(this.net.out);
   }

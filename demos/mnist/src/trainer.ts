@@ -51,7 +51,8 @@ export interface TrainerEvents {
   state(state: TrainerState): void;
   /** A new model is in place (reset, or a saved run restored): forget the old one's numbers. */
   restarted(): void;
-  step(info: { step: number; epoch: number; images: number }): void;
+  /** After every step; `compiled` says how it ran (compiled or eager). */
+  step(info: { step: number; epoch: number; images: number; compiled: boolean }): void;
   loss(info: { step: number; loss: number }): void;
   throughput(imagesPerSecond: number): void;
   /** `record` is false for an evaluation that only refreshes the pictures (after a restore). */
@@ -123,6 +124,20 @@ export class Trainer {
   /** The page is set up: from `loading` to `idle`. */
   ready(): void {
     this.control.to('idle');
+  }
+
+  /** Compiled steps (the default) or eager ones, from the next step on (the "Compiled steps" checkbox). */
+  private compiled = true;
+
+  /**
+   * Switches between compiled and eager steps; takes effect at the next step, between two
+   * steps, where the old compiled step is freed.
+   *
+   * @example
+   * trainer.setCompiled(false);
+   */
+  setCompiled(on: boolean): void {
+    this.compiled = on;
   }
 
   /** Settings in force (the optimizer switches at the next step; sizes at the next reset). */
@@ -283,6 +298,7 @@ export class Trainer {
         const { optimizer, learningRate } = this.settings;
         const o = this.model.optimizer;
         if (o.name !== optimizer || o.learningRate !== learningRate) this.model.setOptimizer(optimizer, learningRate);
+        this.model.setCompiled(this.compiled);
 
         const size = Math.min(this.settings.batchSize, this.trainCount - this.cursor);
         const { x, y } = gather(this.data.train, this.order, this.cursor, size);
@@ -291,7 +307,7 @@ export class Trainer {
         this.images += size;
         this.cursor += size;
         const epochDone = this.cursor >= this.trainCount;
-        this.on.step({ step: this.step, epoch: this.epoch, images: this.images });
+        this.on.step({ step: this.step, epoch: this.epoch, images: this.images, compiled: this.model.compiled });
 
         const evalDue = this.step % this.evalEvery === 0 || epochDone;
         if (this.step === 1 || this.step % READ_EVERY === 0 || evalDue) {

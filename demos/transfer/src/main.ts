@@ -33,6 +33,8 @@ export interface DemoHook {
   trainable: Record<Kind, number> | null;
   bytesDownloaded: number;
   timings: { webgpuReady?: number; dataLoaded?: number; firstStep?: number; done?: number };
+  /** Steps run compiled and eagerly (the "Compiled steps" checkbox picks, from the next step on). */
+  modes: { compiled: number; eager: number; last: 'compiled' | 'eager' | null };
   errors: string[];
 }
 
@@ -46,6 +48,7 @@ const hook: DemoHook = {
   trainable: null,
   bytesDownloaded: 0,
   timings: {},
+  modes: { compiled: 0, eager: 0, last: null },
   errors: [],
 };
 (window as unknown as { __demo: DemoHook }).__demo = hook;
@@ -199,7 +202,9 @@ async function setUp(assets: Assets): Promise<void> {
       for (const id of ['s-ft', 's-sc', 's-gap']) $(id).textContent = '–';
       $('s-step').textContent = '0';
     },
-    step: (step) => {
+    step: (step, compiled) => {
+      hook.modes[compiled ? 'compiled' : 'eager']++;
+      hook.modes.last = compiled ? 'compiled' : 'eager';
       hook.steps = step;
       $('s-step').textContent = `${step} / ${race.settings.steps}`;
     },
@@ -286,6 +291,11 @@ async function setUp(assets: Assets): Promise<void> {
   $('lr').addEventListener('input', () => {
     if (note.has('settings') && !learningRateProblem($<HTMLInputElement>('lr').value, 0.001)) note.clear('settings');
   });
+
+  const compiledBox = $<HTMLInputElement>('compiled');
+  if (params.get('compiled') === '0') compiledBox.checked = false;
+  race.setCompiled(compiledBox.checked);
+  compiledBox.addEventListener('change', () => race.setCompiled(compiledBox.checked));
 
   await race.prepare();
   describe();

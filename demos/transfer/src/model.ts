@@ -12,6 +12,7 @@
  */
 import * as ts from '@tessera/core';
 import * as nn from '@tessera/nn';
+import { SwitchableStep } from '../../shared/step.js';
 import { gather, type Split } from './data.js';
 
 /** Which network: the pretrained one with a new head, or a fresh one. @example const k: Kind = 'finetuned'; */
@@ -29,7 +30,13 @@ export class Contender {
     readonly kind: Kind,
     readonly net: { readonly out: nn.Layer } & Readonly<Record<string, nn.Layer>>,
     private readonly opt: nn.updates.Optimizer,
-  ) {}
+  ) {
+    const out = net.out;
+    this.trainer = new SwitchableStep((x: ts.Tensor, y: ts.Tensor) => ts.crossEntropy(nn.getOutput(out, x, { deterministic: false }), y), opt);
+  }
+
+  /** The training step, compiled by default (the "Compiled steps" checkbox switches it between steps). */
+  readonly trainer: SwitchableStep<[ts.Tensor, ts.Tensor]>;
 
   /**
    * Builds a contender. `pretrained` is the safetensors file of the MNIST LeNet-5.
@@ -62,10 +69,11 @@ export class Contender {
     const n = y.length;
     const xt = ts.tensor(x, { shape: [n, 1, 28, 28] });
     const yt = ts.tensor(y, { shape: [n], dtype: 'int32' });
-    const loss = ts.tidy(() => ts.crossEntropy(nn.getOutput(this.net.out, xt, { deterministic: false }), yt));
-    await this.opt.step(loss);
-    ts.dispose([xt, yt]);
-    return loss;
+    try {
+      return await this.trainer.run(xt, yt);
+    } finally {
+      ts.dispose([xt, yt]);
+    }
   }
 
   /**
@@ -116,6 +124,7 @@ export class Contender {
 
   /** Frees the weights and the optimizer state. */
   dispose(): void {
+    this.trainer.dispose();
     this.opt.dispose();
     nn.disposeLayers(this.net.out);
   }

@@ -44,7 +44,8 @@ export interface RaceEvents {
   state(state: RaceState): void;
   /** New networks are in place (a reset succeeded): clear what the old ones drew. */
   restarted(): void;
-  step(step: number): void;
+  /** After every step; `compiled` says how it ran. */
+  step(step: number, compiled: boolean): void;
   loss(info: { kind: Kind; step: number; loss: number }): void;
   evaluated(info: { step: number; finetuned: number; scratch: number }): void;
   error(err: Error): void;
@@ -142,6 +143,19 @@ export class Race {
     pair.scratch.dispose();
   }
 
+  /** Compiled steps (the default) or eager ones, from the next step on. */
+  private compiled = true;
+
+  /**
+   * Switches both networks between compiled and eager steps, at the next step.
+   *
+   * @example
+   * race.setCompiled(false);
+   */
+  setCompiled(on: boolean): void {
+    this.compiled = on;
+  }
+
   private async evaluate(): Promise<void> {
     const { finetuned, scratch } = this.contenders!;
     const n = Math.min(this.settings.testSize, this.assets.test.count);
@@ -158,6 +172,10 @@ export class Race {
     while (this.control.mayStep(ticket) && this.step < s.steps) {
       const size = Math.min(s.batchSize, train.count - this.cursor);
       const { x, y } = gather(train, this.order, this.cursor, size);
+      // The "Compiled steps" checkbox applies here, between two steps.
+      const compiled = this.compiled;
+      this.contenders!.finetuned.trainer.setCompiled(compiled);
+      this.contenders!.scratch.trainer.setCompiled(compiled);
       const losses = { finetuned: await this.contenders!.finetuned.trainStep(x, y), scratch: await this.contenders!.scratch.trainStep(x, y) };
       this.step++;
       this.cursor += size;
@@ -166,7 +184,7 @@ export class Race {
         this.cursor = 0;
         this.order = shuffledIndices(train.count, s.seed, this.epoch);
       }
-      this.on.step(this.step);
+      this.on.step(this.step, compiled);
       const last = this.step === s.steps;
       const evalDue = this.step % s.evalEvery === 0 || last;
       if (this.step === 1 || this.step % READ_EVERY === 0 || evalDue) {

@@ -36,6 +36,8 @@ export interface XorHook {
   mlp: ModelStats;
   /** First step at which the MLP classified all four points right, or null. */
   solvedAtStep: number | null;
+  /** Steps run compiled and eagerly (the "Compiled steps" checkbox picks, from the next step on). */
+  modes: { compiled: number; eager: number; last: 'compiled' | 'eager' | null };
   errors: string[];
 }
 
@@ -49,7 +51,18 @@ const MAP_EVERY = 5;
 const GRID = 48;
 
 const blank = (): ModelStats => ({ loss: null, accuracy: null, probabilities: [] });
-const hook: XorHook = { state: 'loading', adapter: '', steps: 0, linear: blank(), mlp: blank(), solvedAtStep: null, errors: [] };
+const hook: XorHook = {
+  state: 'loading',
+  adapter: '',
+  steps: 0,
+  linear: blank(),
+  mlp: blank(),
+  solvedAtStep: null,
+  modes: { compiled: 0, eager: 0, last: null },
+  errors: [],
+};
+/** The "Compiled steps" checkbox (?compiled=0 starts it unchecked). */
+const compiledBox = () => $<HTMLInputElement>('#compiled');
 (window as unknown as { __demo: XorHook }).__demo = hook;
 
 const $ = <T extends HTMLElement = HTMLElement>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
@@ -136,7 +149,13 @@ async function boot(): Promise<void> {
     const p = pair!;
     // The ticket is checked before every step: a reset or pause stops this loop for good.
     while (control.mayStep(ticket) && hook.steps < MAX_STEPS) {
+      // The checkbox applies here, between two steps (leaving compiled mode frees the compiled steps).
+      const compiled = compiledBox().checked;
+      p.linear.trainer.setCompiled(compiled);
+      p.mlp.trainer.setCompiled(compiled);
       const losses: ts.Tensor[] = [await p.linear.step(), await p.mlp.step()];
+      hook.modes[compiled ? 'compiled' : 'eager']++;
+      hook.modes.last = compiled ? 'compiled' : 'eager';
       const step = ++hook.steps;
       $('#s-step').textContent = String(step);
       if (step === 1 || step % READ_EVERY === 0 || step === MAX_STEPS) {
@@ -224,6 +243,7 @@ async function boot(): Promise<void> {
   const o = 'problem' in first ? { hiddenUnits: 8, activation: 'tanh' as const, learningRate: 0.03, seed: 1 } : first.options;
   await install(buildPair(o), o);
   control.to('idle');
+  if (new URLSearchParams(location.search).get('compiled') === '0') compiledBox().checked = false;
   if (new URLSearchParams(location.search).get('autostart') !== '0') start();
 }
 

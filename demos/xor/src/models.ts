@@ -9,6 +9,7 @@
  */
 import * as ts from '@tessera/core';
 import * as nn from '@tessera/nn';
+import { SwitchableStep } from '../../shared/step.js';
 
 /** The four XOR inputs. */
 export const POINTS: readonly (readonly [number, number])[] = [
@@ -39,6 +40,8 @@ export class XorModel {
   private readonly x: ts.Tensor;
   private readonly y: ts.Tensor;
   private grid: { n: number; t: ts.Tensor } | null = null;
+  /** The training step, compiled by default (the "Compiled steps" checkbox). */
+  readonly trainer: SwitchableStep<[ts.Tensor, ts.Tensor]>;
 
   /**
    * Builds the model (seeded weights) and uploads the four points.
@@ -59,6 +62,8 @@ export class XorModel {
     this.opt = nn.updates.adam(nn.getAllParams(this.out, { trainable: true }), { learningRate: opts.learningRate });
     this.x = ts.tensor(POINTS.map((p) => [...p]));
     this.y = ts.tensor(LABELS.map((l) => [l]));
+    const out = this.out;
+    this.trainer = new SwitchableStep((x: ts.Tensor, y: ts.Tensor) => nn.objectives.binaryCrossentropy(nn.getOutput(out, x), y).mean(), this.opt);
   }
 
   /**
@@ -68,9 +73,7 @@ export class XorModel {
    * const loss = await model.step(); console.log(await loss.item()); loss.dispose();
    */
   async step(): Promise<ts.Tensor> {
-    const loss = ts.tidy(() => nn.objectives.binaryCrossentropy(nn.getOutput(this.out, this.x), this.y).mean());
-    await this.opt.step(loss);
-    return loss;
+    return this.trainer.run(this.x, this.y);
   }
 
   /** P(class 1) at the four points, as a GPU tensor [4] (no readback here). */
@@ -105,6 +108,7 @@ export class XorModel {
 
   /** Frees weights, optimizer state and data. */
   dispose(): void {
+    this.trainer.dispose();
     this.opt.dispose();
     nn.disposeLayers(this.out);
     this.x.dispose();

@@ -28,6 +28,12 @@ interface Command {
 
 const BACKEND: Option = { name: 'backend', arg: 'NAME', help: 'webgpu | reference: plain TypeScript, no GPU needed, slow (default webgpu)' };
 
+/** `--eager` of train and finetune. */
+const EAGER: Option = {
+  name: 'eager',
+  help: 'run every op eagerly instead of compiled steps (by default each training step is\nrecorded once per batch shape and replayed: the same numbers, less host work per step)',
+};
+
 /** Every command with its options: the help text and the parser both come from this table. */
 export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
   train: {
@@ -50,6 +56,7 @@ export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
       },
       { name: 'checkpoint-every', arg: 'N', help: 'also write the checkpoint every N steps (default: after every epoch only)' },
       { name: 'resume', help: 'continue the run in --checkpoint FILE exactly where it stopped (same options; --epochs may grow)' },
+      EAGER,
       BACKEND,
       { name: 'json', help: 'end with one line of JSON on stdout' },
     ],
@@ -75,6 +82,7 @@ export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
       { name: 'pretrain-images', arg: 'N', help: 'digits: images of 0-4 to pretrain on (default all 30,596)' },
       { name: 'pretrain-epochs', arg: 'N', help: 'digits: pretraining epochs (default 1)' },
       { name: 'cache', arg: 'FILE', help: 'digits: keep the 0-4 network in FILE and reuse it when the settings match' },
+      EAGER,
       BACKEND,
       { name: 'json', help: 'print one line of JSON on stdout instead of the tables' },
     ],
@@ -246,6 +254,7 @@ export async function run(argv: string[], out: Write = (s) => process.stdout.wri
       pretrainEpochs: int('pretrain-epochs', str('pretrain-epochs'), 1)!,
       cache: str('cache'),
       backend: be,
+      compiled: !flag('eager'),
     };
     const result = await finetune(opts);
     out(flag('json') ? `${JSON.stringify(result)}\n` : formatFinetune(result));
@@ -273,6 +282,7 @@ export async function run(argv: string[], out: Write = (s) => process.stdout.wri
     checkpointEvery: int('checkpoint-every', str('checkpoint-every')),
     resume: flag('resume'),
     resumeCommand,
+    compiled: !flag('eager'),
   };
   const result = await train(opts);
   if (opts.json) out(`${JSON.stringify(result)}\n`);

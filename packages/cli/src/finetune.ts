@@ -70,6 +70,8 @@ export interface FinetuneOptions {
   cache?: string | undefined;
   /** A registered backend's name ('webgpu', 'reference'); default: the best one that starts. */
   backend?: string | undefined;
+  /** Train and evaluate through compiled steps (default true: `nn.trainFunction`, `nn.predictFunction`); false is `--eager`. */
+  compiled?: boolean | undefined;
 }
 
 /** Defaults per task, chosen so that each example runs in a few minutes on a CPU (SwiftShader). @example FINETUNE_DEFAULTS.digits.epochs   // 20 */
@@ -109,6 +111,8 @@ export interface FinetuneResult {
   /** The backend both networks trained on ('webgpu', 'reference') and its adapter. */
   backend: string;
   adapter: string;
+  /** Whether the steps ran compiled (false with `--eager`). */
+  compiled: boolean;
 }
 
 type Net = { readonly out: nn.Layer };
@@ -146,39 +150,58 @@ async function fit(
   net: Net,
   train: Dataset,
   test: Dataset,
-  o: Pick<FinetuneOptions, 'epochs' | 'batchSize' | 'lr' | 'seed' | 'evalEvery'>,
+  o: Pick<FinetuneOptions, 'epochs' | 'batchSize' | 'lr' | 'seed' | 'evalEvery' | 'compiled'>,
 ): Promise<CurvePoint[]> {
   const opt = nn.updates.adam(nn.getAllParams(net.out, { trainable: true }), { learningRate: o.lr });
-  const curve: CurvePoint[] = [{ step: 0, epoch: 0, images: 0, accuracy: await evaluate(net, test) }];
-  const steps = batchCount(train.count, o.batchSize);
-  const total = steps * o.epochs;
-  let step = 0;
-  let images = 0;
-  // One bar for the whole run: the digits task has 20 epochs of 5 steps each.
-  const bar = new Progress(label, total, o.batchSize);
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
-    let k = 0;
-    for (const b of batches({ images: train.images, labels: train.labels, sampleShape: [1, 28, 28], batchSize: o.batchSize, seed: o.seed, epoch })) {
-      const x = ts.tensor(b.x, { shape: [b.size, 1, 28, 28] });
-      const y = ts.tensor(b.y, { shape: [b.size] });
-      const loss = ts.tidy(() => ts.crossEntropy(nn.getOutput(net.out, x, { deterministic: false }), y));
-      await opt.step(loss);
-      step++;
-      k++;
-      images += b.size;
-      const due = step % o.evalEvery === 0 || step === total;
-      if (due) {
-        const l = await loss.item();
-        const accuracy = await evaluate(net, test);
-        curve.push({ step, epoch: epoch + (k === steps ? 1 : 0), images, accuracy });
-        bar.update(step, { loss: l, acc: accuracy });
-      } else bar.update(step);
-      ts.dispose([x, y, loss]);
-    }
+  // Compiled: the step and the evaluation's forward pass are recorded once per batch shape and
+  // replayed, running the same kernels as the eager code below (so the same numbers).
+  const lossOf = (x: ts.Tensor, y: ts.Tensor) => ts.crossEntropy(nn.getOutput(net.out, x, { deterministic: false }), y);
+  const compiled = o.compiled ?? true;
+  const trainStep = compiled ? nn.trainFunction(lossOf, opt) : null;
+  const forward = compiled ? nn.predictFunction(net.out) : undefined;
+  try {
+    return await loop();
+  } finally {
+    trainStep?.dispose();
+    forward?.dispose();
+    opt.dispose();
   }
-  bar.stop();
-  opt.dispose();
-  return curve;
+
+  async function loop(): Promise<CurvePoint[]> {
+    const curve: CurvePoint[] = [{ step: 0, epoch: 0, images: 0, accuracy: await evaluate(net, test, 500, forward) }];
+    const steps = batchCount(train.count, o.batchSize);
+    const total = steps * o.epochs;
+    let step = 0;
+    let images = 0;
+    // One bar for the whole run: the digits task has 20 epochs of 5 steps each.
+    const bar = new Progress(label, total, o.batchSize);
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      let k = 0;
+      for (const b of batches({ images: train.images, labels: train.labels, sampleShape: [1, 28, 28], batchSize: o.batchSize, seed: o.seed, epoch })) {
+        const x = ts.tensor(b.x, { shape: [b.size, 1, 28, 28] });
+        const y = ts.tensor(b.y, { shape: [b.size] });
+        let loss: ts.Tensor;
+        if (trainStep) loss = trainStep(x, y);
+        else {
+          loss = ts.tidy(() => lossOf(x, y));
+          await opt.step(loss);
+        }
+        step++;
+        k++;
+        images += b.size;
+        const due = step % o.evalEvery === 0 || step === total;
+        if (due) {
+          const l = await loss.item();
+          const accuracy = await evaluate(net, test, 500, forward);
+          curve.push({ step, epoch: epoch + (k === steps ? 1 : 0), images, accuracy });
+          bar.update(step, { loss: l, acc: accuracy });
+        } else bar.update(step);
+        ts.dispose([x, y, loss]);
+      }
+    }
+    bar.stop();
+    return curve;
+  }
 }
 
 /** The 0-4 network of the digits task: read from the cache when it matches, else trained. */
@@ -203,7 +226,14 @@ async function pretrainDigits(
   }
   if (!cached) {
     log(`pretraining LeNet-5 from scratch on ${train04.count} images of the digits 0-4 (${o.pretrainEpochs} epoch(s))`);
-    await fit('pretrain 0-4', net, train04, test04, { epochs: o.pretrainEpochs, batchSize: 64, lr: 1e-3, seed: PRETRAIN_SEED, evalEvery: Infinity });
+    await fit('pretrain 0-4', net, train04, test04, {
+      epochs: o.pretrainEpochs,
+      batchSize: 64,
+      lr: 1e-3,
+      seed: PRETRAIN_SEED,
+      evalEvery: Infinity,
+      compiled: o.compiled,
+    });
   }
   const accuracy = await evaluate(net, test04);
   const bytes = await nn.saveParams(net, cached ? undefined : o.cache, { metadata: meta });
@@ -276,7 +306,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   }
   const steps = o.epochs * batchCount(train.count, o.batchSize);
   log(
-    `${source} -> ${target}: ${train.count} training images, ${o.epochs} epoch(s) of batch ${o.batchSize} = ${steps} steps each, Adam lr ${o.lr}; ${test.count} test images`,
+    `${source} -> ${target}: ${train.count} training images, ${o.epochs} epoch(s) of batch ${o.batchSize} = ${steps} steps each, Adam lr ${o.lr}; ${test.count} test images; ${o.compiled === false ? 'eager steps (--eager)' : 'compiled steps'}`,
   );
 
   // Both networks have the same architecture (LeNet-5 up to the head layer, then a new head,
@@ -318,6 +348,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
     backend: info.backend,
     adapter: info.adapter,
+    compiled: o.compiled ?? true,
   };
 }
 

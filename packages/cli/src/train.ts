@@ -29,6 +29,8 @@ export interface TrainOptions {
   resume?: boolean | undefined;
   /** The command line that resumes this run, for the messages (cli.ts passes the user's own). */
   resumeCommand?: string | undefined;
+  /** Train through compiled steps (nn.fit's default, true); false: every op eagerly (`--eager`). */
+  compiled?: boolean | undefined;
 }
 
 export interface TrainResult {
@@ -51,6 +53,8 @@ export interface TrainResult {
   interrupted?: 'SIGINT' | 'SIGTERM';
   /** How often the GPU device was lost and training went on from the checkpoint. */
   deviceLosses: number;
+  /** Whether the steps ran compiled (nn.fit's `FitHistory.compiled`): false with `--eager` or after a fallback. */
+  compiled: boolean;
 }
 
 /** Device losses survived in one run before giving up (a device that keeps failing is broken). */
@@ -75,14 +79,15 @@ async function load(name: TrainOptions['dataset'], split: 'train' | 'test', limi
 /**
  * Accuracy of `net` (any record whose `out` gives class logits for [N,1,28,28] images) on a
  * dataset, in batches of 500 under noGrad, deterministic; one readback at the end (nn.evaluate).
+ * `forward` is a compiled forward pass (`nn.predictFunction(net.out)`) to evaluate with.
  *
  * @example
  * import { loadMnist } from '@tessera/data/node';
  * const test = await loadMnist({ split: 'test', limit: 1000, normalize: 'standard' });
  * const acc = await evaluate(net, test);   // net: any record with an `out` layer
  */
-export async function evaluate(net: { readonly out: nn.Layer }, data: Dataset, batchSize = 500): Promise<number> {
-  return (await nn.evaluate(net.out, data, { metrics: ['accuracy'], batchSize })).accuracy!;
+export async function evaluate(net: { readonly out: nn.Layer }, data: Dataset, batchSize = 500, forward?: (x: ts.Tensor) => ts.Tensor): Promise<number> {
+  return (await nn.evaluate(net.out, data, { metrics: ['accuracy'], batchSize, forward })).accuracy!;
 }
 
 /**
@@ -132,6 +137,7 @@ function resumeCommandOf(o: TrainOptions): string {
   if (o.save) args.push('--save', o.save);
   if (o.backend) args.push('--backend', o.backend);
   if (o.json) args.push('--json');
+  if (o.compiled === false) args.push('--eager');
   return ['tessera', ...args.map(String), '--resume'].map(shellQuote).join(' ');
 }
 
@@ -226,7 +232,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       let globalStep = startStep;
       try {
         opt = nn.updates.byName(o.optimizer, nn.getAllParams(out, { trainable: true }), { learningRate: o.lr });
-        log(`tessera: ${entry.name}, ${nn.countParams(out)} parameters; ${trainSet.count} training and ${testSet.count} test images`);
+        log(
+          `tessera: ${entry.name}, ${nn.countParams(out)} parameters; ${trainSet.count} training and ${testSet.count} test images; ${o.compiled === false ? 'eager steps (--eager)' : 'compiled steps'}`,
+        );
         const history = await nn.fit({
           net: out,
           data: trainSet,
@@ -238,6 +246,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           signal: controller.signal,
           resumeFrom,
           checkpoint: file ? { path: file, every: o.checkpointEvery, extra: config, onSave: (i) => void (last = i) } : undefined,
+          compiled: o.compiled ?? true,
           onStep: (s) => {
             globalStep = s.globalStep;
             position = s.step;
@@ -263,6 +272,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           },
         });
         (bar as Progress | null)?.stop();
+        if (history.eagerReason) log(`tessera: eager steps: ${history.eagerReason}`);
         spent.seconds += history.epochs.reduce((t, e) => t + e.seconds, 0);
         spent.images += history.epochs.reduce((n, e) => n + e.images, 0);
         let testAccuracy = history.valAccuracy.at(-1) ?? NaN;
@@ -295,6 +305,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           ...(resumedFrom ? { resumedFrom } : {}),
           ...(history.aborted && stoppedBy ? { interrupted: stoppedBy } : {}),
           deviceLosses,
+          compiled: history.compiled,
         };
       } catch (e) {
         (bar as Progress | null)?.stop();

@@ -21,6 +21,8 @@ export interface CompiledStep<A extends Tensor[]> {
   dispose(): void;
   /** Recordings, captures and replays so far (see `ts.CompileInfo`). */
   readonly info: ts.CompileInfo;
+  /** Settles when the fused kernels of the recordings so far are built (see `ts.CompiledFunction.ready`). */
+  ready(): Promise<void>;
 }
 
 const describe = (v: unknown): string =>
@@ -42,21 +44,66 @@ function checkParams(op: string, params: readonly Tensor[], extra: unknown[], la
 }
 
 /**
- * Seeded noise layers count their draws on the host (mask k uses stream (seed, k)), which a
- * replay cannot advance: refuse them rather than repeat one mask. Unseeded ones draw from the
- * global random stream, which replays advance exactly as eager calls do.
+ * @internal Why `layers` cannot be trained by a compiled step, or null. Seeded noise layers
+ * count their draws on the host (mask k uses stream (seed, k)), which a replay cannot advance:
+ * refuse them rather than repeat one mask. Unseeded ones draw from the global random stream,
+ * which replays advance exactly as eager calls do.
  */
-function checkNoise(op: string, layers: readonly Layer[]): void {
+export function uncompilableNoise(layers: readonly Layer[]): string | null {
   for (const l of layers) {
     const seeded = (l instanceof DropoutLayer && l.p > 0) || (l instanceof GaussianNoiseLayer && l.sigma > 0);
-    if (seeded && l.seed !== undefined) {
-      throw opError(
-        op,
-        `${l.label} has a seed: its masks are counted on the host, so a replayed step would repeat one mask`,
-        'Leave out `seed` (unseeded noise follows the global random stream, which compiled steps advance like eager ones), or train eagerly',
-      );
-    }
+    if (seeded && l.seed !== undefined) return `${l.label} has a seed: its masks are counted on the host, so a replayed step would repeat one mask`;
   }
+  return null;
+}
+
+function checkNoise(op: string, layers: readonly Layer[]): void {
+  const why = uncompilableNoise(layers);
+  if (why) {
+    throw opError(
+      op,
+      why,
+      'Leave out `seed` (unseeded noise follows the global random stream, which compiled steps advance like eager ones), or train eagerly',
+    );
+  }
+}
+
+/** The layers an optimizer trains (null for a plain list of tensors). */
+function layersOf(optimizer: Optimizer): Layer | Layer[] | null {
+  const source = (optimizer as unknown as { source: unknown }).source;
+  return Array.isArray(source) && source.every((s) => s instanceof Tensor) ? null : (source as Layer | Layer[]);
+}
+
+/**
+ * @internal The compiled core of a training step, shared by `trainFunction` and `fit`: `body`
+ * (which runs backward and `optimizer.update()` itself) compiled, with the checks that make a
+ * replay safe at every call: no seeded noise among the optimizer's layers (and `layers`), no
+ * disposed parameter, and a re-recording when the parameter set or the norm limit changed.
+ */
+export function compileTrainBody<A extends Tensor[], R extends ts.CompileResult>(
+  op: string,
+  body: (...inputs: A) => R,
+  optimizer: Optimizer,
+  opts: ts.CompileOptions = {},
+  layers: Layer | Layer[] | null = layersOf(optimizer),
+): ts.CompiledFunction<A, R> {
+  const step = ts.compile(body, opts);
+  let last: unknown[] | null = null;
+  const call = ((...inputs: A): R => {
+    if (layers) checkNoise(op, getAllLayers(layers));
+    // The norm limit is a constant of the recorded kernels: a new value records again.
+    const changed = checkParams(op, optimizer.params, [optimizer.totalNormConstraint], last);
+    if (changed) {
+      step.invalidate();
+      last = changed;
+    }
+    return step(...inputs);
+  }) as ts.CompiledFunction<A, R>;
+  call.invalidate = () => step.invalidate();
+  call.dispose = () => step.dispose();
+  call.ready = () => step.ready();
+  Object.defineProperty(call, 'info', { get: () => step.info });
+  return call;
 }
 
 /**
@@ -78,28 +125,21 @@ export function trainFunction<A extends Tensor[]>(lossFn: (...inputs: A) => Tens
   const op = 'nn.trainFunction';
   if (typeof lossFn !== 'function') throw opError(op, `lossFn must be a function, got ${describe(lossFn)}`);
   if (!(optimizer instanceof Optimizer)) throw opError(op, `optimizer must be an Optimizer (from updates.*), got ${describe(optimizer)}`);
-  const step = ts.compile((...inputs: A) => {
-    const loss = lossFn(...inputs);
-    if (!(loss instanceof Tensor))
-      throw opError(op, `lossFn returned ${describe(loss)}`, 'Return the loss as a one-element tensor, e.g. objectives.squaredError(p, y).mean()');
-    if (loss.size !== 1) throw opError(op, `lossFn returned shape ${ts.fmtShape(loss.shape)}; expected one value`, 'Reduce it with .mean() or .sum()');
-    loss.backward();
-    optimizer.update();
-    return loss.detach();
-  }, opts);
-  const source = (optimizer as unknown as { source: unknown }).source;
-  const layers = Array.isArray(source) && source.every((s) => s instanceof Tensor) ? null : (source as Layer | Layer[]);
-  let last: unknown[] | null = null;
-  const call = ((...inputs: A): Tensor => {
-    if (layers) checkNoise(op, getAllLayers(layers));
-    const changed = checkParams(op, optimizer.params, [optimizer.totalNormConstraint === null], last);
-    if (changed) {
-      step.invalidate();
-      last = changed;
-    }
-    return step(...inputs);
-  }) as CompiledStep<A>;
-  return finish(call, step);
+  const step = compileTrainBody(
+    op,
+    (...inputs: A) => {
+      const loss = lossFn(...inputs);
+      if (!(loss instanceof Tensor))
+        throw opError(op, `lossFn returned ${describe(loss)}`, 'Return the loss as a one-element tensor, e.g. objectives.squaredError(p, y).mean()');
+      if (loss.size !== 1) throw opError(op, `lossFn returned shape ${ts.fmtShape(loss.shape)}; expected one value`, 'Reduce it with .mean() or .sum()');
+      loss.backward();
+      optimizer.update();
+      return loss.detach();
+    },
+    optimizer,
+    opts,
+  );
+  return step as CompiledStep<A>; // invalidate, dispose and info come with it
 }
 
 /**
@@ -129,6 +169,7 @@ export function predictFunction(layer: Layer, opts: ts.CompileOptions = {}): Com
 function finish<A extends Tensor[]>(call: CompiledStep<A>, inner: ts.CompiledFunction<A, Tensor>): CompiledStep<A> {
   call.invalidate = () => inner.invalidate();
   call.dispose = () => inner.dispose();
+  call.ready = () => inner.ready();
   Object.defineProperty(call, 'info', { get: () => inner.info });
   return call;
 }

@@ -27,7 +27,13 @@ import {
 /** A metric `evaluate` computes. @example const m: nn.Metric[] = ['accuracy', 'topK', 'confusion']; */
 export type Metric = 'accuracy' | 'topK' | 'confusion' | 'loss';
 
-/** Options of `evaluate`. @example const o: nn.EvaluateOptions = { metrics: ['accuracy', 'topK'], k: 3 }; */
+/**
+ * Options of `evaluate`.
+ *
+ * @example
+ * const o: nn.EvaluateOptions = { metrics: ['accuracy', 'topK'], k: 3 };
+ * const compiled: nn.EvaluateOptions = { forward: nn.predictFunction(net.out) };   // dispose it when done
+ */
 export interface EvaluateOptions {
   /** Default `['accuracy']`. */
   metrics?: readonly Metric[] | undefined;
@@ -37,6 +43,13 @@ export interface EvaluateOptions {
   k?: number | undefined;
   /** The loss of 'loss' (default `defaultLoss`). */
   loss?: LossFn | undefined;
+  /**
+   * The deterministic forward pass to run on each batch instead of `getOutput(net, x,
+   * { deterministic: true })`: pass an `nn.predictFunction(net.out)` that you evaluate with
+   * again and again (it is recorded once per batch shape and replayed; the same numbers).
+   * `evaluate` does not dispose it.
+   */
+  forward?: ((x: Tensor) => Tensor) | undefined;
 }
 
 /** What `evaluate` returns: the metrics asked for. @example const show = ({ accuracy, confusion }: nn.Evaluation) => console.log(accuracy, confusion?.[3]?.[5]); */
@@ -72,6 +85,8 @@ export interface EvalConfig {
   batchSize: number;
   k: number;
   loss: LossFn;
+  /** The deterministic forward pass, default `getOutput(out, x, { deterministic: true })`; `fit` passes its `nn.predictFunction`. */
+  forward?: ((x: Tensor) => Tensor) | undefined;
 }
 
 /** @internal Shared with `fit`'s validation: `evaluate` on data already checked. */
@@ -103,7 +118,7 @@ export async function evaluateChecked(out: Layer, data: Checked, cfg: EvalConfig
         ts.noGrad(() => {
           const x = ts.tensor(b.x, { shape: [b.size, ...data.sampleShape] });
           const y = ts.tensor(b.y, { shape: [b.size, ...data.targetShape], dtype: data.classes ? 'int32' : 'float32' });
-          const output = getOutput(out, x, { deterministic: true });
+          const output = cfg.forward ? cfg.forward(x) : getOutput(out, x, { deterministic: true });
           if (needIds) {
             if (output.rank !== 2) throw new Error(`${fn}: classification metrics need an output [N, C], got ${ts.fmtShape(output.shape)}`);
             if (classes === null) {
@@ -170,7 +185,9 @@ export async function evaluate(net: FitNet, data: FitData, opts: EvaluateOptions
   const batchSize = positiveInt('evaluate', 'batchSize', opts.batchSize, 500);
   if (opts.loss !== undefined && typeof opts.loss !== 'function')
     throw new Error(`evaluate: loss must be a function (output, targets) => Tensor, got ${describe(opts.loss)}`);
-  return evaluateChecked(out, checked, { metrics, batchSize, k, loss: opts.loss ?? checkedLoss });
+  if (opts.forward !== undefined && typeof opts.forward !== 'function')
+    throw new Error(`evaluate: forward must be a function (x) => output, such as nn.predictFunction(net.out), got ${describe(opts.forward)}`);
+  return evaluateChecked(out, checked, { metrics, batchSize, k, loss: opts.loss ?? checkedLoss, forward: opts.forward });
 }
 
 /**

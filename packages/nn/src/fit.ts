@@ -12,8 +12,6 @@ import { Tensor } from '@tessera/core';
 import { batches, batchCount } from '@tessera/data';
 import { Layer } from './layers/base.js';
 import { getAllLayers, getOutput, type LayerSource } from './layers/helper.js';
-import { InputLayer } from './layers/input.js';
-import { squaredError } from './objectives.js';
 import { adam, Optimizer } from './updates.js';
 import { checkpointSaver, resumeForFit, type FitCheckpoint } from './checkpoint.js';
 import {
@@ -26,12 +24,12 @@ import {
   outputOf,
   positiveInt,
   staticClasses,
-  type Checked,
   type FitData,
   type FitNet,
   type LossFn,
 } from './fit-data.js';
-import { evaluateChecked, type Metric } from './evaluate.js';
+import { evaluateChecked } from './evaluate.js';
+import { compileTrainBody, predictFunction, uncompilableNoise, type CompiledStep } from './compiled.js';
 
 /**
  * What one training step leaves on the device: the batch's loss (a scalar) and, for
@@ -50,8 +48,8 @@ export interface StepResult {
 
 /**
  * One training step: forward, loss, backward and optimizer update on a batch, queued on the
- * device and read nowhere. `nn.trainStep` makes the plain eager one; a compiled step (Tessera
- * has none yet) can be swapped in through `fit`'s `step` option.
+ * device and read nowhere. `nn.trainStep` makes the plain eager one; `fit` compiles its own
+ * unless told otherwise, and runs yours through its `step` option.
  *
  * @example
  * const step: nn.TrainStep = nn.trainStep({ net, optimizer: nn.updates.adam(net.out) });
@@ -139,6 +137,16 @@ export interface FitHistory {
   aborted: boolean;
   /** Steps taken in all. */
   steps: number;
+  /**
+   * True when every step ran as a compiled step (`nn.trainFunction`'s machinery) and validation
+   * through `nn.predictFunction`; false with `compiled: false`, a custom `step`, or a fallback.
+   */
+  compiled: boolean;
+  /**
+   * Why `fit` trained eagerly although `compiled` was not false (a seeded noise layer, a loss
+   * function a step cannot be recorded with), from the step it happened at; absent otherwise.
+   */
+  eagerReason?: string | undefined;
 }
 
 /** Options of `fit`. @example const o: nn.FitOptions = { net, data: { images: new Float32Array(784), labels: new Int32Array(1), shape: [1, 1, 28, 28] }, epochs: 3, batchSize: 64 }; */
@@ -180,9 +188,9 @@ export interface FitOptions {
   /** Batch size of validation (default 500). */
   validationBatchSize?: number | undefined;
   /**
-   * The step to run, default `trainStep({ net, loss, optimizer })`, the eager one. This is where
-   * a compiled step goes (a future `nn.trainFunction`, or your own): `fit` only calls it with
-   * each batch and reads its results late.
+   * The step to run instead of fit's own (compiled, or with `compiled: false` the eager
+   * `trainStep({ net, loss, optimizer })`): `fit` only calls it with each batch and reads its
+   * results late.
    */
   step?: TrainStep | undefined;
   /**
@@ -200,6 +208,16 @@ export interface FitOptions {
   resumeFrom?: string | Uint8Array | undefined;
   /** Write checkpoints every `every` steps, after every epoch and on abort (see `FitCheckpoint`). */
   checkpoint?: FitCheckpoint | undefined;
+  /**
+   * Train through compiled steps (default true): the step is recorded once per batch shape
+   * and replayed (`nn.trainFunction`'s machinery; the last partial batch records a second
+   * shape), and validation runs through `nn.predictFunction`, with the same numbers as the
+   * eager path. What a step cannot compile (a seeded `DropoutLayer` or `GaussianNoiseLayer`,
+   * a loss that cannot be recorded) falls back to eager by itself and says why in
+   * `FitHistory.eagerReason`. `false` runs every op eagerly (e.g. under `ts.debug.shadow`).
+   * Ignored with a custom `step`.
+   */
+  compiled?: boolean | undefined;
 }
 
 /**
@@ -218,24 +236,48 @@ export function trainStep({ net, loss, optimizer }: TrainStepOptions): TrainStep
   const out = outputOf('trainStep', net);
   if (!(optimizer instanceof Optimizer)) throw new Error(`trainStep: optimizer must be an nn.updates optimizer, got ${describe(optimizer)}`);
   const lossFn = loss ?? defaultLoss;
-  return (x: Tensor, targets: Tensor): StepResult => {
-    const [value, correct] = ts.tidy(() => {
-      const output = getOutput(out, x, { deterministic: false });
-      const raw = lossFn(output, targets);
-      if (!(raw instanceof Tensor)) throw new Error(`trainStep: the loss function must return a Tensor, got ${describe(raw)}`);
-      const scalar = raw.rank === 0 ? raw : raw.mean();
-      const hits = targets.dtype === 'int32' && output.rank === 2 ? ts.noGrad(() => output.argmax(1).eq(targets).sum()) : null;
-      return hits ? [scalar, hits] : [scalar];
-    });
-    try {
-      value!.backward();
-      optimizer.update();
-    } catch (e) {
-      ts.dispose([value!, correct ?? []]);
-      throw e;
-    }
-    return { loss: value!, correct };
-  };
+  return (x: Tensor, targets: Tensor): StepResult => runStep(out, lossFn, optimizer, x, targets);
+}
+
+/** The step itself, synchronous: what `trainStep` runs eagerly and `fit` compiles. */
+function runStep(out: Layer, lossFn: LossFn, optimizer: Optimizer, x: Tensor, targets: Tensor, seen?: { output: readonly number[] }): StepResult {
+  const [value, correct] = ts.tidy(() => {
+    const output = getOutput(out, x, { deterministic: false });
+    if (seen) seen.output = output.shape;
+    const raw = lossFn(output, targets);
+    if (!(raw instanceof Tensor)) throw new Error(`trainStep: the loss function must return a Tensor, got ${describe(raw)}`);
+    const scalar = raw.rank === 0 ? raw : raw.mean();
+    const hits = targets.dtype === 'int32' && output.rank === 2 ? ts.noGrad(() => output.argmax(1).eq(targets).sum()) : null;
+    return hits ? [scalar, hits] : [scalar];
+  });
+  try {
+    value!.backward();
+    optimizer.update();
+  } catch (e) {
+    ts.dispose([value!, correct ?? []]);
+    throw e;
+  }
+  return { loss: value!, correct };
+}
+
+/**
+ * `fit`'s compiled step: `runStep` recorded once per batch shape (`compileTrainBody`, what
+ * `nn.trainFunction` is made of) and replayed, with the same kernels and so the same numbers
+ * as the eager step. `output` is the network output's shape, seen when a shape is recorded.
+ */
+function compiledStep(out: Layer, lossFn: LossFn, optimizer: Optimizer) {
+  const seen = { output: [] as readonly number[] };
+  const step = compileTrainBody(
+    'fit',
+    (x: Tensor, targets: Tensor): Record<string, Tensor> => {
+      const { loss, correct } = runStep(out, lossFn, optimizer, x, targets, seen);
+      return correct ? { loss: loss.detach(), correct } : { loss: loss.detach() };
+    },
+    optimizer,
+    { cacheSize: 4 },
+    out,
+  );
+  return { step, seen };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,9 +300,9 @@ interface Read {
  *
  * It never waits for the device to read a metric: the epoch's sums are read once at its end,
  * and the per-step loss that `onStep` reports is read `lag` steps late, every `readEvery` steps,
- * so the device always has queued work. The step is swappable (`step`): a compiled training
- * function, once Tessera has one (`nn.trainFunction` does not exist yet), plugs in there with
- * nothing else changing.
+ * so the device always has queued work. Steps are compiled by default (`compiled`): recorded
+ * once per batch shape and replayed, the same numbers as eager at a fraction of the host's
+ * work; `step` swaps in your own.
  *
  * Int32 labels are class ids, checked against the output's class count before training (an id
  * out of range is an error naming it); Float32 labels are regression targets ([size, k] per
@@ -308,6 +350,7 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
     'initialStep',
     'resumeFrom',
     'checkpoint',
+    'compiled',
   ];
   for (const k of Object.keys(options)) if (!known.includes(k)) throw new Error(`fit: unknown option '${k}'. Valid options: ${known.join(', ')}`);
   const out = outputOf(fn, options.net);
@@ -345,11 +388,73 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
   }
   loss ??= checkedLoss;
 
-  const history: FitHistory = { epochs: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], aborted: false, steps: 0 };
+  if (options.compiled !== undefined && typeof options.compiled !== 'boolean')
+    throw new Error(`fit: compiled must be true or false, got ${describe(options.compiled)}`);
+  const history: FitHistory = { epochs: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], aborted: false, steps: 0, compiled: false };
   const signal = options.signal;
   const ownOptimizer = options.optimizer === undefined && options.step === undefined;
   const optimizer = options.optimizer ?? (options.step === undefined ? adam(out, { learningRate: 1e-3 }) : null);
   const step = options.step ?? trainStep({ net: out, loss, optimizer: optimizer! });
+  // The compiled step and forward pass (null when eager): made here, disposed in `finally`.
+  let compiled: ReturnType<typeof compiledStep> | null = null;
+  let forward: CompiledStep<[Tensor]> | null = null;
+  /** From here on, eagerly: frees the compiled functions and notes why. */
+  const toEager = (why: string) => {
+    history.eagerReason ??= why;
+    compiled?.step.dispose();
+    forward?.dispose();
+    compiled = null;
+    forward = null;
+  };
+  if ((options.compiled ?? true) && options.step === undefined) {
+    const why = uncompilableNoise(getAllLayers(out));
+    if (why) history.eagerReason = `${why}; trained eagerly`;
+    else {
+      compiled = compiledStep(out, loss, optimizer!);
+      forward = predictFunction(out);
+    }
+  }
+  // Consecutive recordings of one batch size without a replay: two that kept nothing mean the
+  // third would fail (ts.compile gives up after three), so the step goes eager before that.
+  const captures = new Map<number, number>();
+  /** Classes of an output whose shape does not fix them, checked on the CPU after the first compiled step. */
+  let classesChecked = !data.classes || staticClasses(out) !== null;
+  /** One compiled step, or null when the step cannot be compiled (and nothing ran). */
+  const compiledRun = (x: Tensor, y: Tensor, size: number): StepResult | null => {
+    const c = compiled!;
+    const before = c.step.info;
+    const stepsBefore = optimizer!.stepCount;
+    let r: Record<string, Tensor>;
+    try {
+      r = c.step(x, y);
+    } catch (e) {
+      // A step that cannot be recorded, refused before the optimizer moved: eager does it.
+      if (e instanceof Error && /^(compile|fit): /.test(e.message) && optimizer!.stepCount === stepsBefore && !/was disposed/.test(e.message)) {
+        toEager(`${e.message.split('\n')[0]}; trained eagerly from epoch ${history.epochs.length + 1}, step ${history.steps + 1}`);
+        return null;
+      }
+      throw e;
+    }
+    const after = c.step.info;
+    if (after.captures === before.captures) captures.set(size, 0);
+    else {
+      const n = (captures.get(size) ?? 0) + 1;
+      captures.set(size, n);
+      if (n >= 2 && after.recordings <= before.recordings) {
+        toEager(`a step of batch size ${size} could not be recorded twice in a row (see docs/compile.md); trained eagerly from step ${history.steps + 2}`);
+      }
+    }
+    if (!classesChecked) {
+      const shape = c.seen.output;
+      if (shape.length === 2) {
+        // The device-side label check is not part of a compiled step: check them all here.
+        checkLabelRange(fn, 'data', data.labels as Int32Array, shape[1]!);
+        if (validation) checkLabelRange(fn, 'validation', validation.labels as Int32Array, shape[1]!);
+      }
+      classesChecked = true;
+    }
+    return { loss: r.loss!, correct: r.correct };
+  };
   const steps = batchCount(data.n, batchSize);
   let start = positiveInt(fn, 'initialEpoch', options.initialEpoch, 0, 0);
   let skip = positiveInt(fn, 'initialStep', options.initialStep, 0, 0);
@@ -411,7 +516,7 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
         const y = ts.tensor(b.y, { shape: [b.size, ...data.targetShape], dtype: data.classes ? 'int32' : 'float32' });
         let result: StepResult;
         try {
-          result = await step(x, y);
+          result = (compiled ? compiledRun(x, y, b.size) : null) ?? (await step(x, y));
         } finally {
           ts.dispose([x, y]);
         }
@@ -473,7 +578,13 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
         complete,
       };
       if (complete && validation) {
-        const v = await evaluateChecked(out, validation, { metrics: validation.classes ? ['loss', 'accuracy'] : ['loss'], batchSize: valBatch, k: 1, loss });
+        const v = await evaluateChecked(out, validation, {
+          metrics: validation.classes ? ['loss', 'accuracy'] : ['loss'],
+          batchSize: valBatch,
+          k: 1,
+          loss,
+          forward: forward ?? undefined,
+        });
         log.valLoss = v.loss;
         if (v.accuracy !== undefined) log.valAccuracy = v.accuracy;
       }
@@ -489,6 +600,7 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
     }
     if (signal?.aborted) await saver?.save(globalStep, at.epoch, at.position, 'abort');
     history.aborted = signal?.aborted === true && (start + history.epochs.length < epochs || history.epochs.at(-1)?.complete === false);
+    history.compiled = compiled !== null;
     return history;
   } finally {
     // On an error (or an abort): the reads in flight and the sums go; a read that failed is
@@ -498,6 +610,8 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
       ts.dispose(r.tensors);
     }
     ts.dispose(sums);
+    (compiled as ReturnType<typeof compiledStep> | null)?.step.dispose();
+    (forward as CompiledStep<[Tensor]> | null)?.dispose();
     if (ownOptimizer) optimizer?.dispose();
   }
 }
