@@ -2,6 +2,8 @@
 // the condition from C). Each input is read through its own strides, 0 on broadcast dimensions.
 // *_INT say which buffers hold int32 bits; int32 results are computed in integers.
 
+#include "lib/math.wgsl"
+
 struct Params {
   size: u32,
   rank: u32,
@@ -28,22 +30,6 @@ fn as_f32(bits: u32, is_int: u32) -> f32 {
     return f32(bitcast<i32>(bits));
   }
   return bitcast<f32>(bits);
-}
-
-// PyTorch's pow: negative bases work with integral exponents, and x^0 is 1 even for x = 0.
-fn pow_signed(x: f32, y: f32) -> f32 {
-  if (y == 0.0) {
-    return 1.0;
-  }
-  let r = pow(abs(x), y);
-  if (x >= 0.0) {
-    return r;
-  }
-  if (fract(y) != 0.0) {
-    var nan_bits = 0x7fc00000u; // a var, so the NaN is made at run time, not constant-folded
-    return bitcast<f32>(nan_bits);
-  }
-  return select(r, -r, fract(y * 0.5) != 0.0);
 }
 
 fn apply_f32(x: f32, y: f32) -> f32 {

@@ -1,6 +1,8 @@
 // One-input elementwise functions. OP picks the function at pipeline creation; X_INT / OUT_INT
 // say whether the input / output buffers hold int32 rather than float32 bits.
 
+#include "lib/math.wgsl"
+
 struct Params {
   size: u32,
   alpha: f32,
@@ -30,19 +32,8 @@ fn apply(x: f32) -> f32 {
     case 4u: { return abs(x); }
     case 5u: { return sign(x); }
     case 6u: { return select(0.0, x, x > 0.0); }
-    case 7u: {
-      // Branches keep exp's argument non-positive, so neither side overflows.
-      if (x >= 0.0) {
-        return 1.0 / (1.0 + exp(-x));
-      }
-      let e = exp(x);
-      return e / (1.0 + e);
-    }
-    case 8u: {
-      // (1 - e^-2|x|) / (1 + e^-2|x|) cannot overflow, unlike the textbook form.
-      let e = exp(-2.0 * abs(x));
-      return sign(x) * (1.0 - e) / (1.0 + e);
-    }
+    case 7u: { return sigmoid_stable(x); }
+    case 8u: { return tanh_stable(x); }
     case 9u: { return select(P.alpha * x, x, x > 0.0); }
     case 10u: { return select(P.alpha * (exp(min(x, 0.0)) - 1.0), x, x > 0.0); }
     case 11u: { return x * x; }

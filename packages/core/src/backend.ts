@@ -19,6 +19,11 @@ export interface BackendInfo {
   /** True for a CPU implementation of the GPU API (SwiftShader), where kernels are chosen differently. */
   isCPU: boolean;
   limits: Record<string, number>;
+  /**
+   * Why `init()` chose this backend, e.g. "auto: webgpu's adapter SwiftShader Device (Subzero)
+   * is a CPU emulation; wasm runs on the CPU directly". Set by `init()`, not by the backend.
+   */
+  reason?: string;
 }
 
 /** Counters a backend keeps for benchmarks and leak checks. */
@@ -171,6 +176,22 @@ export interface Backend {
 /** A backend's built fused kernel (see `Backend.compileFused`); opaque to core. */
 export type FusedHandle = object & { readonly __fusedHandle?: never };
 
+/**
+ * What a backend factory's `probe` found without starting a device, for `init()`'s 'auto'
+ * choice.
+ */
+export interface BackendProbe {
+  /** Whether `create` should succeed here. */
+  readonly available: boolean;
+  /**
+   * True where the device is a CPU emulation of a GPU API (SwiftShader): 'auto' then prefers an
+   * automatic backend that is not (one made for CPUs, such as 'wasm').
+   */
+  readonly emulated?: boolean;
+  /** One line for `init()`'s reason: the adapter found, or why there is none. */
+  readonly detail: string;
+}
+
 /** How `ts.init()` creates a backend it finds by name; backends register one when imported. */
 export interface BackendFactory {
   /** Higher goes first when `init()` picks one by itself. */
@@ -178,6 +199,11 @@ export interface BackendFactory {
   /** Whether `init({ backend: 'auto' })` may pick it; a slow debugging backend says no. */
   readonly auto: boolean;
   create(opts: BackendCreateOptions): Promise<Backend>;
+  /**
+   * Optional: looks at the device without starting it (a WebGPU adapter, not a device). 'auto'
+   * calls it only when more than one automatic backend is registered, to order them.
+   */
+  probe?(opts: BackendCreateOptions): Promise<BackendProbe>;
 }
 
 /** Options `init()` passes through to a backend factory. */

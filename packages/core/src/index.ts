@@ -27,6 +27,7 @@ export type {
   BackendInfo,
   BackendStats,
   BackendFactory,
+  BackendProbe,
   BackendCreateOptions,
   DeviceBuffer,
   KernelTensor,
@@ -36,7 +37,7 @@ export type {
   PreparedRun,
   FusedHandle,
 } from './backend.js';
-export { evalFused, type Expr, type FusedKernel, type IndexMap, type UnaryFn, type BinaryFn } from './ops/expr.js';
+export { evalFused, type ScalarFns, type Expr, type FusedKernel, type IndexMap, type UnaryFn, type BinaryFn } from './ops/expr.js';
 export { OPS } from './ops/table.js';
 export type { OpName, OpParams, Conv2dParams, Pool2dParams, ReduceParams, BatchNormParams, TensorInfo } from './ops/registry.js';
 export { MAX_RANK, sizeOf, stridesOf, broadcastShapes, broadcastStrides, windowOutputSize } from './shape.js';

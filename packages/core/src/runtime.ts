@@ -1,4 +1,4 @@
-import type { Backend, BackendCreateOptions, BackendFactory, BackendInfo } from './backend.js';
+import type { Backend, BackendCreateOptions, BackendFactory, BackendInfo, BackendProbe } from './backend.js';
 import { engine } from './engine.js';
 import { clearScalarCache } from './api/creation.js';
 import { resetDebug } from './debug/hooks.js';
@@ -32,16 +32,18 @@ export async function createRegisteredBackend(name: string, opts: BackendCreateO
 }
 
 const importHint = (name: string): string =>
-  name === 'webgpu' || name === 'reference' || name === 'auto'
+  name === 'webgpu' || name === 'reference' || name === 'wasm' || name === 'auto'
     ? `Import its package once, before init(): import '@tessera/${name === 'auto' ? 'webgpu' : name}'`
     : `Import the package that registers '${name}' before init()`;
 
 export interface InitOptions {
   /**
-   * Which backend: 'auto' (the default: the best registered one that starts, WebGPU where it is
-   * imported), a registered name such as 'webgpu' or 'reference', or a Backend you made yourself.
+   * Which backend: 'auto' (the default: the best registered one that starts: WebGPU where it is
+   * imported, except that with '@tessera/wasm' imported too, a WebGPU adapter that is only a CPU
+   * emulation such as SwiftShader, or none, gives 'wasm'), a registered name such as 'webgpu',
+   * 'wasm' or 'reference', or a Backend you made yourself. The result's `reason` says which and why.
    */
-  backend?: 'auto' | 'webgpu' | 'reference' | (string & {}) | Backend;
+  backend?: 'auto' | 'webgpu' | 'wasm' | 'reference' | (string & {}) | Backend;
   /** Passed to `requestAdapter`. */
   powerPreference?: 'low-power' | 'high-performance';
 }
@@ -66,31 +68,81 @@ export function init(opts: InitOptions = {}): Promise<BackendInfo> {
 
 async function start(opts: InitOptions): Promise<BackendInfo> {
   const want = opts.backend ?? 'auto';
-  if (typeof want === 'object') return setBackend(want);
-  if (engine.backend && (want === 'auto' || engine.backend.info.backend === want)) return engine.backend.info;
+  if (typeof want === 'object') return setBackend(want, 'a Backend object passed to init()');
+  if (engine.backend && (want === 'auto' || engine.backend.info.backend === want)) return backendInfo();
   const create = { powerPreference: opts.powerPreference };
-  if (want !== 'auto') return setBackend(await createRegisteredBackend(want, create));
-  const candidates = [...registry.entries()].filter(([, f]) => f.auto).sort((a, b) => b[1].priority - a[1].priority);
+  if (want !== 'auto') return setBackend(await createRegisteredBackend(want, create), `named: init({ backend: '${want}' })`);
+  const candidates = await autoOrder(create);
   if (!candidates.length) {
     throw new Error(
       `init: no backend is registered (registered: ${registeredBackends().join(', ') || 'none'}). ${importHint('auto')}, or '@tessera/reference' for the plain TypeScript one`,
     );
   }
   const failures: string[] = [];
-  for (const [name, f] of candidates) {
+  for (const c of candidates) {
     try {
-      return setBackend(await f.create(create));
+      const b = await c.factory.create(create);
+      return setBackend(b, autoReason(c, candidates, failures));
     } catch (e) {
-      failures.push(`${name}: ${(e as Error).message}`);
+      failures.push(`${c.name}: ${(e as Error).message}`);
     }
   }
   throw new Error(`init: no backend could start.\n${failures.join('\n')}`);
 }
 
-function setBackend(b: Backend): BackendInfo {
+/** An automatic backend in the order 'auto' tries them, with what its probe found. */
+interface Candidate {
+  name: string;
+  factory: BackendFactory;
+  probe?: BackendProbe;
+}
+
+/**
+ * The automatic backends in the order 'auto' tries them: by priority, except that one whose
+ * probe finds only a CPU emulation of its device (WebGPU on SwiftShader) goes after those that
+ * are not, and one that finds no device at all goes last. Probes run only when there is a
+ * choice, so a lone WebGPU backend starts exactly as before.
+ */
+async function autoOrder(opts: BackendCreateOptions): Promise<Candidate[]> {
+  const list: Candidate[] = [...registry.entries()]
+    .filter(([, f]) => f.auto)
+    .sort((a, b) => b[1].priority - a[1].priority)
+    .map(([name, factory]) => ({ name, factory }));
+  if (list.length < 2) return list;
+  for (const c of list) {
+    if (!c.factory.probe) continue;
+    try {
+      c.probe = await c.factory.probe(opts);
+    } catch (e) {
+      c.probe = { available: false, detail: (e as Error).message };
+    }
+  }
+  const rank = (c: Candidate) => (c.probe?.available === false ? 2 : c.probe?.emulated ? 1 : 0);
+  return list.sort((a, b) => rank(a) - rank(b)); // stable: priority order within a rank
+}
+
+/** init()'s reason for the candidate that started: what came before it and why it lost. */
+function autoReason(chosen: Candidate, all: readonly Candidate[], failures: readonly string[]): string {
+  const passed = all.filter((c) => c !== chosen && c.factory.priority > chosen.factory.priority && c.probe);
+  const why = [
+    ...passed.map((c) => (c.probe!.available ? `${c.name}: ${c.probe!.detail}` : `${c.name} is unavailable (${c.probe!.detail})`)),
+    ...failures.map((f) => `failed to start ${f}`),
+  ];
+  if (why.length) return `auto: ${chosen.name}, because ${why.join('; ')}`;
+  const others = registeredBackends().filter((n) => n !== chosen.name);
+  const byName = others.filter((n) => !registry.get(n)!.auto);
+  const detail = chosen.probe ? ` (${chosen.probe.detail})` : '';
+  return `auto: ${chosen.name}${detail}, the first automatic backend${byName.length ? `; ${byName.join(', ')} start only by name` : ''}`;
+}
+
+/** Why the current backend was chosen (see BackendInfo.reason). */
+let reason: string | undefined;
+
+function setBackend(b: Backend, why: string): BackendInfo {
   if (engine.backend && engine.backend !== b) shutdown();
   engine.backend = b;
-  return b.info;
+  reason = why;
+  return backendInfo();
 }
 
 /**
@@ -115,10 +167,11 @@ export function shutdown(): void {
  * @example
  * ts.backendInfo().backend;   // 'webgpu'
  * ts.backendInfo().adapter;   // e.g. 'SwiftShader Device (Subzero)'
+ * ts.backendInfo().reason;    // why init() chose it, e.g. "named: init({ backend: 'webgpu' })"
  */
 export function backendInfo(): BackendInfo {
   if (!engine.backend) throw new Error('backendInfo: Tessera is not initialised. Call `await ts.init()` first');
-  return engine.backend.info;
+  return { ...engine.backend.info, reason };
 }
 
 /** Submits all queued GPU work now (normally a readback or a size threshold does this). @example ts.flush() */

@@ -13,6 +13,7 @@ import {
 } from '@tessera/core';
 import { RefBuffer, refBuffer } from './buffer.js';
 import { REFERENCE_KERNELS, referenceUpdate } from './kernels/index.js';
+import { SCALAR_FNS } from './kernels/elementwise.js';
 
 export { RefBuffer } from './buffer.js';
 
@@ -86,14 +87,14 @@ export class ReferenceBackend implements Backend {
     if (data.byteLength > b.byteLength) {
       throw new Error(`write: ${data.byteLength} bytes do not fit a buffer of ${b.byteLength} bytes`);
     }
-    new Uint8Array(b.bytes).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    b.u8.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
   /** A copy of the first `bytes` bytes of `buf`. */
   read(buf: DeviceBuffer, bytes: number): Promise<ArrayBuffer> {
     try {
       this.check('data');
-      return Promise.resolve(refBuffer(buf, 'the buffer to read').bytes.slice(0, bytes));
+      return Promise.resolve(refBuffer(buf, 'the buffer to read').u8.slice(0, bytes).buffer);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -133,6 +134,7 @@ export class ReferenceBackend implements Backend {
     }
     evalFused(
       k,
+      SCALAR_FNS,
       inputs.map((b, i) => (k.inputs[i] === 'int32' ? refBuffer(b).i32 : refBuffer(b).f32)),
       outputs.map((b) => refBuffer(b).f32),
       acc,

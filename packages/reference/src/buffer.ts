@@ -1,28 +1,87 @@
 import type { DeviceBuffer, KernelTensor } from '@tessera/core';
 
 /**
- * The reference backend's device buffer: one ArrayBuffer of 4-byte elements and three views of
- * the same memory, so a kernel reads and writes float32 values, int32 values or raw 32-bit words
- * (for data movement that must not touch NaN payloads) of one buffer.
+ * The reference backend's device buffer: 4-byte elements and three views of the same memory, so
+ * a kernel reads and writes float32 values, int32 values or raw 32-bit words (for data movement
+ * that must not touch NaN payloads) of one buffer. A buffer owns an ArrayBuffer of its own, or,
+ * made with `RefBuffer.view`, is a region of a larger memory (another backend's heap, such as the
+ * WebAssembly backend's, whose fallback runs these kernels on its own memory without copies).
  */
 export class RefBuffer {
-  readonly bytes: ArrayBuffer;
-  readonly f32: Float32Array;
-  readonly i32: Int32Array;
-  readonly u32: Uint32Array;
+  #bytes!: ArrayBufferLike;
+  #u8!: Uint8Array;
+  #f32!: Float32Array;
+  #i32!: Int32Array;
+  #u32!: Uint32Array;
 
-  /** A zero-filled buffer of at least `byteLength` bytes: a multiple of 4, and at least 4. */
-  constructor(byteLength: number) {
+  /**
+   * A zero-filled buffer of at least `byteLength` bytes: a multiple of 4, and at least 4. With
+   * `region`, the buffer is instead exactly `byteLength` bytes of `region.memory` from
+   * `region.byteOffset`, without a copy (see `RefBuffer.view`).
+   */
+  constructor(byteLength: number, region?: { readonly memory: ArrayBufferLike; readonly byteOffset: number }) {
     if (!Number.isFinite(byteLength) || byteLength < 0) throw new Error(`alloc: invalid byte length ${byteLength}`);
+    if (region) {
+      this.place(region.memory, region.byteOffset, byteLength);
+      return;
+    }
     const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
-    this.bytes = new ArrayBuffer(size);
-    this.f32 = new Float32Array(this.bytes);
-    this.i32 = new Int32Array(this.bytes);
-    this.u32 = new Uint32Array(this.bytes);
+    this.place(new ArrayBuffer(size), 0, size);
+  }
+
+  /**
+   * A buffer over `byteLength` bytes of `memory` from `byteOffset` (both multiples of 4), without
+   * a copy: kernels that write it write `memory`.
+   *
+   * @example
+   * const heap = new ArrayBuffer(64);
+   * const b = RefBuffer.view(heap, 16, 8);   // bytes 16..23 of heap
+   * b.f32[0] = 1;                            // new Float32Array(heap, 16, 1)[0] is 1
+   */
+  static view(memory: ArrayBufferLike, byteOffset: number, byteLength: number): RefBuffer {
+    return new RefBuffer(byteLength, { memory, byteOffset });
+  }
+
+  /**
+   * (Re)makes the views over `byteLength` bytes of `memory` from `byteOffset`: a subclass whose
+   * memory was replaced (a WebAssembly.Memory that grew) points its views at the new one.
+   */
+  protected place(memory: ArrayBufferLike, byteOffset: number, byteLength: number): void {
+    if (byteOffset % 4 || byteLength % 4 || byteOffset + byteLength > memory.byteLength) {
+      throw new Error(`RefBuffer.view: ${byteLength} bytes at ${byteOffset} must be multiples of 4 inside a memory of ${memory.byteLength} bytes`);
+    }
+    const n = byteLength / 4;
+    this.#bytes = memory;
+    this.#u8 = new Uint8Array(memory, byteOffset, byteLength);
+    this.#f32 = new Float32Array(memory, byteOffset, n);
+    this.#i32 = new Int32Array(memory, byteOffset, n);
+    this.#u32 = new Uint32Array(memory, byteOffset, n);
+  }
+
+  /** The memory the views lie in: the buffer's own ArrayBuffer, or for a view the whole memory. */
+  get bytes(): ArrayBufferLike {
+    return this.#bytes;
+  }
+
+  /** This buffer's bytes, and only those. */
+  get u8(): Uint8Array {
+    return this.#u8;
+  }
+
+  get f32(): Float32Array {
+    return this.#f32;
+  }
+
+  get i32(): Int32Array {
+    return this.#i32;
+  }
+
+  get u32(): Uint32Array {
+    return this.#u32;
   }
 
   get byteLength(): number {
-    return this.bytes.byteLength;
+    return this.#u8.byteLength;
   }
 }
 

@@ -511,8 +511,7 @@ function isEntry(p: PipelineEntry | GPUComputePipeline): p is PipelineEntry {
 /** Reads an adapter's identity into the shape `ts.backendInfo()` reports. */
 export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): BackendInfo {
   const i = adapter.info;
-  const name = [i.description, i.device].find((s) => s) || i.vendor || 'unknown adapter';
-  const text = `${i.vendor} ${i.architecture} ${i.description} ${i.device}`.toLowerCase();
+  const { name, isCPU } = adapterIdentity(adapter);
   const limits: Record<string, number> = {};
   for (const k of [
     'maxBufferSize',
@@ -530,7 +529,18 @@ export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Backend
     vendor: i.vendor,
     architecture: i.architecture,
     features: [...adapter.features].sort(),
-    isCPU: text.includes('swiftshader') || (i as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+    isCPU,
     limits,
   };
+}
+
+/**
+ * An adapter's display name, and whether it is a CPU implementation of WebGPU (SwiftShader, or
+ * any fallback adapter), from its info alone: what init()'s probe needs before any device exists.
+ */
+export function adapterIdentity(adapter: GPUAdapter): { name: string; isCPU: boolean } {
+  const i = adapter.info;
+  const name = [i.description, i.device].find((s) => s) || i.vendor || 'unknown adapter';
+  const text = `${i.vendor} ${i.architecture} ${i.description} ${i.device}`.toLowerCase();
+  return { name, isCPU: text.includes('swiftshader') || (i as { isFallbackAdapter?: boolean }).isFallbackAdapter === true };
 }

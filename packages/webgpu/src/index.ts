@@ -8,8 +8,8 @@
  * import '@tessera/webgpu';
  * await ts.init();                     // WebGPU: navigator.gpu, or Dawn in Node
  */
-import { asyncLocalStorageContext, getAsyncContext, registerBackend, setAsyncContext, type Backend } from '@tessera/core';
-import { WebGPUBackend, describeAdapter, type WarmPipelines } from './backend.js';
+import { asyncLocalStorageContext, getAsyncContext, registerBackend, setAsyncContext, type Backend, type BackendCreateOptions, type BackendProbe } from '@tessera/core';
+import { WebGPUBackend, adapterIdentity, describeAdapter, type WarmPipelines } from './backend.js';
 import type { DeviceCaps } from './spec.js';
 
 export { WebGPUBackend, type WarmPipelines } from './backend.js';
@@ -108,7 +108,27 @@ export async function createBackend(opts: WebGPUOptions = {}): Promise<Backend> 
   return backendFromDevice(adapter, device, opts.caps, opts.warmPipelines);
 }
 
-registerBackend('webgpu', { priority: 10, auto: true, create: (opts) => createBackend(opts) });
+/**
+ * For `ts.init()`'s 'auto' choice among several backends: the adapter WebGPU would get and
+ * whether it is only a CPU emulation, without creating a device (which, on SwiftShader, would
+ * cost the start-up 'auto' may not want).
+ *
+ * @example
+ * const p = await probeWebGPU();   // { available: true, emulated: true, detail: 'its adapter SwiftShader Device (Subzero) is a CPU emulation' }
+ */
+export async function probeWebGPU(opts: BackendCreateOptions = {}): Promise<BackendProbe> {
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await (await findGPU()).requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    return { available: false, detail: (e as Error).message };
+  }
+  if (!adapter) return { available: false, detail: 'no WebGPU adapter' };
+  const { name, isCPU } = adapterIdentity(adapter);
+  return { available: true, emulated: isCPU, detail: isCPU ? `its adapter ${name} is a CPU emulation` : `adapter ${name} is a GPU` };
+}
+
+registerBackend('webgpu', { priority: 10, auto: true, create: (opts) => createBackend(opts), probe: probeWebGPU });
 
 // Node (like Deno and Bun) has AsyncLocalStorage, with which concurrent async tidies and noGrads
 // keep apart (see ts.setAsyncContext). Every Node program imports this package, so it installs

@@ -91,49 +91,24 @@ export function mapIndex(m: IndexMap | null, i: number): number {
   return at;
 }
 
-/** PyTorch's pow for float32: x^0 = 1, negative bases only with integral exponents. */
-export function powSigned(x: number, y: number): number {
-  if (y === 0) return 1;
-  const r = Math.abs(x) ** y;
-  if (x >= 0) return r;
-  if (!Number.isInteger(y)) return Number.NaN;
-  return y % 2 !== 0 ? -r : r;
+/**
+ * What each unary and binary function computes on one float value: a backend that interprets
+ * fused kernels supplies the same functions its unfused kernels use, so the two agree.
+ */
+export interface ScalarFns {
+  readonly unary: Readonly<Record<UnaryFn, (x: number) => number>>;
+  readonly binary: Readonly<Record<BinaryFn, (a: number, b: number) => number>>;
 }
-
-const UNARY_JS: Record<UnaryFn, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  abs: Math.abs,
-  sign: (x) => (Number.isNaN(x) ? x : Math.sign(x)),
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  tanh: Math.tanh,
-};
-
-const BINARY_JS: Record<BinaryFn, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: powSigned,
-  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : Math.max(a, b)),
-  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : Math.min(a, b)),
-  eq: (a, b) => +(a === b),
-  ne: (a, b) => +(a !== b),
-  gt: (a, b) => +(a > b),
-  ge: (a, b) => +(a >= b),
-  lt: (a, b) => +(a < b),
-  le: (a, b) => +(a <= b),
-};
 
 /**
  * Runs a fused kernel in plain JavaScript over `inputs` (already converted to numbers), writing
- * `outputs`; `acc` holds the producer's values when the kernel has one. These are the semantics
- * every backend's rendering must match; the reference backend runs fused kernels with it.
+ * `outputs`, with `fns` for the functions; `acc` holds the producer's values when the kernel has
+ * one. The reference backend runs fused kernels with it, and so defines what every backend's
+ * rendering must compute.
  */
 export function evalFused(
   k: FusedKernel,
+  fns: ScalarFns,
   inputs: readonly ArrayLike<number>[],
   outputs: readonly { [i: number]: number }[],
   acc: ArrayLike<number> = [],
@@ -150,9 +125,9 @@ export function evalFused(
       case 'const':
         return e.value;
       case 'unary':
-        return UNARY_JS[e.fn](at(e.x, i));
+        return fns.unary[e.fn](at(e.x, i));
       case 'binary':
-        return BINARY_JS[e.fn](at(e.a, i), at(e.b, i));
+        return fns.binary[e.fn](at(e.a, i), at(e.b, i));
       case 'select':
         return at(e.cond, i) !== 0 ? at(e.a, i) : at(e.b, i);
     }

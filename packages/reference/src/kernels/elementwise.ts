@@ -1,4 +1,4 @@
-import { broadcastStrides, type DType, type KernelArgs, type KernelTensor } from '@tessera/core';
+import { broadcastStrides, type DType, type KernelArgs, type KernelTensor, type ScalarFns } from '@tessera/core';
 import { f32Of, floatsOf, i32Of } from '../buffer.js';
 import { f32, f32ToI32, fract, offsetOf, wgslMax, wgslMin, wgslSign, type KernelGroup } from './util.js';
 
@@ -74,6 +74,21 @@ const BINARY_FLOAT: Record<BinaryName, (x: number, y: number) => number> = {
   ge: (x, y) => (x >= y ? 1 : 0),
   lt: (x, y) => (x < y ? 1 : 0),
   le: (x, y) => (x <= y ? 1 : 0),
+};
+
+/** The functions of fused kernels (ops/expr.ts in core), as this file's unfused kernels compute them. */
+export const SCALAR_FNS: ScalarFns = {
+  unary: {
+    neg: UNARY.neg,
+    exp: UNARY.exp,
+    log: UNARY.log,
+    sqrt: UNARY.sqrt,
+    abs: UNARY.abs,
+    sign: UNARY.sign,
+    sigmoid: UNARY.sigmoid,
+    tanh: UNARY.tanh,
+  } as ScalarFns['unary'],
+  binary: { ...BINARY_FLOAT, max: BINARY_FLOAT.maximum, min: BINARY_FLOAT.minimum },
 };
 
 /** The int32 version (apply_i32): two's-complement wrapping; other ops never have int output. */

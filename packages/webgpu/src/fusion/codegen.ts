@@ -16,41 +16,16 @@
  * inputs bound after the producer's buffers. Generated names start with `fz_`.
  */
 import type { BinaryFn, Expr, FusedKernel, IndexMap, UnaryFn } from '@tessera/core';
+import { WGSL_LIB } from '../kernels.generated.js';
 
 /** Elements per thread, as kernels/unary.wgsl: per-invocation overhead bounds a CPU adapter. */
 export const FUSED_ELEMENTS_PER_THREAD = 4;
 
-/** Helper functions a rendered unary or binary function may call, emitted when used. */
-const HELPERS = {
-  sigmoid: `// Branches keep exp's argument non-positive, so neither side overflows.
-fn fz_sigmoid(x: f32) -> f32 {
-  if (x >= 0.0) {
-    return 1.0 / (1.0 + exp(-x));
-  }
-  let e = exp(x);
-  return e / (1.0 + e);
-}`,
-  tanh: `// (1 - e^-2|x|) / (1 + e^-2|x|) cannot overflow, unlike the textbook form.
-fn fz_tanh(x: f32) -> f32 {
-  let e = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
-}`,
-  pow: `// PyTorch's pow: negative bases work with integral exponents, and x^0 is 1 even for x = 0.
-fn fz_pow(x: f32, y: f32) -> f32 {
-  if (y == 0.0) {
-    return 1.0;
-  }
-  let r = pow(abs(x), y);
-  if (x >= 0.0) {
-    return r;
-  }
-  if (fract(y) != 0.0) {
-    var nan_bits = 0x7fc00000u;
-    return bitcast<f32>(nan_bits);
-  }
-  return select(r, -r, fract(y * 0.5) != 0.0);
-}`,
-} as const;
+/**
+ * Functions a rendered expression may call (sigmoid_stable, tanh_stable, pow_signed), shared with
+ * the hand-written kernels so fused and unfused kernels compute alike; emitted when used.
+ */
+const MATH = WGSL_LIB['lib/math']!;
 
 const UNARY: Record<UnaryFn, (x: string) => string> = {
   neg: (x) => `(-${x})`,
@@ -59,8 +34,8 @@ const UNARY: Record<UnaryFn, (x: string) => string> = {
   sqrt: (x) => `sqrt(${x})`,
   abs: (x) => `abs(${x})`,
   sign: (x) => `sign(${x})`,
-  sigmoid: (x) => `fz_sigmoid(${x})`,
-  tanh: (x) => `fz_tanh(${x})`,
+  sigmoid: (x) => `sigmoid_stable(${x})`,
+  tanh: (x) => `tanh_stable(${x})`,
 };
 
 const compare = (op: string) => (a: string, b: string) => `select(0.0, 1.0, ${a} ${op} ${b})`;
@@ -69,7 +44,7 @@ const BINARY: Record<BinaryFn, (a: string, b: string) => string> = {
   sub: (a, b) => `(${a} - ${b})`,
   mul: (a, b) => `(${a} * ${b})`,
   div: (a, b) => `(${a} / ${b})`,
-  pow: (a, b) => `fz_pow(${a}, ${b})`,
+  pow: (a, b) => `pow_signed(${a}, ${b})`,
   max: (a, b) => `max(${a}, ${b})`,
   min: (a, b) => `min(${a}, ${b})`,
   eq: compare('=='),
@@ -113,10 +88,11 @@ function renderMap(m: IndexMap): string {
 /**
  * The module-scope WGSL of a chain: helper functions, index maps and one function per node,
  * `fz_n<k>(i, acc)`, the node's value at element `i` of its own output (`acc`: the producer's
- * value there, for an epilogue). Inputs are read from bindings `fz_in<j>`.
+ * value there, for an epilogue). Inputs are read from bindings `fz_in<j>`. `mathDeclared`: the
+ * surrounding WGSL already has lib/math.wgsl.
  */
-function renderChain(k: FusedKernel): string[] {
-  const used = new Set<keyof typeof HELPERS>();
+function renderChain(k: FusedKernel, mathDeclared = false): string[] {
+  let math = false;
   const maps = new Map<string, string>();
   const mapFn = (m: IndexMap | null): string => {
     if (!m) return 'i';
@@ -154,10 +130,10 @@ function renderChain(k: FusedKernel): string[] {
         case 'const':
           return f32Literal(e.value);
         case 'unary':
-          if (e.fn === 'sigmoid' || e.fn === 'tanh') used.add(e.fn);
+          if (e.fn === 'sigmoid' || e.fn === 'tanh') math = true;
           return UNARY[e.fn](render(e.x));
         case 'binary':
-          if (e.fn === 'pow') used.add('pow');
+          if (e.fn === 'pow') math = true;
           return BINARY[e.fn](render(e.a), render(e.b));
         case 'select':
           return `select(${render(e.b)}, ${render(e.a)}, ${render(e.cond)} != 0.0)`;
@@ -167,7 +143,7 @@ function renderChain(k: FusedKernel): string[] {
     return `fn fz_n${n}(i: u32, acc: f32) -> f32 {\n${lets.join('\n')}${lets.length ? '\n' : ''}  return ${value};\n}`;
   });
   const lines: string[] = [];
-  for (const h of used) lines.push(HELPERS[h], '');
+  if (math && !mathDeclared) lines.push(MATH, '');
   for (const [body, name] of maps) lines.push(`fn ${name}(i: u32) -> u32 {\n  return ${body};\n}`, '');
   lines.push(...nodeFns.flatMap((f) => [f, '']));
   return lines;
@@ -234,6 +210,6 @@ export function renderEpilogue(k: FusedKernel, template: string, first: number):
   const at = template.indexOf(EPILOGUE_HOOK);
   if (at < 0 || template.indexOf(EPILOGUE_HOOK, at + 1) >= 0 || k.outputs.length !== 1) return null;
   const hook = `fn epilogue(v: f32, i: u32) -> f32 {\n  return fz_n${k.outputs[0]}(i, v);\n}`;
-  const chain = [HEADER, ...renderBindings(k, first, 0), '', ...renderChain(k), hook].join('\n');
+  const chain = [HEADER, ...renderBindings(k, first, 0), '', ...renderChain(k, template.includes('fn pow_signed(')), hook].join('\n');
   return template.slice(0, at) + chain + template.slice(at + EPILOGUE_HOOK.length);
 }
