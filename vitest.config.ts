@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@tessera\/core$/, replacement: src('core') },
       { find: /^@tessera\/webgpu$/, replacement: src('webgpu') },
       { find: /^@tessera\/reference$/, replacement: src('reference') },
+      { find: /^@tessera\/wasm$/, replacement: src('wasm') },
       { find: /^@tessera\/node$/, replacement: src('node') },
       { find: /^@tessera\/nn$/, replacement: src('nn') },
       { find: /^@tessera\/data$/, replacement: src('data') },

@@ -300,6 +300,7 @@ function tsconfig(outDir) {
         '@tessera/core': src('core'),
         '@tessera/webgpu': src('webgpu'),
         '@tessera/reference': src('reference'),
+        '@tessera/wasm': src('wasm'),
         '@tessera/node': src('node'),
         '@tessera/nn': src('nn'),
         '@tessera/data': src('data'),

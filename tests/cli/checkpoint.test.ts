@@ -34,7 +34,8 @@ interface Done {
 function tessera(args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tests/tsconfig.json'), ...env },
+    // On WebGPU, as the in-process runs here: lost devices are WebGPU's, and weights are compared bit for bit.
+    env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tests/tsconfig.json'), TESSERA_BACKEND: 'webgpu', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -136,7 +136,7 @@ describe('tessera command line', () => {
     await expect(tessera('train', '--task', 'fashion')).rejects.toThrow("--task is an option of 'finetune', not 'train'");
     await expect(tessera('info', '--epochs', '2')).rejects.toThrow("--epochs is an option of 'train', not 'info'");
     await expect(tessera('train', '--bogus')).rejects.toThrow("Unknown option '--bogus' (see tessera train --help)");
-    await expect(tessera('info', '--backend', 'cuda')).rejects.toThrow(/--backend must be one of webgpu, reference, got 'cuda'/);
+    await expect(tessera('info', '--backend', 'cuda')).rejects.toThrow(/--backend must be one of webgpu, wasm, reference, got 'cuda'/);
     await expect(tessera('nonsense')).rejects.toThrow(/unknown command 'nonsense'/);
   });
 

@@ -9,15 +9,22 @@ import * as ts from '@tessera/core';
 
 export { ts };
 
-/** The backends every golden test runs on: the WebGPU kernels and the float64 reference. */
-export const BACKENDS = ['webgpu', 'reference'] as const;
+/**
+ * The backends every golden test runs on: the WebGPU kernels, the float64 reference, and the
+ * WebAssembly SIMD kernels (with the reference kernels as their fallback).
+ */
+export const BACKENDS = ['webgpu', 'reference', 'wasm'] as const;
 
 /**
- * A describe block per backend, each starting that backend first, so an op's semantics are
+ * A describe block per backend (`backends`, default all), each starting that backend first, so an op's semantics are
  * pinned down on both (`describe.each` over BACKENDS).
  */
-export function describeEachBackend(name: string, body: (backend: (typeof BACKENDS)[number]) => void): void {
-  describe.each(BACKENDS)(`${name} [%s]`, (backend) => {
+export function describeEachBackend(
+  name: string,
+  body: (backend: (typeof BACKENDS)[number]) => void,
+  backends: readonly (typeof BACKENDS)[number][] = BACKENDS,
+): void {
+  describe.each([...backends])(`${name} [%s]`, (backend) => {
     beforeAll(async () => {
       await ts.init({ backend });
     });

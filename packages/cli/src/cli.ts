@@ -10,6 +10,7 @@ import * as ts from '@tessera/core';
 // The backends register themselves with core when imported.
 import '@tessera/webgpu';
 import '@tessera/reference';
+import '@tessera/wasm';
 import { shellQuote, train, type TrainOptions } from './train.js';
 import { FINETUNE_DEFAULTS, finetune, formatFinetune, type FinetuneOptions } from './finetune.js';
 import { MODELS, modelSummary } from './models.js';
@@ -26,7 +27,11 @@ interface Command {
   options: Option[];
 }
 
-const BACKEND: Option = { name: 'backend', arg: 'NAME', help: 'webgpu | reference: plain TypeScript, no GPU needed, slow (default webgpu)' };
+const BACKEND: Option = {
+  name: 'backend',
+  arg: 'NAME',
+  help: 'webgpu | wasm: WebAssembly SIMD on the CPU | reference: plain TypeScript, slow\n(default: TESSERA_BACKEND if set, else auto: WebGPU on a GPU, wasm where the only WebGPU adapter\nis a CPU emulation such as SwiftShader, or there is none)',
+};
 
 /** `--eager` of train and finetune. */
 const EAGER: Option = {
@@ -135,9 +140,12 @@ function int(name: string, v: string | undefined, def?: number, min = 1): number
   return n;
 }
 
+/** The backend named by --backend, else by the TESSERA_BACKEND environment variable, else none ('auto'). */
 function backend(v: string | undefined): string | undefined {
-  if (v === undefined || ts.registeredBackends().includes(v)) return v;
-  throw new Error(`--backend must be one of ${ts.registeredBackends().join(', ')}, got '${v}'`);
+  const env = process.env.TESSERA_BACKEND || undefined;
+  const name = v ?? env;
+  if (name === undefined || ts.registeredBackends().includes(name)) return name;
+  throw new Error(`${v === undefined ? 'TESSERA_BACKEND' : '--backend'} must be one of ${ts.registeredBackends().join(', ')}, got '${name}'`);
 }
 
 /** The command's options, strictly: an unknown option or a missing value is an error. */
@@ -215,6 +223,7 @@ export async function run(argv: string[], out: Write = (s) => process.stdout.wri
     else {
       const lines = [
         `backend: ${info.backend} (registered: ${ts.registeredBackends().join(', ')})`,
+        `why: ${str('backend') !== undefined ? `--backend ${be}` : be !== undefined ? `TESSERA_BACKEND=${be}` : (info.reason ?? '-')}`,
         `adapter: ${info.adapter}${info.backend === 'webgpu' ? (info.isCPU ? ' (CPU emulation)' : ' (GPU)') : ''}`,
         `vendor: ${info.vendor || '-'}; architecture: ${info.architecture || '-'}`,
         `features: ${info.features.join(', ') || '-'}`,

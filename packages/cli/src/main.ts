@@ -6,6 +6,7 @@
  * tessera train --epochs 1 --batch-size 64 --optimizer adam --lr 1e-3 --json
  * tessera finetune --task fashion --json
  * tessera info --backend reference
+ * tessera train --backend wasm --limit 2000      # or TESSERA_BACKEND=wasm
  * tessera info --model lenet5
  * tessera train --help
  */

@@ -57,8 +57,8 @@ export interface InitOptions {
  * @example
  * import * as ts from '@tessera/core';
  * import '@tessera/webgpu';
- * await ts.init();                              // or ts.init({ backend: 'reference' })
- * console.log(ts.backendInfo().adapter);
+ * const info = await ts.init();                // or ts.init({ backend: 'wasm' | 'reference' })
+ * console.log(info.adapter, info.reason);      // the reason says which backend 'auto' chose and why
  */
 export function init(opts: InitOptions = {}): Promise<BackendInfo> {
   // Synchronous, so that a call inside a function being compiled throws at the call.
@@ -132,7 +132,7 @@ function autoReason(chosen: Candidate, all: readonly Candidate[], failures: read
   const others = registeredBackends().filter((n) => n !== chosen.name);
   const byName = others.filter((n) => !registry.get(n)!.auto);
   const detail = chosen.probe ? ` (${chosen.probe.detail})` : '';
-  return `auto: ${chosen.name}${detail}, the first automatic backend${byName.length ? `; ${byName.join(', ')} start only by name` : ''}`;
+  return `auto: ${chosen.name}${detail}, the first automatic backend${byName.length ? `; ${byName.join(', ')} ${byName.length === 1 ? 'starts' : 'start'} only by name` : ''}`;
 }
 
 /** Why the current backend was chosen (see BackendInfo.reason). */

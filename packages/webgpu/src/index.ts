@@ -8,7 +8,15 @@
  * import '@tessera/webgpu';
  * await ts.init();                     // WebGPU: navigator.gpu, or Dawn in Node
  */
-import { asyncLocalStorageContext, getAsyncContext, registerBackend, setAsyncContext, type Backend, type BackendCreateOptions, type BackendProbe } from '@tessera/core';
+import {
+  asyncLocalStorageContext,
+  getAsyncContext,
+  registerBackend,
+  setAsyncContext,
+  type Backend,
+  type BackendCreateOptions,
+  type BackendProbe,
+} from '@tessera/core';
 import { WebGPUBackend, adapterIdentity, describeAdapter, type WarmPipelines } from './backend.js';
 import type { DeviceCaps } from './spec.js';
 

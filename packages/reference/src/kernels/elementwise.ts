@@ -76,7 +76,12 @@ const BINARY_FLOAT: Record<BinaryName, (x: number, y: number) => number> = {
   le: (x, y) => (x <= y ? 1 : 0),
 };
 
-/** The functions of fused kernels (ops/expr.ts in core), as this file's unfused kernels compute them. */
+/**
+ * The functions of fused kernels (ops/expr.ts in core), as this file's unfused kernels compute them.
+ *
+ * @example
+ * const e = SCALAR_FNS.unary.exp(1);   // Math.E in float32, as the 'exp' kernel gives it; evalFused takes SCALAR_FNS
+ */
 export const SCALAR_FNS: ScalarFns = {
   unary: {
     neg: UNARY.neg,

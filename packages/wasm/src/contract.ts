@@ -1,0 +1,33 @@
+/**
+ * The contract between the WebAssembly backend (backend.ts: buffers, the heap, selection) and
+ * its kernels (kernels/*.ts wrapping the AssemblyScript functions of assembly/*.ts).
+ *
+ * Every device buffer of this backend lives in one WebAssembly.Memory, at a 16-byte aligned
+ * byte offset `ptr`. A kernel wrapper receives the op's KernelArgs (whose `buf`s are this
+ * backend's buffers) and the runtime; it calls the module's exported functions with byte
+ * offsets and sizes, and returns true, or false when it does not handle this case (the
+ * backend then runs the reference kernel on views of the same memory).
+ */
+import type { DeviceBuffer, KernelArgs, OpName } from '@tessera/core';
+
+/** The instantiated kernel module and the memory every buffer lives in. */
+export interface WasmRuntime {
+  /** The module's exported kernel functions, by name. */
+  readonly exports: Readonly<Record<string, (...args: number[]) => number | void>>;
+  readonly memory: WebAssembly.Memory;
+  /** The byte offset of one of this backend's buffers in `memory` (16-byte aligned). */
+  ptr(buf: DeviceBuffer): number;
+  /**
+   * Scratch space of at least `bytes` bytes (16-byte aligned), valid until the kernel returns;
+   * for packed panels and im2col buffers.
+   */
+  scratch(bytes: number): number;
+  /** Threads kernels may split work across (1 when single-threaded). */
+  readonly threads: number;
+}
+
+/** A kernel wrapper: true when it ran the op, false to let the backend fall back. */
+export type WasmKernel = (args: KernelArgs<never>, rt: WasmRuntime) => boolean;
+
+/** The ops that have a WebAssembly kernel (the others fall back to the reference kernels). */
+export type WasmKernels = Partial<Record<OpName, WasmKernel>>;

@@ -1,0 +1,45 @@
+import { poolGeometry, type KernelArgs, type OpParams } from '@tessera/core';
+import type { WasmKernel } from '../contract.js';
+import { allF32, fn } from './util.js';
+
+/**
+ * Max pooling and its gradient (assembly/pool.ts), with the reference's argmax convention: the
+ * winner's flat index ih*W + iw within its input plane, as int32 in aux[0].
+ */
+
+/**
+ * maxPool2d: out = the window maxima, aux[0] = their in-plane indices.
+ *
+ * @example
+ * const [args, rt] = [{}, {}] as Parameters<typeof maxPool2d>;
+ * maxPool2d(args, rt);
+ */
+export const maxPool2d: WasmKernel = (raw, rt) => {
+  const { inputs, out, aux, params } = raw as unknown as KernelArgs<OpParams['maxPool2d']>;
+  const [x] = inputs;
+  const arg = aux[0];
+  if (!x || !arg || !allF32(x, out) || arg.dtype !== 'int32') return false;
+  const g = poolGeometry('maxPool2d', x.shape, params);
+  const [kh, kw] = params.kernelSize;
+  const [sh, sw] = params.stride;
+  const [ph, pw] = params.padding;
+  fn(rt, 'maxPool2d')(rt.ptr(x.buf), rt.ptr(out.buf), rt.ptr(arg.buf), g.planes, g.H, g.W, g.OH, g.OW, kh, kw, sh, sw, ph, pw);
+  return true;
+};
+
+/**
+ * maxPool2dBackward: dx of params.inputShape gets each dy at its window's argmax (summed where
+ * windows overlap).
+ *
+ * @example
+ * const [args, rt] = [{}, {}] as Parameters<typeof maxPool2dBackward>;
+ * maxPool2dBackward(args, rt);
+ */
+export const maxPool2dBackward: WasmKernel = (raw, rt) => {
+  const { inputs, out, params } = raw as unknown as KernelArgs<OpParams['maxPool2dBackward']>;
+  const [dy, arg] = inputs;
+  if (!dy || !arg || !allF32(dy, out) || arg.dtype !== 'int32') return false;
+  const g = poolGeometry('maxPool2dBackward', params.inputShape, params);
+  fn(rt, 'maxPool2dBackward')(rt.ptr(dy.buf), rt.ptr(arg.buf), rt.ptr(out.buf), g.planes, g.H, g.W, g.OH * g.OW);
+  return true;
+};

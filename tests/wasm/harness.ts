@@ -1,0 +1,78 @@
+import type { DeviceBuffer, KernelTensor } from '@tessera/core';
+import { RefBuffer } from '@tessera/reference';
+import { WASM_BYTES_BASE64 } from '../../packages/wasm/src/kernel-module.generated.js';
+import type { WasmRuntime } from '../../packages/wasm/src/contract.js';
+
+/**
+ * A minimal WebAssembly runtime for kernel tests: one memory, a bump allocator for buffers and
+ * a fixed scratch region, so each wrapper runs exactly as the backend would call it. Every
+ * tensor is made twice, in this memory and as a reference buffer with the same values.
+ */
+
+class WasmBuf {
+  constructor(readonly ptr: number) {}
+}
+
+export interface Pair {
+  wasm: KernelTensor;
+  ref: KernelTensor;
+}
+
+/** A test runtime over a fresh memory of `mib` MiB (half of it scratch). */
+export async function testRuntime(mib = 64) {
+  const memory = new WebAssembly.Memory({ initial: (mib * 1024 * 1024) / 65536 });
+  const { instance } = await WebAssembly.instantiate(Buffer.from(WASM_BYTES_BASE64, 'base64'), { env: { memory } });
+  const scratchBase = (mib * 1024 * 1024) / 2;
+  // The module's static data (the exp table of AssemblyScript's Math.exp) starts at 1024 and
+  // is a few KiB: the test heap starts above it, as the backend's heap starts at its dataEnd.
+  const heapBase = 65536;
+  let next = heapBase;
+  const rt: WasmRuntime = {
+    exports: instance.exports as unknown as WasmRuntime['exports'],
+    memory,
+    ptr: (buf: DeviceBuffer) => (buf as WasmBuf).ptr,
+    scratch: (bytes: number) => {
+      if (scratchBase + bytes > memory.buffer.byteLength) throw new Error(`scratch of ${bytes} bytes is too large`);
+      return scratchBase;
+    },
+    threads: 1,
+  };
+  /** A tensor of `shape` in both memories, filled from `values` (or zeros). */
+  const tensor = (shape: number[], dtype: 'float32' | 'int32' = 'float32', values?: ArrayLike<number>): Pair => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const ptr = next;
+    next += Math.ceil((size * 4 + 64) / 16) * 16;
+    if (next > scratchBase) throw new Error('test heap exhausted');
+    const ref = new RefBuffer(size * 4);
+    const view = dtype === 'int32' ? new Int32Array(memory.buffer, ptr, size) : new Float32Array(memory.buffer, ptr, size);
+    // Fill the wasm copy with garbage first, so a kernel that forgets an element shows it.
+    view.fill(dtype === 'int32' ? 12345 : Number.NaN);
+    if (values) {
+      view.set(values);
+      (dtype === 'int32' ? ref.i32 : ref.f32).set(values);
+    }
+    return { wasm: { shape, dtype, size, buf: new WasmBuf(ptr) }, ref: { shape, dtype, size, buf: ref } };
+  };
+  /** The wasm copy's values. */
+  const read = (t: KernelTensor): Float32Array | Int32Array =>
+    t.dtype === 'int32'
+      ? new Int32Array(memory.buffer, (t.buf as WasmBuf).ptr, t.size).slice()
+      : new Float32Array(memory.buffer, (t.buf as WasmBuf).ptr, t.size).slice();
+  const reset = (): void => {
+    next = heapBase;
+  };
+  return { rt, tensor, read, reset };
+}
+
+/** Deterministic uniform values in [lo, hi). */
+export function randoms(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = lo + ((s >>> 0) / 2 ** 32) * (hi - lo);
+  }
+  return out;
+}
