@@ -13,7 +13,8 @@
  * told apart by a signature (dispatches and workgroups submitted since the last read): loops
  * (training steps, benchmarks, inference batches) repeat it. The first time a signature is seen
  * nothing changes (mapped at once); that time is the first sleep. While the map then completes
- * at once the sleep shrinks by 15% per read; when it does not, the sleep becomes the sleep plus
+ * at once the sleep halves at each read (a benchmark that reads a few times must not keep paying an
+ * old, long sleep); when it does not, the sleep becomes the sleep plus
  * the wait, an upper bound again. Too short a sleep costs a polled remainder, too long one the
  * excess, so it errs long; neither takes longer than polling from the start did.
  */
@@ -57,7 +58,7 @@ export class ReadWait {
     // A map that completes within a tick or two (or a tenth of the sleep, on a loaded machine)
     // found the work done: try shorter. Otherwise the work needed the sleep and then some.
     const done = mapped <= Math.max(ReadWait.DONE_MS, slept / 10);
-    known.sleep = done ? slept * 0.85 : Math.min(slept + mapped, known.cap);
+    known.sleep = done ? slept * 0.5 : Math.min(slept + mapped, known.cap);
   }
 }
 
