@@ -14,6 +14,7 @@ import {
 import { RefBuffer, refBuffer } from './buffer.js';
 import { REFERENCE_KERNELS, referenceUpdate } from './kernels/index.js';
 import { SCALAR_FNS } from './kernels/elementwise.js';
+import { NonFiniteFlag } from './nonfinite.js';
 
 export { RefBuffer } from './buffer.js';
 
@@ -47,8 +48,8 @@ export class ReferenceBackend implements Backend {
   private allocatedBytes = 0;
   private buffersCreated = 0;
   private dispatches = 0;
-  /** The smallest tag `markNonFinite` has flagged since the last `takeNonFinite`, or null. */
-  private flagged: number | null = null;
+  /** What `markNonFinite` has flagged since the last `takeNonFinite`. */
+  private readonly nonFinite = new NonFiniteFlag();
   private destroyed = false;
 
   private check(what: string): void {
@@ -175,19 +176,11 @@ export class ReferenceBackend implements Backend {
 
   /** Flags `tag` if one of the first `size` float32 values of `buf` is NaN or infinite (all-ones exponent). */
   markNonFinite(buf: DeviceBuffer, size: number, tag: number): void {
-    const words = refBuffer(buf, 'the buffer to check').u32;
-    for (let i = 0; i < size; i++) {
-      if ((words[i]! & 0x7f800000) === 0x7f800000) {
-        if (this.flagged === null || tag < this.flagged) this.flagged = tag;
-        return;
-      }
-    }
+    this.nonFinite.mark(refBuffer(buf, 'the buffer to check').u32, size, tag);
   }
 
   /** The smallest flagged tag since the last call, or -1; clears the flag. */
   takeNonFinite(): Promise<number> {
-    const tag = this.flagged ?? -1;
-    this.flagged = null;
-    return Promise.resolve(tag);
+    return this.nonFinite.take();
   }
 }

@@ -15,6 +15,7 @@ import { registerBackend } from '@tessera/core';
 import { ReferenceBackend } from './backend.js';
 
 export { ReferenceBackend, RefBuffer } from './backend.js';
+export { NonFiniteFlag } from './nonfinite.js';
 export { REFERENCE_KERNELS, SCALAR_FNS, referenceUpdate } from './kernels/index.js';
 
 /** A new reference backend, e.g. for `ts.init({ backend: createReferenceBackend() })`. */

@@ -1,5 +1,5 @@
 import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, UpdateArgs } from '@tessera/core';
-import { REFERENCE_KERNELS, referenceUpdate } from '@tessera/reference';
+import { NonFiniteFlag, REFERENCE_KERNELS, referenceUpdate } from '@tessera/reference';
 import { type WasmBuffer, wasmBuffer } from './buffer.js';
 import type { WasmKernel, WasmRuntime } from './contract.js';
 import type { KernelExports } from './module.js';
@@ -28,8 +28,8 @@ export class WasmBackend implements Backend {
 
   private readonly live = new Set<WasmBuffer>();
   private dispatches = 0;
-  /** The smallest tag `markNonFinite` has flagged since the last `takeNonFinite`, or null. */
-  private flagged: number | null = null;
+  /** What `markNonFinite` has flagged since the last `takeNonFinite`. */
+  private readonly nonFinite = new NonFiniteFlag();
   private destroyed = false;
 
   // Scratch space for kernels (packed panels, im2col): one arena reused by every call, bumped
@@ -197,19 +197,11 @@ export class WasmBackend implements Backend {
 
   /** Flags `tag` if one of the first `size` float32 values of `buf` is NaN or infinite (all-ones exponent). */
   markNonFinite(buf: DeviceBuffer, size: number, tag: number): void {
-    const words = wasmBuffer(buf, this.heap, 'the buffer to check').u32;
-    for (let i = 0; i < size; i++) {
-      if ((words[i]! & 0x7f800000) === 0x7f800000) {
-        if (this.flagged === null || tag < this.flagged) this.flagged = tag;
-        return;
-      }
-    }
+    this.nonFinite.mark(wasmBuffer(buf, this.heap, 'the buffer to check').u32, size, tag);
   }
 
   /** The smallest flagged tag since the last call, or -1; clears the flag. */
   takeNonFinite(): Promise<number> {
-    const tag = this.flagged ?? -1;
-    this.flagged = null;
-    return Promise.resolve(tag);
+    return this.nonFinite.take();
   }
 }
