@@ -1,16 +1,42 @@
 /**
- * Starting Tessera in a page, and what to show when it cannot start.
+ * Starting Tessera in a page: which backend it runs on, why, and what to show when none starts.
  *
- * A demo that needs WebGPU must never leave a blank page behind: a browser without it gets one
- * clear message naming the browsers that have it, and the reason the check failed (no
- * `navigator.gpu`, no adapter, or an error from `ts.init()`), so the user knows what to change.
+ * The pages register both browser backends and let `ts.init()` ('auto') choose, as an
+ * application would: WebGPU on a real GPU; WebAssembly SIMD on the CPU where the only WebGPU
+ * adapter is a CPU emulation (SwiftShader, which is slower than the wasm kernels) or where the
+ * browser has no WebGPU. `?backend=webgpu` or `?backend=wasm` in the URL forces one. The page
+ * says which backend runs and why (`backendText`, from `ts.backendInfo().reason`).
+ *
+ * A page must never be left blank: only a browser with neither WebGPU nor WebAssembly SIMD (or a
+ * forced backend that cannot start) gets the explanation instead of the demo, naming the
+ * browsers that have them and the reason each failed, so the user knows what to change.
  */
 import * as ts from '@tessera/core';
-// Registers the WebGPU backend with core, so that ts.init() finds it.
+// Each registers its backend with core, so that ts.init() finds them.
 import '@tessera/webgpu';
+import '@tessera/wasm';
 
-/** Browsers that ship WebGPU, for the message. Kept in one place so both demos say the same. */
+/** Browsers that ship WebGPU, for the message. Kept in one place so all demos say the same. */
 export const WEBGPU_BROWSERS = 'Chrome or Edge 113+ (desktop; Android 121+), Safari 26+ (macOS, iOS, iPadOS), or Firefox 141+ on Windows';
+/** Browsers with WebAssembly SIMD, the CPU fallback. */
+export const WASM_SIMD_BROWSERS = 'Chrome or Edge 91+, Firefox 89+, or Safari 16.4+';
+
+/** The backends a page can run on: 'auto' lets `ts.init()` choose. */
+export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
+
+/**
+ * The backend the URL asks for (`?backend=webgpu|wasm`), 'auto' without one. An unknown value
+ * is ignored, with a note for the page.
+ *
+ * @example
+ * backendParam('?backend=wasm');   // { choice: 'wasm', note: null }
+ */
+export function backendParam(search: string = globalThis.location?.search ?? ''): { choice: BackendChoice; note: string | null } {
+  const v = new URLSearchParams(search).get('backend');
+  if (v === null || v === '' || v === 'auto') return { choice: 'auto', note: null };
+  if (v === 'webgpu' || v === 'wasm') return { choice: v, note: null };
+  return { choice: 'auto', note: `?backend=${v} is not a backend (webgpu or wasm); chose automatically` };
+}
 
 /** Why WebGPU is unavailable, or null when `navigator.gpu` gives an adapter. */
 export async function webgpuProblem(): Promise<string | null> {
@@ -27,47 +53,60 @@ export async function webgpuProblem(): Promise<string | null> {
 }
 
 /**
- * Replaces `mount`'s content with the no-WebGPU message.
+ * Replaces `mount`'s content with the message for a browser where no backend starts.
  *
  * @example
- * showNoWebGPU(document.querySelector('main')!, 'navigator.gpu is missing');
+ * showNoBackend(document.querySelector('main')!, 'auto', 'navigator.gpu is missing; no WebAssembly SIMD');
  */
-export function showNoWebGPU(mount: HTMLElement, reason: string): void {
+export function showNoBackend(mount: HTMLElement, choice: BackendChoice, reason: string): void {
   const box = document.createElement('section');
-  box.className = 'no-webgpu';
-  box.id = 'no-webgpu';
+  box.className = 'no-backend';
+  box.id = 'no-backend';
   box.setAttribute('role', 'alert');
   const h = document.createElement('h2');
-  h.textContent = 'This demo needs WebGPU';
   const p1 = document.createElement('p');
-  p1.textContent = `Tessera trains the network on your GPU through WebGPU. Please open this page in ${WEBGPU_BROWSERS}.`;
+  if (choice === 'webgpu') {
+    h.textContent = 'WebGPU is not available here';
+    p1.textContent = `The address asks for WebGPU (?backend=webgpu). Open it in ${WEBGPU_BROWSERS}, or leave out ?backend to train on the CPU.`;
+  } else if (choice === 'wasm') {
+    h.textContent = 'WebAssembly SIMD is not available here';
+    p1.textContent = `The address asks for WebAssembly SIMD (?backend=wasm). Open it in ${WASM_SIMD_BROWSERS}, or leave out ?backend.`;
+  } else {
+    h.textContent = 'This demo needs WebGPU or WebAssembly SIMD';
+    p1.textContent = `Tessera trains the network on your GPU through WebGPU, or on the CPU with WebAssembly SIMD; this browser has neither. Please open this page in ${WEBGPU_BROWSERS} (WebGPU), or ${WASM_SIMD_BROWSERS} (WebAssembly SIMD).`;
+  }
   const p2 = document.createElement('p');
   p2.className = 'reason';
   p2.textContent = reason;
   const p3 = document.createElement('p');
-  p3.textContent = 'If your browser should support it, check that hardware acceleration is turned on.';
+  p3.textContent = 'If your browser should support them, check that hardware acceleration and WebAssembly are turned on.';
   box.append(h, p1, p2, p3);
   mount.replaceChildren(box);
 }
 
 /**
- * Starts Tessera on the page's GPU. On success returns the adapter's description; otherwise
- * shows the no-WebGPU message in `mount` and returns null (it never throws).
+ * Starts Tessera on the backend the URL forces, or the one 'auto' chooses. On success returns
+ * the backend's info (with `reason`); otherwise shows the no-backend message in `mount` and
+ * returns null (it never throws).
  *
  * @example
  * const info = await startTessera(document.querySelector('main')!);
  * if (!info) return;
+ * adapterElement.textContent = backendText(info);
  */
 export async function startTessera(mount: HTMLElement): Promise<ts.BackendInfo | null> {
-  const problem = await webgpuProblem();
-  if (problem) {
-    showNoWebGPU(mount, problem);
-    return null;
+  const { choice } = backendParam();
+  if (choice === 'webgpu') {
+    const problem = await webgpuProblem();
+    if (problem) {
+      showNoBackend(mount, choice, problem);
+      return null;
+    }
   }
   try {
-    return await ts.init();
+    return await ts.init({ backend: choice });
   } catch (err) {
-    showNoWebGPU(mount, `Starting WebGPU failed: ${(err as Error).message}`);
+    showNoBackend(mount, choice, (err as Error).message);
     return null;
   }
 }
@@ -80,4 +119,40 @@ export function adapterLabel(info: ts.BackendInfo): string {
   const parts = [...new Set([info.adapter, info.vendor, info.architecture].filter((s) => s && s.length > 0))];
   const label = parts.join(' · ') || 'unknown adapter';
   return info.isCPU ? `${label} (CPU emulation)` : label;
+}
+
+/**
+ * Why the backend in `info` runs, in words for the page, from `info.reason` (core's account of
+ * what 'auto' chose) and the URL's choice.
+ *
+ * @example
+ * backendWhy(ts.backendInfo());   // 'the only WebGPU adapter is a CPU emulation'
+ */
+export function backendWhy(info: ts.BackendInfo, choice: BackendChoice = backendParam().choice): string {
+  const reason = info.reason ?? '';
+  if (choice !== 'auto') return `chosen by ?backend=${choice}`;
+  if (info.backend === 'wasm') {
+    if (/webgpu: .*CPU emulation/.test(reason)) return 'the only WebGPU adapter is a CPU emulation';
+    if (/webgpu is unavailable|failed to start webgpu/.test(reason)) return 'this browser has no WebGPU';
+    return 'chosen automatically';
+  }
+  if (info.backend === 'webgpu') {
+    if (/failed to start wasm|wasm is unavailable/.test(reason)) return 'this browser has no WebAssembly SIMD';
+    return info.isCPU ? 'the only backend here' : 'this browser has a GPU';
+  }
+  return 'chosen automatically';
+}
+
+/**
+ * The one line a page shows for its backend: which one runs, on what, and why, e.g.
+ * "WebAssembly SIMD on the CPU — the only WebGPU adapter is a CPU emulation" or
+ * "WebGPU on nvidia · hopper — this browser has a GPU".
+ *
+ * @example
+ * document.querySelector('#adapter')!.textContent = backendText(ts.backendInfo());
+ */
+export function backendText(info: ts.BackendInfo, choice: BackendChoice = backendParam().choice): string {
+  const what = info.backend === 'wasm' ? 'WebAssembly SIMD on the CPU' : info.backend === 'webgpu' ? `WebGPU on ${adapterLabel(info)}` : info.backend;
+  const note = backendParam().note;
+  return `${what} — ${backendWhy(info, choice)}${note ? ` (${note})` : ''}`;
 }

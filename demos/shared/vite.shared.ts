@@ -3,8 +3,9 @@
  *
  * The demos import `@tessera/*` from the TypeScript sources, as the tests do (vitest.config.ts),
  * rather than from `packages/*\/dist`: then `vite build` and `npm run demo` need no `tsc` build
- * first, and a demo always shows the code in the working tree. The WebGPU backend registers
- * itself with core when `gpu-gate.ts` imports it, as in any application.
+ * first, and a demo always shows the code in the working tree. The WebGPU and WebAssembly
+ * backends register themselves with core when `gpu-gate.ts` imports them, as in any application
+ * (`@tessera/wasm` carries its kernel module inlined as base64, so there is no .wasm file to serve).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,8 @@ export function tesseraAliases(): { find: RegExp; replacement: string }[] {
   return [
     { find: /^@tessera\/core$/, replacement: at('packages/core/src/index.ts') },
     { find: /^@tessera\/webgpu$/, replacement: at('packages/webgpu/src/index.ts') },
+    { find: /^@tessera\/wasm$/, replacement: at('packages/wasm/src/index.ts') },
+    { find: /^@tessera\/reference$/, replacement: at('packages/reference/src/index.ts') },
     { find: /^@tessera\/nn$/, replacement: at('packages/nn/src/index.ts') },
     { find: /^@tessera\/data$/, replacement: at('packages/data/src/index.ts') },
   ];
@@ -39,8 +42,8 @@ function embedKernels(): Plugin {
 
 /**
  * A demo's Vite config: relative asset paths (`base: './'`, so `dist/` works from any URL
- * prefix, e.g. GitHub Pages), the source aliases above, and modern output (WebGPU browsers all
- * run ES2022).
+ * prefix, e.g. GitHub Pages), the source aliases above, and modern output (browsers with WebGPU
+ * or WebAssembly SIMD all run ES2022).
  *
  * @example
  * // demos/xor/vite.config.ts

@@ -1,8 +1,9 @@
 /**
- * The "Compiled steps" checkbox of the demos (headless Chromium, WebGPU on SwiftShader): the
- * pages train with compiled steps by default, unchecking it switches to eager steps at the next
- * step (the compiled step is freed between two steps), checking it again records anew, and
- * training goes on in both modes with finite losses and no page error.
+ * The "Compiled steps" checkbox of the demos (headless Chromium with WebGPU on SwiftShader, where
+ * the page's 'auto' choice is WebAssembly SIMD): the pages train with compiled steps by default,
+ * unchecking it switches to eager steps at the next step (the compiled step is freed between two
+ * steps), checking it again records anew, and training goes on in both modes with finite losses
+ * and no page error.
  */
 import { describe, expect, it } from 'vitest';
 import { HAVE_CHROMIUM, demoState, useDemo } from './harness.js';
@@ -19,7 +20,8 @@ for (const [name, query, lossOf] of [
   ['mnist', '?train=512&test=500&batch=16&autostart=1', (s: Record<string, unknown>) => (s as { lastLoss: number | null }).lastLoss],
   [
     'transfer',
-    '?steps=200&batch=16&evalEvery=100&test=200&autostart=1',
+    // A budget that outlasts the test: on WebAssembly SIMD 200 steps end within seconds.
+    '?steps=5000&batch=16&evalEvery=100&test=200&autostart=1',
     (s: Record<string, unknown>) => (s as { losses: { scratch: { loss: number }[] } }).losses.scratch.at(-1)?.loss ?? null,
   ],
 ] as const) {

@@ -38,7 +38,10 @@ export const BASE_FLAGS = [
 ];
 
 /**
- * Builds `demos/<name>` with Vite's API into test-artifacts/<name>-dist and returns that folder.
+ * Builds `demos/<name>` with Vite's API into test-artifacts/<name>-dist-w<worker> and returns that
+ * folder. One folder per vitest worker: test files run two at a time, and a build empties its
+ * folder, so two files building the same demo into one folder would pull it from under each
+ * other's page (a 404 mid-load).
  *
  * @example
  * const dist = await buildDemo('xor');
@@ -46,7 +49,7 @@ export const BASE_FLAGS = [
 export async function buildDemo(name: 'mnist' | 'xor' | 'transfer'): Promise<string> {
   const { build } = await import('vite');
   const root = join(REPO, 'demos', name);
-  const outDir = join(ARTIFACTS, `${name}-dist`);
+  const outDir = join(ARTIFACTS, `${name}-dist-w${process.env['VITEST_POOL_ID'] ?? '0'}`);
   await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
   return outDir;
 }

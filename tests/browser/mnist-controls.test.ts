@@ -1,6 +1,7 @@
 /**
- * The MNIST page under a user's hands (headless Chromium, WebGPU on SwiftShader): the bugs
- * found by clicking around, each reproduced here.
+ * The MNIST page under a user's hands (headless Chromium with WebGPU on SwiftShader, where
+ * the page's 'auto' choice is WebAssembly SIMD): the bugs found by clicking around, each
+ * reproduced here.
  *
  * - a settings error ("the learning rate must be a positive number") stayed on screen after a
  *   valid value was entered;

@@ -1,5 +1,6 @@
 /**
- * The MNIST page keeps its work (headless Chromium, WebGPU on SwiftShader): it saves the model,
+ * The MNIST page keeps its work (headless Chromium with WebGPU on SwiftShader, where
+ * the page's 'auto' choice is WebAssembly SIMD): it saves the model,
  * the optimizer state, the step and the curves to IndexedDB every few seconds while training and
  * on `pagehide`; a reload offers "Resume saved training from step N?".
  *

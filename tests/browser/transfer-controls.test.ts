@@ -1,5 +1,6 @@
 /**
- * The transfer page under a user's hands (headless Chromium, WebGPU on SwiftShader).
+ * The transfer page under a user's hands (headless Chromium with WebGPU on SwiftShader, where
+ * the page's 'auto' choice is WebAssembly SIMD).
  *
  * Bug found by hand: the page showed an enabled "Train both" button while it was still building
  * and evaluating both networks, and attached the button's handler only afterwards, so the first

@@ -1,5 +1,6 @@
 /**
- * End-to-end: the transfer demo in headless Chromium with WebGPU on SwiftShader.
+ * End-to-end: the transfer demo in headless Chromium with WebGPU on SwiftShader, where the page's
+ * 'auto' choice is WebAssembly SIMD (SwiftShader is a CPU emulation).
  *
  * A bounded run (40 steps of batch 32 for each network, evaluated every 10 steps on 500 test
  * images) must draw both curves, end with the fine-tuned network ahead of the one trained from
@@ -15,6 +16,7 @@ import { HAVE_CHROMIUM, REPO, demoState, screenshot, useDemo } from './harness.j
 interface TransferState {
   state: string;
   adapter: string;
+  backend: string;
   steps: number;
   curves: Record<'finetuned' | 'scratch', { step: number; accuracy: number }[]>;
   losses: Record<'finetuned' | 'scratch', { step: number; loss: number }[]>;
@@ -27,7 +29,7 @@ const HAVE_MODEL = existsSync(join(REPO, 'models', 'lenet5-mnist.safetensors'));
 if (!HAVE_MODEL) console.warn('tests/browser/transfer.test.ts: skipped, models/lenet5-mnist.safetensors is missing');
 const STEPS = 40;
 
-describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo in Chromium (WebGPU on SwiftShader)', () => {
+describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo in Chromium (wasm over WebGPU on SwiftShader)', () => {
   const demo = useDemo('transfer');
 
   const state = () => demoState<TransferState>(demo.b.page);
@@ -45,7 +47,9 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_MODEL)('transfer demo in Chromium (WebGP
     );
     const s = await state();
     expect(s.errors, demo.b.log.join('\n')).toEqual([]);
-    expect(s.adapter.toLowerCase()).toContain('swiftshader');
+    // 'auto' on SwiftShader (a CPU emulation of WebGPU) takes WebAssembly SIMD, and says why.
+    expect(s.backend).toBe('wasm');
+    expect(s.adapter).toBe('WebAssembly SIMD on the CPU — the only WebGPU adapter is a CPU emulation');
     expect(s.steps).toBe(STEPS);
     // The pretrained model (250 KB) and the gzipped Fashion subset (1.3 MB), nothing else big.
     expect(s.bytesDownloaded).toBeGreaterThan(0.5e6);

@@ -1,5 +1,6 @@
 /**
- * The XOR page under a user's hands (headless Chromium, WebGPU on SwiftShader).
+ * The XOR page under a user's hands (headless Chromium with WebGPU on SwiftShader, where
+ * the page's 'auto' choice is WebAssembly SIMD).
  *
  * Bug found by hand: a learning rate of -1 followed by Reset threw an uncaught error (the old
  * models were freed before the new ones failed to build), and Resume then failed with

@@ -45,7 +45,7 @@ const FILES = {
  *
  * @example
  * const data = await loadMnistBytes(document.baseURI, (p) => bar.set(p.loaded / (p.total ?? 1)));
- * // `signal` aborts the downloads (the page does when WebGPU turns out to be missing).
+ * // `signal` aborts the downloads (the page does when no backend starts).
  */
 export async function loadMnistBytes(baseUrl: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<MnistBytes> {
   const keys = Object.keys(FILES) as (keyof typeof FILES)[];

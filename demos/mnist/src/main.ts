@@ -1,7 +1,7 @@
 /**
- * The MNIST demo page: checks WebGPU, downloads MNIST with a progress bar, then wires the
- * controls, charts, drawing pad, digit grid, filters and weight files to one `Trainer`, and
- * keeps the run across visits (resume.ts).
+ * The MNIST demo page: starts a backend (WebGPU or WebAssembly SIMD, see gpu-gate.ts), downloads
+ * MNIST with a progress bar, then wires the controls, charts, drawing pad, digit grid, filters and
+ * weight files to one `Trainer`, and keeps the run across visits (resume.ts).
  *
  * URL parameters preset the controls (handy for links and for the end-to-end tests):
  * `?train=512&test=500&batch=32&opt=adam&lr=0.001&autostart=1`.
@@ -14,7 +14,7 @@
  */
 import '../../shared/demo.css';
 import './style.css';
-import { adapterLabel, startTessera } from '../../shared/gpu-gate.js';
+import { backendText, startTessera } from '../../shared/gpu-gate.js';
 import { StatusNote, learningRateProblem } from '../../shared/note.js';
 import { TrainingCharts } from './charts.js';
 import { loadMnistBytes, type MnistBytes } from './data.js';
@@ -29,8 +29,12 @@ import { downloadWeights, readWeightsFile } from './weights.js';
 
 /** What `window.__demo` holds. Times are ms since navigation start (`performance.now()`). */
 export interface DemoHook {
-  state: TrainerState | 'no-webgpu' | 'error';
+  state: TrainerState | 'no-backend' | 'error';
+  /** The line the page shows for its backend: which one, on what, and why (see gpu-gate.ts). */
   adapter: string;
+  /** The backend in use ('webgpu' or 'wasm') and core's reason for it (`ts.backendInfo()`). */
+  backend: string;
+  reason: string;
   steps: number;
   epoch: number;
   lastLoss: number | null;
@@ -62,6 +66,8 @@ export interface DemoHook {
 const hook: DemoHook = {
   state: 'loading',
   adapter: '',
+  backend: '',
+  reason: '',
   steps: 0,
   epoch: 0,
   lastLoss: null,
@@ -93,8 +99,8 @@ function fail(where: string, err: unknown): void {
 }
 
 async function boot(): Promise<void> {
-  // The download starts at once, in parallel with WebGPU's start-up; it is cancelled if WebGPU
-  // turns out to be missing, so such a visitor does not fetch 11 MB for nothing.
+  // The download starts at once, in parallel with the backend's start-up; it is cancelled if no
+  // backend starts, so such a visitor does not fetch 11 MB for nothing.
   const abort = new AbortController();
   const mb = (n: number) => (n / 1e6).toFixed(1);
   const loading = loadMnistBytes(
@@ -102,7 +108,7 @@ async function boot(): Promise<void> {
     ({ loaded, total }) => {
       const bar = $('load-bar'),
         text = $('load-text');
-      if (!bar || !text) return; // the no-WebGPU message has replaced them
+      if (!bar || !text) return; // the no-backend message has replaced them
       bar.style.width = total ? `${((loaded / total) * 100).toFixed(1)}%` : '5%';
       text.textContent = total ? `${mb(loaded)} of ${mb(total)} MB` : `${mb(loaded)} MB`;
     },
@@ -119,13 +125,16 @@ async function boot(): Promise<void> {
   const info = await startTessera($('app'));
   if (!info) {
     abort.abort();
-    hook.state = 'no-webgpu';
-    $('adapter').textContent = 'no WebGPU';
+    hook.state = 'no-backend';
+    $('adapter').textContent = 'no backend could start';
     return;
   }
-  hook.adapter = adapterLabel(info);
+  hook.adapter = backendText(info);
+  hook.backend = info.backend;
+  hook.reason = info.reason ?? '';
   hook.timings.webgpuReady = performance.now();
   $('adapter').textContent = hook.adapter;
+  $('adapter').title = hook.reason;
 
   const data = await loading;
   hook.bytesDownloaded = data.downloadedBytes;

@@ -1,6 +1,7 @@
 /**
- * The transfer demo page: checks WebGPU, downloads the pretrained LeNet-5 and the Fashion-MNIST
- * subset, then races a fine-tuned network against one trained from scratch and charts both.
+ * The transfer demo page: starts a backend (WebGPU or WebAssembly SIMD, see gpu-gate.ts), downloads
+ * the pretrained LeNet-5 and the Fashion-MNIST subset, then races a fine-tuned network against one
+ * trained from scratch and charts both.
  *
  * URL parameters preset the controls (for links and for the end-to-end test):
  * `?steps=40&batch=32&lr=0.001&evalEvery=10&test=200&head=fc1&freeze=1&seed=1&autostart=1`.
@@ -13,7 +14,7 @@
 import '../../shared/demo.css';
 import './style.css';
 import { FASHION_MNIST_CLASSES } from '@tessera/data';
-import { adapterLabel, startTessera } from '../../shared/gpu-gate.js';
+import { backendText, startTessera } from '../../shared/gpu-gate.js';
 import { StatusNote, learningRateProblem } from '../../shared/note.js';
 import { CompareChart } from './charts.js';
 import { PIXELS, loadAssets, type Assets } from './data.js';
@@ -22,8 +23,12 @@ import { Race, type RaceSettings, type RaceState } from './race.js';
 
 /** What `window.__demo` holds. Times are ms since navigation start. @example window.__demo.curves.finetuned.at(-1).accuracy */
 export interface DemoHook {
-  state: RaceState | 'loading' | 'no-webgpu' | 'error';
+  state: RaceState | 'loading' | 'no-backend' | 'error';
+  /** The line the page shows for its backend: which one, on what, and why (see gpu-gate.ts). */
   adapter: string;
+  /** The backend in use ('webgpu' or 'wasm') and core's reason for it (`ts.backendInfo()`). */
+  backend: string;
+  reason: string;
   steps: number;
   settings: RaceSettings | null;
   /** Test accuracy of each network at the same steps (both are evaluated together). */
@@ -41,6 +46,8 @@ export interface DemoHook {
 const hook: DemoHook = {
   state: 'loading',
   adapter: '',
+  backend: '',
+  reason: '',
   steps: 0,
   settings: null,
   curves: { finetuned: [], scratch: [] },
@@ -67,7 +74,7 @@ function fail(where: string, err: unknown): void {
 }
 
 async function boot(): Promise<void> {
-  // Downloads start at once, in parallel with WebGPU's start-up, and are cancelled without it.
+  // Downloads start at once, in parallel with the backend's start-up, and are cancelled without one.
   const abort = new AbortController();
   const loading = loadAssets(
     document.baseURI,
@@ -84,13 +91,16 @@ async function boot(): Promise<void> {
   const info = await startTessera($('app'));
   if (!info) {
     abort.abort();
-    hook.state = 'no-webgpu';
-    $('adapter').textContent = 'no WebGPU';
+    hook.state = 'no-backend';
+    $('adapter').textContent = 'no backend could start';
     return;
   }
-  hook.adapter = adapterLabel(info);
+  hook.adapter = backendText(info);
+  hook.backend = info.backend;
+  hook.reason = info.reason ?? '';
   hook.timings.webgpuReady = performance.now();
   $('adapter').textContent = hook.adapter;
+  $('adapter').title = hook.reason;
   const assets = await loading;
   hook.bytesDownloaded = assets.downloadedBytes;
   hook.timings.dataLoaded = performance.now();

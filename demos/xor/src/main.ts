@@ -12,7 +12,7 @@
 import '../../shared/demo.css';
 import './style.css';
 import type * as ts from '@tessera/core';
-import { adapterLabel, startTessera } from '../../shared/gpu-gate.js';
+import { backendText, startTessera } from '../../shared/gpu-gate.js';
 import { StatusNote, learningRateProblem } from '../../shared/note.js';
 import { PageControl, type PageState, type Ticket } from '../../shared/state.js';
 import { nextFrame } from '../../shared/yield.js';
@@ -29,8 +29,12 @@ interface ModelStats {
 
 /** What `window.__demo` holds. */
 export interface XorHook {
-  state: PageState | 'no-webgpu' | 'error';
+  state: PageState | 'no-backend' | 'error';
+  /** The line the page shows for its backend: which one, on what, and why (see gpu-gate.ts). */
   adapter: string;
+  /** The backend in use ('webgpu' or 'wasm') and core's reason for it (`ts.backendInfo()`). */
+  backend: string;
+  reason: string;
   steps: number;
   linear: ModelStats;
   mlp: ModelStats;
@@ -54,6 +58,8 @@ const blank = (): ModelStats => ({ loss: null, accuracy: null, probabilities: []
 const hook: XorHook = {
   state: 'loading',
   adapter: '',
+  backend: '',
+  reason: '',
   steps: 0,
   linear: blank(),
   mlp: blank(),
@@ -110,12 +116,15 @@ function buildPair(o: Omit<ModelOptions, 'kind'>): Pair {
 async function boot(): Promise<void> {
   const info = await startTessera($('#app'));
   if (!info) {
-    hook.state = 'no-webgpu';
-    $('#adapter').textContent = 'no WebGPU';
+    hook.state = 'no-backend';
+    $('#adapter').textContent = 'no backend could start';
     return;
   }
-  hook.adapter = adapterLabel(info);
+  hook.adapter = backendText(info);
+  hook.backend = info.backend;
+  hook.reason = info.reason ?? '';
   $('#adapter').textContent = hook.adapter;
+  $('#adapter').title = hook.reason;
 
   const maps = { linear: new HeatMap($('#linear canvas.map')), mlp: new HeatMap($('#mlp canvas.map')) };
   const pauseButton = $<HTMLButtonElement>('#pause');
