@@ -29,10 +29,21 @@ const HELP = `Usage: node bench/run.mjs [options]
   --budget SECONDS   quick mode: after this many seconds, peers get no new benchmarks (default 110)
   --eager            also run Tessera's LeNet-5 training step eagerly (its rows use compiled steps),
                      and add the compiled vs eager rows (img/s ratio, host ms, dispatches per step)
+  --backend NAME     the backend of the Tessera column: webgpu (default, even on SwiftShader) or wasm
+                     (WebAssembly SIMD on the CPU; compare it with --peers tfjs-cpu,torch)
 Environment: TESSERA_BENCH_PYTHON (python with torch, default /usr/bin/python3), TORCH_THREADS.`;
 
 function parseArgs(argv) {
-  const o = { quick: false, out: join(HERE, 'results'), only: null, peers: ['tfjs-webgpu', 'tfjs-cpu', 'torch'], json: true, budget: 110, eager: false };
+  const o = {
+    quick: false,
+    out: join(HERE, 'results'),
+    only: null,
+    peers: ['tfjs-webgpu', 'tfjs-cpu', 'torch'],
+    json: true,
+    budget: 110,
+    eager: false,
+    backend: 'webgpu',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -47,6 +58,7 @@ function parseArgs(argv) {
     else if (a === '--no-json') o.json = false;
     else if (a === '--budget') o.budget = Number(val());
     else if (a === '--eager') o.eager = true;
+    else if (a === '--backend') o.backend = val();
     else if (a === '--help' || a === '-h') {
       console.log(HELP);
       process.exit(0);
@@ -93,8 +105,9 @@ async function main() {
     Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis.navigator ?? {}), gpu }, configurable: true, writable: true });
   }
   const ts = await import('@tessera/core');
-  await import('@tessera/webgpu'); // registers the WebGPU backend
-  const info = await ts.init();
+  await import('@tessera/webgpu'); // registers the backends
+  await import('@tessera/wasm');
+  const info = await ts.init({ backend: o.backend });
   let nn = null;
   let nnWhy = null;
   try {
@@ -174,7 +187,7 @@ async function main() {
     date: new Date().toISOString(),
     mode: o.quick ? 'quick' : 'full',
     durationS,
-    adapter: { adapter: info.adapter, vendor: info.vendor, architecture: info.architecture, isCPU: info.isCPU ?? null },
+    adapter: { backend: info.backend, adapter: info.adapter, vendor: info.vendor, architecture: info.architecture, isCPU: info.isCPU ?? null },
     versions: {
       node: process.version,
       tessera: `${JSON.parse(readFileSync(join(ROOT, 'packages/core/package.json'), 'utf8')).version}${gitRev() ? ` (${gitRev()})` : ''}`,
@@ -203,7 +216,7 @@ async function main() {
   out.push(`## Tessera benchmarks (${report.mode} mode), ${date}`);
   out.push('');
   out.push(
-    `Adapter: **${info.adapter}** (${info.vendor}, ${info.architecture}). Machine: ${report.machine.cpu}, ${report.machine.cpus} CPUs, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB; load average ${loadStart[0].toFixed(1)} at start, ${report.machine.loadavgEnd[0].toFixed(1)} at end.`,
+    `Tessera backend: **${info.backend}**. Adapter: **${info.adapter}** (${info.vendor}, ${info.architecture}). Machine: ${report.machine.cpu}, ${report.machine.cpus} CPUs, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB; load average ${loadStart[0].toFixed(1)} at start, ${report.machine.loadavgEnd[0].toFixed(1)} at end.`,
   );
   out.push(
     `Versions: Node ${process.version}, Tessera ${report.versions.tessera}, Dawn (npm webgpu) ${report.versions.dawn}, tfjs ${tfjsVersion ?? '—'}, PyTorch ${report.versions.torch ?? '—'}${report.versions.torchThreads ? ` (${report.versions.torchThreads} threads)` : ''}.`,
