@@ -16,7 +16,7 @@ import { ReferenceBackend } from './backend.js';
 
 export { ReferenceBackend, RefBuffer } from './backend.js';
 export { NonFiniteFlag } from './nonfinite.js';
-export { REFERENCE_KERNELS, SCALAR_FNS, referenceUpdate } from './kernels/index.js';
+export { REFERENCE_KERNELS, referenceUpdate } from './kernels/index.js';
 
 /** A new reference backend, e.g. for `ts.init({ backend: createReferenceBackend() })`. */
 export function createReferenceBackend(): ReferenceBackend {

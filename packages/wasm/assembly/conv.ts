@@ -8,6 +8,24 @@
  * as in the reference kernels (NCHW, PyTorch semantics).
  */
 
+/** The first output column whose tap (input column ow*sw + dx) is not left of the row. */
+// @ts-expect-error: decorator
+@inline
+function firstTapInside(OW: i32, sw: i32, dx: i32): i32 {
+  let ow = 0;
+  while (ow < OW && ow * sw + dx < 0) ow++;
+  return ow;
+}
+
+/** One past the last output column (from `lo`) whose tap lands inside a row of W columns. */
+// @ts-expect-error: decorator
+@inline
+function endTapInside(OW: i32, sw: i32, dx: i32, W: i32, lo: i32): i32 {
+  let ow = OW;
+  while (ow > lo && (ow - 1) * sw + dx >= W) ow--;
+  return ow;
+}
+
 /**
  * col[(c*KH + kh)*KW + kw, oh*OW + ow] = x[c, ih, iw] (0 in the padding) for the cpg planes of
  * H x W floats at x. Example: im2col(x, 1, 28, 28, 5, 5, 1, 1, 1, 1, 2, 2, 28, 28, col).
@@ -35,11 +53,8 @@ export function im2col(
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
         const dx = kw * dw - pl;
-        // The output columns whose tap lands inside the row: ow in [owLo, owHi).
-        let owLo = 0;
-        while (owLo < OW && owLo * sw + dx < 0) owLo++;
-        let owHi = OW;
-        while (owHi > owLo && (owHi - 1) * sw + dx >= W) owHi--;
+        const owLo = firstTapInside(OW, sw, dx);
+        const owHi = endTapInside(OW, sw, dx, W, owLo);
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * sh - pt + kh * dh;
           if (ih < 0 || ih >= H) {
@@ -88,10 +103,8 @@ export function col2im(
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
         const dx = kw * dw - pl;
-        let owLo = 0;
-        while (owLo < OW && owLo * sw + dx < 0) owLo++;
-        let owHi = OW;
-        while (owHi > owLo && (owHi - 1) * sw + dx >= W) owHi--;
+        const owLo = firstTapInside(OW, sw, dx);
+        const owHi = endTapInside(OW, sw, dx, W, owLo);
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * sh - pt + kh * dh;
           if (ih >= 0 && ih < H) {

@@ -11,7 +11,7 @@ import type {
   PreparedRun,
   UpdateArgs,
 } from '@tessera/core';
-import { FusedKernels, type FusedPipeline } from './fusion/kernels.js';
+import { FusedKernels, sameSpecialisation, type FusedPipeline } from './fusion/kernels.js';
 import { BufferUsage, MapMode } from './flags.js';
 import { WEBGPU_KERNELS, type KernelContext } from './ops/index.js';
 import { updateCall, type UpdateBuffers } from './ops/optim.js';
@@ -283,7 +283,7 @@ export class WebGPUBackend implements Backend {
     let workgroups = k.workgroups;
     if (k.producer) {
       const call = producer && this.singleCall(k.producer.op as OpName, producer);
-      if (!call || call.kernel !== k.producer.kernel || JSON.stringify(call.constants ?? {}) !== k.producer.constants) return false;
+      if (!call || !sameSpecialisation(k.producer, call)) return false;
       const layout = uniformLayout(call.kernel);
       if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
       offset = this.arenaUsed;

@@ -27,5 +27,4 @@ export const REFERENCE_KERNELS: OpKernels = {
 };
 
 export { referenceUpdate } from './optim.js';
-export { SCALAR_FNS } from './elementwise.js';
 export { pcg, draw, unit, uniformAt, normalAt } from './creation.js';

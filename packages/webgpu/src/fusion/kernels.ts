@@ -19,7 +19,7 @@ export interface FusedPipeline {
   /** For a chain alone; an epilogue dispatches as its producer's call says. */
   readonly workgroups: readonly [number, number, number];
   /** For an epilogue: the producer's kernel and specialisation, which a replay's call must match. */
-  readonly producer: { op: string; kernel: KernelName; constants: string } | null;
+  readonly producer: { op: string; kernel: KernelName; constants: Readonly<Record<string, number>> } | null;
 }
 
 const uniformEntry: GPUBindGroupLayoutEntry = { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } };
@@ -101,7 +101,19 @@ export class FusedKernels {
       layout,
       pipeline: null,
       workgroups: call.workgroups,
-      producer: { op: k.producer!, kernel: call.kernel, constants: JSON.stringify(constants ?? {}) },
+      producer: { op: k.producer!, kernel: call.kernel, constants: constants ?? {} },
     }));
   }
+}
+
+/** Whether a replay's producer call is specialised as the one the epilogue was built from. */
+export function sameSpecialisation(k: NonNullable<FusedPipeline['producer']>, call: AnyKernelCall): boolean {
+  if (call.kernel !== k.kernel) return false;
+  const c = (call.constants ?? {}) as Record<string, number>;
+  let n = 0;
+  for (const key in c) {
+    if (c[key] !== k.constants[key]) return false;
+    n++;
+  }
+  return n === Object.keys(k.constants).length;
 }
