@@ -61,6 +61,9 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo keeps its work across reloads', () =
     await until(() => (window as unknown as Win).__demo.state === 'paused');
     await pagehide();
     const before = await state();
+    // 512 images at batch 32: 16 steps an epoch, and the page counts epochs completed (a pause
+    // right at an epoch's end once showed one less than the save held).
+    expect(before.epoch, `epochs completed after ${before.steps} steps`).toBe(Math.floor(before.steps / 16));
     const weights = await downloadBytes(demo.b.page, '#download', 'persist-before.safetensors');
 
     await demo.b.page.reload();

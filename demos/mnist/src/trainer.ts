@@ -307,6 +307,13 @@ export class Trainer {
         this.images += size;
         this.cursor += size;
         const epochDone = this.cursor >= this.trainCount;
+        // The epoch count is of epochs completed, so it moves on before the step is reported: a
+        // save taken at this step (which holds the incremented count) and the page agree.
+        if (epochDone) {
+          this.epoch++;
+          this.cursor = 0;
+          this.order = epochOrder(this.trainCount, this.settings.seed, this.epoch);
+        }
         this.on.step({ step: this.step, epoch: this.epoch, images: this.images, compiled: this.model.compiled });
 
         const evalDue = this.step % this.evalEvery === 0 || epochDone;
@@ -316,11 +323,6 @@ export class Trainer {
           pending = this.readLoss(loss, this.step, this.images);
         } else {
           loss.dispose();
-        }
-        if (epochDone) {
-          this.epoch++;
-          this.cursor = 0;
-          this.order = epochOrder(this.trainCount, this.settings.seed, this.epoch);
         }
         if (evalDue) {
           await pending;
