@@ -2,6 +2,8 @@
 // matmul 1024^3 and [64,400]@[400,120], and the two LeNet-5 convolutions at batch 64 (forward,
 // input gradient, filter gradient). Reports GFLOP/s (best of the repeats: the machine is
 // shared) and the fraction of the 128-bit peak, 8 flops/cycle at the clock given by --ghz.
+// Then LeNet-5's two max pools at batch 64 (2x2, stride 2), forward and gradient, in µs per
+// call and ns per output.
 //
 //   nice -n -15 node bench/wasm-kernels.mjs [--reps 10] [--ghz 2.1] [--no-torch]
 import { spawnSync } from 'node:child_process';
@@ -101,6 +103,20 @@ function conv(N, C, H, W, F, k, p) {
   return { fwd, bwdInput, bwdFilter, flops: 2 * N * F * P * taps };
 }
 
+/**
+ * maxPool2d of x [N, C, H, W] with a k x k window and stride k, and its gradient from the
+ * forward's argmax, as packages/wasm/src/kernels/pool.ts runs them (all planes in one call).
+ */
+function pool(N, C, H, W, k) {
+  const [OH, OW] = [Math.floor((H - k) / k) + 1, Math.floor((W - k) / k) + 1];
+  const planes = N * C;
+  const [x, y, dy, dx] = [buf(planes * H * W), buf(planes * OH * OW), buf(planes * OH * OW), buf(planes * H * W)];
+  const arg = scratch(4 * planes * OH * OW);
+  const fwd = best(() => e.maxPool2d(x, y, arg, planes, H, W, OH, OW, k, k, k, k, 0, 0));
+  const bwd = best(() => e.maxPool2dBackward(dy, arg, dx, planes, H, W, OH * OW));
+  return { fwd, bwd, outputs: planes * OH * OW };
+}
+
 const torchScript = `
 import torch, time, json, sys
 torch.set_num_threads(1)
@@ -120,6 +136,11 @@ for name, (N, C, H, F, k, p) in {"conv1": (64, 1, 28, 6, 5, 2), "conv2": (64, 6,
     y = torch.nn.functional.conv2d(x, w, None, padding=p); g = torch.rand_like(y)
     out[name + "bwdInput"] = best(lambda: torch.nn.grad.conv2d_input(x.shape, w, g, padding=p))
     out[name + "bwdFilter"] = best(lambda: torch.nn.grad.conv2d_weight(x, w.shape, g, padding=p))
+for name, (N, C, H) in {"pool1": (64, 6, 28), "pool2": (64, 16, 10)}.items():
+    x = torch.rand(N, C, H, H) - 0.5
+    out[name + "fwd"] = best(lambda: torch.nn.functional.max_pool2d(x, 2, 2, return_indices=True))
+    y, idx = torch.nn.functional.max_pool2d(x, 2, 2, return_indices=True); g = torch.rand_like(y)
+    out[name + "bwd"] = best(lambda: torch.ops.aten.max_pool2d_with_indices_backward(g, x, [2, 2], [2, 2], [0, 0], [1, 1], False, idx))
 print(json.dumps(out))
 `;
 /** PyTorch's best seconds per case, or null without a python3 with torch. */
@@ -149,6 +170,8 @@ const mm1 = matmul(1024, 1024, 1024);
 const mm2 = matmul(64, 400, 120);
 const c1 = conv(64, 1, 28, 28, 6, 5, 2);
 const c2 = conv(64, 6, 14, 14, 16, 5, 0);
+const p1 = pool(64, 6, 28, 28, 2);
+const p2 = pool(64, 16, 10, 10, 2);
 const t = torchTimes();
 add('matmul 1024x1024x1024', 2 * 1024 ** 3, mm1, t?.mm1024x1024x1024);
 add('matmul [64,400]@[400,120]', 2 * 64 * 400 * 120, mm2, t?.mm64x400x120);
@@ -164,3 +187,26 @@ for (const [key, name, c] of convs) {
 }
 console.log(`peak assumed: 8 flops/cycle x ${ghz} GHz = ${peak.toFixed(1)} GFLOP/s (128-bit SIMD, no FMA)${t ? '' : '; PyTorch not found'}`);
 console.table(rows);
+
+const poolRows = [];
+/** @type {[string, string, typeof p1][]} */
+const pools = [
+  ['pool1', 'maxPool2d x[64,6,28,28] 2x2 s2', p1],
+  ['pool2', 'maxPool2d x[64,16,10,10] 2x2 s2', p2],
+];
+for (const [key, name, p] of pools) {
+  for (const [pass, secs] of /** @type {const} */ ([
+    ['fwd', p.fwd],
+    ['bwd', p.bwd],
+  ])) {
+    const ts = t?.[`${key}${pass}`];
+    poolRows.push({
+      case: `${name} ${pass === 'fwd' ? 'forward' : 'gradient'}`,
+      'wasm µs': (secs * 1e6).toFixed(1),
+      'ns/output': ((secs * 1e9) / p.outputs).toFixed(2),
+      'torch µs': ts ? (ts * 1e6).toFixed(1) : '-',
+      'wasm/torch time': ts ? (secs / ts).toFixed(2) : '-',
+    });
+  }
+}
+console.table(poolRows);

@@ -152,6 +152,51 @@ describe('wasm kernels match the reference', () => {
     }
   });
 
+  it('maxPool2d SIMD paths: 2x2/stride-2, other windows and strides, padding, tails, ties, NaN, -Infinity', () => {
+    const pool = (k: number[], s: number[], pad: number[]) => ({ kernelSize: k, stride: s, padding: pad });
+    const cases = [
+      { x: [2, 3, 28, 28], p: pool([2, 2], [2, 2], [0, 0]) }, // LeNet's pool: 14 columns, the last group overlaps
+      { x: [3, 4, 10, 10], p: pool([2, 2], [2, 2], [0, 0]) }, // 5 columns
+      { x: [2, 2, 9, 13], p: pool([2, 2], [2, 2], [0, 0]) }, // odd sizes: last row and column unused
+      { x: [1, 3, 7, 7], p: pool([2, 2], [2, 2], [0, 0]) }, // 3 columns: scalar only
+      { x: [1, 2, 9, 16], p: pool([2, 2], [2, 2], [0, 0]) }, // exact groups of 4
+      { x: [1, 2, 10, 15], p: pool([2, 2], [2, 2], [1, 1]) }, // padded 2x2: 1-row edge windows, odd left column
+      { x: [1, 2, 11, 17], p: pool([3, 3], [3, 3], [0, 0]) }, // stride == kernel, lane gathers
+      { x: [2, 2, 12, 19], p: pool([3, 3], [2, 2], [1, 1]) }, // overlapping, padded
+      { x: [1, 2, 9, 11], p: pool([3, 3], [1, 1], [1, 1]) }, // stride 1: contiguous loads
+      { x: [1, 2, 8, 21], p: pool([2, 3], [1, 2], [1, 1]) }, // mixed window and stride
+      { x: [1, 1, 5, 9], p: pool([1, 1], [1, 1], [0, 0]) }, // 1x1
+    ];
+    let seed = 700;
+    for (const { x, p } of cases) {
+      h.reset();
+      const [N, C, H, W] = x as [number, number, number, number];
+      const n = N * C * H * W;
+      const values = randoms(n, seed++);
+      const kinds = randoms(n, seed++, 0, 1);
+      for (let i = 0; i < n; i++) {
+        values[i] = Math.round(values[i]! * 2) / 2; // 5 levels (and -0): many equal maxima
+        if (kinds[i]! < 0.04) values[i] = Number.NaN;
+        else if (kinds[i]! < 0.3) values[i] = Number.NEGATIVE_INFINITY;
+        else if (kinds[i]! < 0.32) values[i] = Number.POSITIVE_INFINITY;
+      }
+      values.fill(Number.NEGATIVE_INFINITY, 0, 3 * W); // whole windows of -Infinity
+      if (N * C > 1) values.fill(Number.NEGATIVE_INFINITY, H * W, 2 * H * W); // a plane of them
+      const xs = h.tensor(x, 'float32', values);
+      const [k, s, pad] = [p.kernelSize, p.stride, p.padding] as [number[], number[], number[]];
+      const OH = Math.floor((H + 2 * pad[0]! - k[0]!) / s[0]!) + 1;
+      const OW = Math.floor((W + 2 * pad[1]! - k[1]!) / s[1]!) + 1;
+      const out = empty([N, C, OH, OW]);
+      const arg = empty([N, C, OH, OW], 'int32');
+      const [[o, wo], [a, wa]] = both('maxPool2d', [xs], out, p, [arg]);
+      exact(o, wo);
+      exact(a, wa);
+      const dy = f([N, C, OH, OW], seed++);
+      const [[d, wd]] = both('maxPool2dBackward', [dy, arg], empty(x), { ...p, inputShape: x });
+      close(d, wd, 1e-7); // (overlapping windows: float32 sums against the reference's float64)
+    }
+  });
+
   it('elementwise ops with broadcasting, relu and reluBackward', () => {
     const shapes: [number[], number[], number[]][] = [
       [
