@@ -27,15 +27,26 @@ export async function testRuntime(mib = 64) {
   // is a few KiB: the test heap starts above it, as the backend's heap starts at its dataEnd.
   const heapBase = 65536;
   let next = heapBase;
+  let scratchNext = scratchBase;
+  const exports = instance.exports as unknown as WasmRuntime['exports'];
   const rt: WasmRuntime = {
-    exports: instance.exports as unknown as WasmRuntime['exports'],
+    exports,
     memory,
     ptr: (buf: DeviceBuffer) => (buf as WasmBuf).ptr,
+    // A bump allocator over the scratch half that starts over when full: a kernel's pieces of
+    // scratch do not overlap, as the backend's arena guarantees.
     scratch: (bytes: number) => {
-      if (scratchBase + bytes > memory.buffer.byteLength) throw new Error(`scratch of ${bytes} bytes is too large`);
-      return scratchBase;
+      const need = Math.ceil(bytes / 16) * 16;
+      if (scratchBase + need > memory.buffer.byteLength) throw new Error(`scratch of ${bytes} bytes is too large`);
+      if (scratchNext + need > memory.buffer.byteLength) scratchNext = scratchBase;
+      const at = scratchNext;
+      scratchNext += need;
+      return at;
     },
     threads: 1,
+    parallel: (count, _work, body) => {
+      if (count > 0) body(0, count, (name, ...args) => exports[name]!(...args));
+    },
   };
   /** A tensor of `shape` in both memories, filled from `values` (or zeros). */
   const tensor = (shape: number[], dtype: 'float32' | 'int32' = 'float32', values?: ArrayLike<number>): Pair => {

@@ -1,10 +1,19 @@
 import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, UpdateArgs } from '@tessera/core';
 import { NonFiniteFlag, REFERENCE_KERNELS, referenceUpdate } from '@tessera/reference';
 import { type WasmBuffer, wasmBuffer } from './buffer.js';
-import type { WasmKernel, WasmRuntime } from './contract.js';
+import type { ModuleCall, WasmKernel, WasmRuntime } from './contract.js';
 import type { KernelExports } from './module.js';
 import type { WasmHeap } from './heap.js';
 import { WASM_KERNELS, WASM_UPDATE } from './kernels/index.js';
+import { CallList, type ThreadPool } from './threads.js';
+
+/** How the backend runs kernels on threads (createWasmBackend's `threads` and `minWorkPerThread`). */
+export interface WasmThreading {
+  /** The worker threads, or null for one thread. */
+  readonly pool: ThreadPool | null;
+  /** Work a part must have before a kernel is split (see WasmOptions.minWorkPerThread). */
+  readonly minWorkPerThread: number;
+}
 
 /** The one kernel signature every entry of REFERENCE_KERNELS has, whatever its op. */
 type AnyKernel = (args: KernelArgs<unknown>) => void;
@@ -38,24 +47,34 @@ export class WasmBackend implements Backend {
   private arenaUsed = 0;
   private readonly outgrown: WasmBuffer[] = [];
 
+  /** The module's functions in export order: a worker's call list names them by this index. */
+  private readonly exportIndex = new Map<string, number>();
+  private readonly pool: ThreadPool | null;
+  private readonly minWorkPerThread: number;
+
   constructor(
     private readonly heap: WasmHeap,
     exports: KernelExports,
-    threads = 1,
+    threading: WasmThreading = { pool: null, minWorkPerThread: 0 },
   ) {
+    this.pool = threading.pool;
+    this.minWorkPerThread = threading.minWorkPerThread;
+    const threads = this.pool?.threads ?? 1;
+    for (const name of Object.keys(exports)) this.exportIndex.set(name, this.exportIndex.size);
     this.rt = {
       exports,
       memory: heap.memory,
       threads,
       ptr: (buf: DeviceBuffer) => wasmBuffer(buf, heap, 'a kernel argument').ptr,
       scratch: (bytes: number) => this.scratch(bytes),
+      parallel: (count, work, body) => this.parallel(count, work, body),
     };
     this.info = {
       backend: 'wasm',
       adapter: `WebAssembly SIMD (${threads} thread${threads === 1 ? '' : 's'})`,
       vendor: 'tessera',
       architecture: 'wasm32 simd128',
-      features: ['simd128', ...(heap.shared ? ['shared-memory'] : [])],
+      features: ['simd128', ...(heap.shared ? ['shared-memory'] : []), ...(threads > 1 ? ['threads'] : [])],
       isCPU: true,
       limits: {},
     };
@@ -141,6 +160,53 @@ export class WasmBackend implements Backend {
     return ptr;
   }
 
+  /** `rt.parallel`: cuts [0, count) into parts, records each part's calls, runs them on the threads. */
+  private parallel(count: number, work: number, body: (lo: number, hi: number, call: ModuleCall) => void): void {
+    if (count <= 0) return;
+    const pool = this.pool;
+    const parts = pool ? Math.min(pool.threads, count, Math.floor(work / Math.max(1, this.minWorkPerThread))) : 1;
+    if (!pool || parts <= 1) {
+      body(0, count, this.callHere);
+      return;
+    }
+    const here: [(...args: number[]) => unknown, number[]][] = [];
+    const lists: CallList[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [lo, hi] = [Math.floor((count * p) / parts), Math.floor((count * (p + 1)) / parts)];
+      if (p === 0) {
+        body(lo, hi, (name, ...args) => here.push([this.exportFn(name), args]));
+      } else {
+        const list = new CallList();
+        body(lo, hi, (name, ...args) => {
+          this.exportFn(name);
+          list.push(this.exportIndex.get(name)!, args);
+        });
+        lists.push(list);
+      }
+    }
+    // The lists go into the memory the workers share, as float64 words (exact for every i32
+    // and f64 argument); the scratch holding them lives until this kernel returns.
+    const placed = lists.map((list): [number, number] => {
+      const at = this.scratch(8 * list.words.length);
+      new Float64Array(this.heap.memory.buffer, at, list.words.length).set(list.words);
+      return [at, list.words.length];
+    });
+    pool.run(placed, () => {
+      for (const [f, args] of here) f(...args);
+    });
+  }
+
+  /** A module call on this thread, now. */
+  private readonly callHere: ModuleCall = (name, ...args) => {
+    this.exportFn(name)(...args);
+  };
+
+  private exportFn(name: string): (...args: number[]) => unknown {
+    const f = this.rt.exports[name];
+    if (!f) throw new Error(`wasm backend: the kernel module has no export '${name}' (rebuild it with npm run wasm)`);
+    return f;
+  }
+
   // No compileFused / runFused: ts.compile replays each op's own SIMD kernel. A kernel call
   // costs a few microseconds here, so fusing saves little, and interpreting a fused chain's
   // expressions element by element in JavaScript (as the reference backend does) took 56% of a
@@ -193,6 +259,7 @@ export class WasmBackend implements Backend {
   destroy(): void {
     this.live.clear();
     this.destroyed = true;
+    this.pool?.close();
   }
 
   /** Flags `tag` if one of the first `size` float32 values of `buf` is NaN or infinite (all-ones exponent). */

@@ -24,7 +24,23 @@ export interface WasmRuntime {
   scratch(bytes: number): number;
   /** Threads kernels may split work across (1 when single-threaded). */
   readonly threads: number;
+  /**
+   * Splits the items [0, count) into contiguous parts, one per thread, when `work` (the
+   * kernel's multiply-adds or element visits, all items together) pays for the hand-off, and
+   * calls `body(lo, hi, call)` for each part; `call` runs a module export on that part's thread.
+   * Returns when every part is done. `body` runs on this thread, before any call does: it may
+   * take scratch (a part's own), but must not read what calls write.
+   *
+   * @example
+   * rt.parallel(N, N * perSample, (lo, hi, call) => {
+   *   for (let n = lo; n < hi; n++) call('padPlanes', ...args(n));
+   * });
+   */
+  parallel(count: number, work: number, body: (lo: number, hi: number, call: ModuleCall) => void): void;
 }
+
+/** Calls the module export `name` with `args` (byte offsets, sizes, numbers), on a part's thread. */
+export type ModuleCall = (name: string, ...args: number[]) => void;
 
 /** A kernel wrapper: true when it ran the op, false to let the backend fall back. */
 export type WasmKernel = (args: KernelArgs<never>, rt: WasmRuntime) => boolean;

@@ -9,19 +9,21 @@
  * import * as ts from '@tessera/core';
  * import '@tessera/wasm';
  * const info = await ts.init({ backend: 'wasm' });
- * console.log(info.adapter);                      // 'WebAssembly SIMD (1 thread)'
+ * console.log(info.adapter);                      // 'WebAssembly SIMD (2 threads)'
  * const x = ts.tensor([[1, 2], [3, 4]]);
  * console.log(await x.matmul(x).data());          // Float32Array [7, 10, 15, 22]
  */
 import { asyncLocalStorageContext, getAsyncContext, registerBackend, setAsyncContext, type BackendFactory } from '@tessera/core';
 import { WasmBackend } from './backend.js';
 import { WasmHeap } from './heap.js';
-import { checkSimd, instantiate, kernelModuleBytes, readLayout, withMemory } from './module.js';
+import { checkSimd, compileKernels, instantiate, kernelModuleBytes, readLayout, withMemory } from './module.js';
+import { MAX_THREADS, ThreadPool, hardwareThreads, threadsUnavailable } from './threads.js';
 
 export { WasmBackend } from './backend.js';
 export { WasmBuffer } from './buffer.js';
 export { WasmHeap, sizeClass } from './heap.js';
-export type { WasmKernel, WasmKernels, WasmRuntime } from './contract.js';
+export type { ModuleCall, WasmKernel, WasmKernels, WasmRuntime } from './contract.js';
+export { hardwareThreads } from './threads.js';
 
 const PAGE = 65536;
 /** The heap starts past the first 64 KiB, where the kernel module keeps its static data. */
@@ -39,6 +41,30 @@ export interface WasmOptions {
   initialBytes?: number;
   /** Bytes the memory may grow to (default 2 GiB); an allocation past it is an out-of-memory error. */
   maximumBytes?: number;
+  /**
+   * Threads the kernels split their work across, this one included (default: the CPU's, at most
+   * 8, where the memory is shared and workers can start; else 1). Above 1 the backend starts
+   * `threads - 1` worker threads; in Node `TESSERA_THREADS` sets the default.
+   */
+  threads?: number;
+  /**
+   * Multiply-adds (or element visits) a kernel must do per thread before it is split: below it,
+   * handing work to a worker costs more than it saves. Default 262,144 (measured, see
+   * bench/wasm-threads.mjs); tests set 0 to split every kernel that can be.
+   */
+  minWorkPerThread?: number;
+}
+
+/** The default thread count: TESSERA_THREADS in Node, else the CPU's threads, at most 8. */
+function defaultThreads(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.['TESSERA_THREADS'];
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS)
+      throw new Error(`init: TESSERA_THREADS is '${env}'; expected a whole number from 1 to ${MAX_THREADS}`);
+    return n;
+  }
+  return Math.max(1, Math.min(8, hardwareThreads()));
 }
 
 /**
@@ -72,9 +98,19 @@ export async function createWasmBackend(opts: WasmOptions = {}): Promise<WasmBac
     throw new Error(
       `init: createWasmBackend({ maximumBytes: ${opts.maximumBytes} }) leaves no room for buffers; allow at least ${(base + PAGE) / 2 ** 20} MiB`,
     );
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > MAX_THREADS))
+    throw new Error(`init: createWasmBackend({ threads: ${opts.threads} }): expected a whole number from 1 to ${MAX_THREADS}`);
   const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared });
-  const exports = await instantiate(withMemory(bytes, layout, shared, maxPages), memory);
-  return new WasmBackend(new WasmHeap(memory, { base, maximumBytes: maxPages * PAGE }), exports);
+  const module = await compileKernels(withMemory(bytes, layout, shared, maxPages));
+  const exports = await instantiate(module, memory);
+  // Threads where the memory is shared and workers can start; asked for explicitly elsewhere,
+  // they are an error that says why, rather than a silent single thread.
+  const noThreads = threadsUnavailable(memory);
+  if (opts.threads !== undefined && opts.threads > 1 && noThreads)
+    throw new Error(`init: createWasmBackend({ threads: ${opts.threads} }) cannot start worker threads: ${noThreads}. Leave 'threads' out to run on one`);
+  const threads = opts.threads ?? (noThreads ? 1 : defaultThreads());
+  const pool = threads > 1 ? await ThreadPool.start(module, memory, threads) : null;
+  return new WasmBackend(new WasmHeap(memory, { base, maximumBytes: maxPages * PAGE }), exports, { pool, minWorkPerThread: opts.minWorkPerThread ?? 262144 });
 }
 
 /**

@@ -220,19 +220,31 @@ export type KernelExports = WasmRuntime['exports'];
 type KernelFn = KernelExports[string];
 
 /**
- * Instantiates the kernel module against `memory` (asynchronously: browsers refuse to compile
- * modules over 4 KiB synchronously on the main thread) and returns its exported functions.
+ * Compiles the kernel module (asynchronously: browsers refuse to compile modules over 4 KiB
+ * synchronously on the main thread). The compiled module is what worker threads are sent, so
+ * each instantiates the same code against the same memory.
  *
  * @example
  * const bytes = kernelModuleBytes();
- * const memory = new WebAssembly.Memory({ initial: 2, maximum: 64 });
- * const fns = await instantiate(withMemory(bytes, readLayout(bytes), false, 64), memory);   // fns.gemm(...)
+ * const module = await compileKernels(withMemory(bytes, readLayout(bytes), false, 64));
  */
-export async function instantiate(bytes: Uint8Array, memory: WebAssembly.Memory): Promise<KernelExports> {
+export function compileKernels(bytes: Uint8Array): Promise<WebAssembly.Module> {
+  return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+}
+
+/**
+ * Instantiates the compiled kernel module against `memory` and returns its exported functions,
+ * in the module's export order (the order worker threads number them in).
+ *
+ * @example
+ * const memory = new WebAssembly.Memory({ initial: 2, maximum: 64 });
+ * const fns = await instantiate(module, memory);   // fns.gemm(...)
+ */
+export async function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<KernelExports> {
   const abort = (msg: number, file: number, line: number, col: number) => {
     throw new Error(`wasm backend: a kernel aborted (message at ${msg}, file at ${file}, line ${line}:${col})`);
   };
-  const { instance } = await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>, { env: { memory, abort } });
+  const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
   const fns: Record<string, KernelFn> = {};
   for (const [name, v] of Object.entries(instance.exports)) if (typeof v === 'function') fns[name] = v as KernelFn;
   return fns;

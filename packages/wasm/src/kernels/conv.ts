@@ -1,5 +1,6 @@
 import { convGeometry, type ConvGeometry, type KernelArgs, type OpParams } from '@tessera/core';
 import type { WasmKernel, WasmRuntime } from '../contract.js';
+import { BINARY_CODES } from './elementwise.js';
 import { align16, allF32, fn } from './util.js';
 
 /**
@@ -23,7 +24,7 @@ const geometryArgs = (g: ConvGeometry): number[] => [g.cpg, g.H, g.W, g.KH, g.KW
 /** Whether the input planes are already the col matrix (1x1 filter, stride 1, no padding). */
 const isPointwise = (g: ConvGeometry): boolean => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pb === 0 && g.pl === 0 && g.pr === 0;
 
-/** Scratch for one col matrix and the GEMM of an output `n` wide and `k` deep, partitioned. */
+/** Scratch for one col matrix and the GEMM of an output `n` wide and `k` deep (one per part). */
 function scratchFor(rt: WasmRuntime, colBytes: number, n: number, k: number): { col: number; gemm: number } {
   const gemmBytes = align16(fn(rt, 'gemmScratchBytes')(n, k) as number);
   const base = rt.scratch(align16(colBytes) + gemmBytes);
@@ -49,44 +50,67 @@ export const conv2d: WasmKernel = (raw, rt) => {
   return true;
 };
 
-/** The stride-1 forward: per sample, the input planes zero-padded, then the direct kernel per group. */
+/**
+ * The stride-1 forward: the filters packed once, then per sample (split across threads) the
+ * input planes zero-padded into the part's own scratch and the direct kernel per group.
+ */
 function directForward(g: ConvGeometry, rt: WasmRuntime, px: number, pw: number, pbias: number, py: number, relu: boolean): void {
   const taps = g.cpg * g.KH * g.KW;
   const [Hp, Wp] = [g.H + g.pt + g.pb, g.W + g.pl + g.pr];
   const packBytes = align16(fn(rt, 'packedFilterBytes')(g.fpg, g.cpg, g.KH, g.KW) as number);
   const offsBytes = align16(4 * taps);
-  const base = rt.scratch(offsBytes + packBytes * g.groups + 4 * (fn(rt, 'paddedFloats')(g.C, Hp, Wp) as number));
-  const offs = base + packBytes * g.groups;
-  const padded = offs + offsBytes;
-  const [pack, pad, direct] = [fn(rt, 'packFilters'), fn(rt, 'padPlanes'), fn(rt, 'convDirect')];
-  for (let grp = 0; grp < g.groups; grp++) pack(pw + 4 * grp * g.fpg * taps, g.fpg, g.cpg, g.KH, g.KW, base + grp * packBytes);
-  for (let n = 0; n < g.N; n++) {
-    pad(px + 4 * n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, padded);
-    for (let grp = 0; grp < g.groups; grp++) {
-      const planes = padded + 4 * grp * g.cpg * Hp * Wp;
-      const y = py + 4 * (n * g.F + grp * g.fpg) * g.OH * g.OW;
-      direct(planes, g.cpg, Hp, Wp, base + grp * packBytes, g.fpg, g.KH, g.KW, y, g.OH, g.OW, pbias ? pbias + 4 * grp * g.fpg : 0, relu ? 1 : 0, offs);
+  const packed = rt.scratch(packBytes * g.groups);
+  const pack = fn(rt, 'packFilters');
+  for (let grp = 0; grp < g.groups; grp++) pack(pw + 4 * grp * g.fpg * taps, g.fpg, g.cpg, g.KH, g.KW, packed + grp * packBytes);
+  const paddedBytes = 4 * (fn(rt, 'paddedFloats')(g.C, Hp, Wp) as number);
+  rt.parallel(g.N, g.N * g.F * g.OH * g.OW * taps, (lo, hi, call) => {
+    const offs = rt.scratch(offsBytes + paddedBytes);
+    const padded = offs + offsBytes;
+    for (let n = lo; n < hi; n++) {
+      call('padPlanes', px + 4 * n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, padded);
+      for (let grp = 0; grp < g.groups; grp++) {
+        const planes = padded + 4 * grp * g.cpg * Hp * Wp;
+        const y = py + 4 * (n * g.F + grp * g.fpg) * g.OH * g.OW;
+        call(
+          'convDirect',
+          planes,
+          g.cpg,
+          Hp,
+          Wp,
+          packed + grp * packBytes,
+          g.fpg,
+          g.KH,
+          g.KW,
+          y,
+          g.OH,
+          g.OW,
+          pbias ? pbias + 4 * grp * g.fpg : 0,
+          relu ? 1 : 0,
+          offs,
+        );
+      }
     }
-  }
+  });
 }
 
-/** Any other forward: im2col + the packed GEMM + the bias/relu epilogue. */
+/** Any other forward: per sample (split across threads), im2col + the packed GEMM + the bias/relu epilogue. */
 function gemmForward(g: ConvGeometry, rt: WasmRuntime, px: number, pw: number, pbias: number, py: number, relu: boolean): void {
   const taps = g.cpg * g.KH * g.KW;
   const P = g.OH * g.OW;
   const pointwise = isPointwise(g);
-  const s = scratchFor(rt, pointwise ? 0 : taps * P * 4, P, taps);
-  const [im2col, gemm, epilogue] = [fn(rt, 'im2col'), fn(rt, 'gemm'), fn(rt, 'epilogue')];
-  for (let n = 0; n < g.N; n++) {
-    for (let grp = 0; grp < g.groups; grp++) {
-      const planes = px + 4 * (n * g.C + grp * g.cpg) * g.H * g.W;
-      const col = pointwise ? planes : s.col;
-      if (!pointwise) im2col(planes, ...geometryArgs(g), col);
-      const y = py + 4 * (n * g.F + grp * g.fpg) * P;
-      gemm(pw + 4 * grp * g.fpg * taps, taps, 1, col, P, 1, y, P, P, taps, 0, g.fpg, 0, s.gemm);
-      epilogue(y, P, P, 0, g.fpg, pbias ? pbias + 4 * grp * g.fpg : 0, pbias ? 2 : 0, relu ? 1 : 0);
+  rt.parallel(g.N, g.N * g.F * P * taps, (lo, hi, call) => {
+    const s = scratchFor(rt, pointwise ? 0 : taps * P * 4, P, taps);
+    for (let n = lo; n < hi; n++) {
+      for (let grp = 0; grp < g.groups; grp++) {
+        const planes = px + 4 * (n * g.C + grp * g.cpg) * g.H * g.W;
+        const col = pointwise ? planes : s.col;
+        if (!pointwise) call('im2col', planes, ...geometryArgs(g), col);
+        const y = py + 4 * (n * g.F + grp * g.fpg) * P;
+        call('gemm', pw + 4 * grp * g.fpg * taps, taps, 1, col, P, 1, y, P, P, taps, 0, g.fpg, 0, s.gemm);
+        call('epilogue', y, P, P, 0, g.fpg, pbias ? pbias + 4 * grp * g.fpg : 0, pbias ? 2 : 0, relu ? 1 : 0);
+      }
     }
-  }
+  });
 }
 
 /**
@@ -107,18 +131,20 @@ export const conv2dBackpropInput: WasmKernel = (raw, rt) => {
   fn(rt, 'zero')(pdx, out.size * 4);
   if (P === 0 || g.fpg === 0) return true;
   const pointwise = isPointwise(g);
-  const s = scratchFor(rt, taps * P * 4, P, g.fpg);
-  const [col2im, gemm] = [fn(rt, 'col2im'), fn(rt, 'gemm')];
-  for (let n = 0; n < g.N; n++) {
-    for (let grp = 0; grp < g.groups; grp++) {
-      const planes = pdx + 4 * (n * g.C + grp * g.cpg) * g.H * g.W;
-      const dyG = pdy + 4 * (n * g.F + grp * g.fpg) * P;
-      // dcol(tap, p) = sum_f w[f, tap] dy[f, p]: A is w read transposed (rsA = 1, csA = taps).
-      const dcol = pointwise ? planes : s.col;
-      gemm(pw + 4 * grp * g.fpg * taps, 1, taps, dyG, P, 1, dcol, P, P, g.fpg, 0, taps, 0, s.gemm);
-      if (!pointwise) col2im(dcol, ...geometryArgs(g), planes);
+  // Samples write disjoint planes of dx, so they split across threads as they are.
+  rt.parallel(g.N, g.N * g.F * P * taps, (lo, hi, call) => {
+    const s = scratchFor(rt, taps * P * 4, P, g.fpg);
+    for (let n = lo; n < hi; n++) {
+      for (let grp = 0; grp < g.groups; grp++) {
+        const planes = pdx + 4 * (n * g.C + grp * g.cpg) * g.H * g.W;
+        const dyG = pdy + 4 * (n * g.F + grp * g.fpg) * P;
+        // dcol(tap, p) = sum_f w[f, tap] dy[f, p]: A is w read transposed (rsA = 1, csA = taps).
+        const dcol = pointwise ? planes : s.col;
+        call('gemm', pw + 4 * grp * g.fpg * taps, 1, taps, dyG, P, 1, dcol, P, P, g.fpg, 0, taps, 0, s.gemm);
+        if (!pointwise) call('col2im', dcol, ...geometryArgs(g), planes);
+      }
     }
-  }
+  });
   return true;
 };
 
@@ -144,21 +170,41 @@ export const conv2dBackpropFilter: WasmKernel = (raw, rt) => {
   const pointwise = isPointwise(g);
   const biasBytes = params.withBias ? align16(8 * g.F) : 0;
   const zeroBytes = align16(4 * P);
-  const base = rt.scratch(biasBytes + zeroBytes + (pointwise ? 0 : align16(taps * P * 4)));
-  const [biasAcc, zeros, colAt] = [base, base + biasBytes, base + biasBytes + zeroBytes];
-  const [im2col, dotRows, sumRows, storeF64, zero] = [fn(rt, 'im2col'), fn(rt, 'dotRows'), fn(rt, 'sumRows'), fn(rt, 'storeF64'), fn(rt, 'zero')];
-  zero(base, biasBytes + zeroBytes);
-  for (let n = 0; n < g.N; n++) {
-    for (let grp = 0; grp < g.groups; grp++) {
-      const planes = px + 4 * (n * g.C + grp * g.cpg) * g.H * g.W;
-      const col = pointwise ? planes : colAt;
-      if (!pointwise) im2col(planes, ...geometryArgs(g), col);
-      // dw(f, tap) += sum_p dy[f, p] col[tap, p]: rows of P contiguous floats on both sides.
-      const dyG = pdy + 4 * (n * g.F + grp * g.fpg) * P;
-      dotRows(dyG, g.fpg, col, taps, P, pdw + 4 * grp * g.fpg * rowLength, rowLength, zeros);
+  const dwBytes = align16(4 * out.size);
+  const [zero, add] = [fn(rt, 'zero'), fn(rt, 'binary')];
+  // Every sample adds into all of dw, so each part sums its samples into a dw (and float64 bias
+  // sums) of its own; the parts are added afterwards. Part 0 sums straight into the output.
+  const parts: { dw: number; bias: number }[] = [];
+  rt.parallel(g.N, g.N * g.F * P * taps, (lo, hi, call) => {
+    const first = parts.length === 0;
+    const base = rt.scratch(biasBytes + zeroBytes + (first ? 0 : dwBytes) + (pointwise ? 0 : align16(taps * P * 4)));
+    const [biasAcc, zeros, dw] = [base, base + biasBytes, first ? pdw : base + biasBytes + zeroBytes];
+    const colAt = base + biasBytes + zeroBytes + (first ? 0 : dwBytes);
+    parts.push({ dw, bias: biasAcc });
+    zero(base, biasBytes + zeroBytes);
+    if (!first) zero(dw, dwBytes);
+    for (let n = lo; n < hi; n++) {
+      for (let grp = 0; grp < g.groups; grp++) {
+        const planes = px + 4 * (n * g.C + grp * g.cpg) * g.H * g.W;
+        const col = pointwise ? planes : colAt;
+        if (!pointwise) call('im2col', planes, ...geometryArgs(g), col);
+        // dw(f, tap) += sum_p dy[f, p] col[tap, p]: rows of P contiguous floats on both sides.
+        const dyG = pdy + 4 * (n * g.F + grp * g.fpg) * P;
+        call('dotRows', dyG, g.fpg, col, taps, P, dw + 4 * grp * g.fpg * rowLength, rowLength, zeros);
+      }
+      if (params.withBias) call('sumRows', pdy + 4 * n * g.F * P, g.F, P, biasAcc);
     }
-    if (params.withBias) sumRows(pdy + 4 * n * g.F * P, g.F, P, biasAcc);
+  });
+  const n = out.size;
+  for (const part of parts.slice(1)) add(BINARY_CODES.add, pdw, 0, 0, 1, part.dw, 0, 0, 1, pdw, 1, 1, n);
+  if (params.withBias) {
+    // The bias sums stay float64 until the end, whatever the number of parts.
+    const acc = new Float64Array(rt.memory.buffer, parts[0]!.bias, g.F);
+    for (const part of parts.slice(1)) {
+      const more = new Float64Array(rt.memory.buffer, part.bias, g.F);
+      for (let f = 0; f < g.F; f++) acc[f]! += more[f]!;
+    }
+    fn(rt, 'storeF64')(parts[0]!.bias, g.F, pdw + 4 * taps, rowLength);
   }
-  if (params.withBias) storeF64(biasAcc, g.F, pdw + 4 * taps, rowLength);
   return true;
 };

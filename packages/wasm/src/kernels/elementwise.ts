@@ -10,7 +10,7 @@ import { allF32, collapse, fn } from './util.js';
  */
 
 /** The module's binary op codes. */
-const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, gt: 8, ge: 9, lt: 10, le: 11 } as const;
+export const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, gt: 8, ge: 9, lt: 10, le: 11 } as const;
 
 /** The module's unary op codes. */
 const UNARY_CODES = { neg: 0, abs: 1, sqrt: 2, square: 3, relu: 4, reciprocal: 5 } as const;

@@ -12,8 +12,7 @@ import { align16, allF32, fn, offsetOf } from './util.js';
 type MatmulArgs = KernelArgs<OpParams['matmul']>;
 
 /**
- * Runs rows [rowStart, rowEnd) of every batch matrix of a matmul (the unit a worker thread
- * takes). Returns false for a case it does not handle (non-float32 operands).
+ * Runs rows [rowStart, rowEnd) of every batch matrix of a matmul, split across threads. Returns false for a case it does not handle (non-float32 operands).
  *
  * @example
  * const [args, rt] = [{}, {}] as unknown as Parameters<typeof matmulRows>;
@@ -32,22 +31,27 @@ export function matmulRows(args: MatmulArgs, rt: WasmRuntime, rowStart: number, 
   const hi = Math.min(M, rowEnd);
   if (hi <= lo || N === 0) return true;
 
-  const gemm = fn(rt, 'gemm');
-  const epilogue = fn(rt, 'epilogue');
-  const scratch = rt.scratch(align16(fn(rt, 'gemmScratchBytes')(N, K) as number));
   // A(i, k) at i*rsA + k*csA, B(k, j) at k*rsB + j*csB, in elements.
   const [rsA, csA] = params.transA ? [1, M] : [K, 1];
   const [rsB, csB] = params.transB ? [1, K] : [N, 1];
   const [pa, pb, pc] = [rt.ptr(a.buf), rt.ptr(b.buf), rt.ptr(out.buf)];
   const biasPtr = bias ? rt.ptr(bias.buf) : 0;
   const relu = params.activation === 'relu' ? 1 : 0;
-  for (let z = 0; z < batch; z++) {
-    const aOff = 4 * offsetOf(z, batchShape, aBatch);
-    const bOff = 4 * offsetOf(z, batchShape, bBatch);
-    const c = pc + 4 * z * M * N;
-    gemm(pa + aOff, rsA, csA, pb + bOff, rsB, csB, c, N, N, K, lo, hi, 0, scratch);
-    epilogue(c, N, N, lo, hi, biasPtr, bias ? 1 : 0, relu);
-  }
+  const scratchBytes = align16(fn(rt, 'gemmScratchBytes')(N, K) as number);
+  // Split by blocks of 4 rows (the GEMM's tile height) of every batch matrix together: parts
+  // own disjoint rows of C, and each packs its own panels of B into its own scratch.
+  const rows = hi - lo;
+  rt.parallel(Math.ceil(rows / 4), batch * rows * N * K, (b0, b1, call) => {
+    const [r0, r1] = [4 * b0, Math.min(rows, 4 * b1)];
+    const scratch = rt.scratch(scratchBytes);
+    for (let z = 0; z < batch; z++) {
+      const aOff = 4 * offsetOf(z, batchShape, aBatch);
+      const bOff = 4 * offsetOf(z, batchShape, bBatch);
+      const c = pc + 4 * z * M * N;
+      call('gemm', pa + aOff, rsA, csA, pb + bOff, rsB, csB, c, N, N, K, lo + r0, lo + r1, 0, scratch);
+      call('epilogue', c, N, N, lo + r0, lo + r1, biasPtr, bias ? 1 : 0, relu);
+    }
+  });
   return true;
 }
 

@@ -1,6 +1,6 @@
 import { poolGeometry, type KernelArgs, type OpParams } from '@tessera/core';
 import type { WasmKernel } from '../contract.js';
-import { allF32, fn } from './util.js';
+import { allF32 } from './util.js';
 
 /**
  * Max pooling and its gradient (assembly/pool.ts), with the reference's argmax convention: the
@@ -23,7 +23,11 @@ export const maxPool2d: WasmKernel = (raw, rt) => {
   const [kh, kw] = params.kernelSize;
   const [sh, sw] = params.stride;
   const [ph, pw] = params.padding;
-  fn(rt, 'maxPool2d')(rt.ptr(x.buf), rt.ptr(out.buf), rt.ptr(arg.buf), g.planes, g.H, g.W, g.OH, g.OW, kh, kw, sh, sw, ph, pw);
+  const [px, po, pa] = [rt.ptr(x.buf), rt.ptr(out.buf), rt.ptr(arg.buf)];
+  const [inPlane, outPlane] = [4 * g.H * g.W, 4 * g.OH * g.OW];
+  rt.parallel(g.planes, g.planes * g.OH * g.OW * kh * kw, (lo, hi, call) => {
+    call('maxPool2d', px + lo * inPlane, po + lo * outPlane, pa + lo * outPlane, hi - lo, g.H, g.W, g.OH, g.OW, kh, kw, sh, sw, ph, pw);
+  });
   return true;
 };
 
@@ -40,6 +44,10 @@ export const maxPool2dBackward: WasmKernel = (raw, rt) => {
   const [dy, arg] = inputs;
   if (!dy || !arg || !allF32(dy, out) || arg.dtype !== 'int32') return false;
   const g = poolGeometry('maxPool2dBackward', params.inputShape, params);
-  fn(rt, 'maxPool2dBackward')(rt.ptr(dy.buf), rt.ptr(arg.buf), rt.ptr(out.buf), g.planes, g.H, g.W, g.OH * g.OW);
+  const [pdy, pa, pdx] = [rt.ptr(dy.buf), rt.ptr(arg.buf), rt.ptr(out.buf)];
+  const [inPlane, outPlane] = [4 * g.H * g.W, 4 * g.OH * g.OW];
+  rt.parallel(g.planes, g.planes * (g.H * g.W + g.OH * g.OW), (lo, hi, call) => {
+    call('maxPool2dBackward', pdy + lo * outPlane, pa + lo * outPlane, pdx + lo * inPlane, hi - lo, g.H, g.W, g.OH * g.OW);
+  });
   return true;
 };
