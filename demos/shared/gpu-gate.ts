@@ -145,14 +145,24 @@ export function backendWhy(info: ts.BackendInfo, choice: BackendChoice = backend
 
 /**
  * The one line a page shows for its backend: which one runs, on what, and why, e.g.
- * "WebAssembly SIMD on the CPU — the only WebGPU adapter is a CPU emulation" or
+ * "WebAssembly SIMD on the CPU, 2 threads — the only WebGPU adapter is a CPU emulation" or
  * "WebGPU on nvidia · hopper — this browser has a GPU".
  *
  * @example
  * document.querySelector('#adapter')!.textContent = backendText(ts.backendInfo());
  */
 export function backendText(info: ts.BackendInfo, choice: BackendChoice = backendParam().choice): string {
-  const what = info.backend === 'wasm' ? 'WebAssembly SIMD on the CPU' : info.backend === 'webgpu' ? `WebGPU on ${adapterLabel(info)}` : info.backend;
+  const what =
+    info.backend === 'wasm' ? `WebAssembly SIMD on the CPU${wasmThreads(info)}` : info.backend === 'webgpu' ? `WebGPU on ${adapterLabel(info)}` : info.backend;
   const note = backendParam().note;
   return `${what} — ${backendWhy(info, choice)}${note ? ` (${note})` : ''}`;
+}
+
+/**
+ * ", N threads" from the wasm backend's adapter name: threads run only in a cross-origin
+ * isolated page (the demo servers send COOP and COEP), so the page says how many it got.
+ */
+function wasmThreads(info: ts.BackendInfo): string {
+  const n = /\((\d+) threads?\)/.exec(info.adapter)?.[1];
+  return n ? `, ${n} thread${n === '1' ? '' : 's'}` : '';
 }

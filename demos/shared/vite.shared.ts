@@ -41,6 +41,13 @@ function embedKernels(): Plugin {
 }
 
 /**
+ * Cross-origin isolation: with these, a page has SharedArrayBuffer, so the WebAssembly backend
+ * runs its kernels on worker threads. A host that cannot send them (a plain static host) still
+ * serves a working page, on one thread.
+ */
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } as const;
+
+/**
  * A demo's Vite config: relative asset paths (`base: './'`, so `dist/` works from any URL
  * prefix, e.g. GitHub Pages), the source aliases above, and modern output (browsers with WebGPU
  * or WebAssembly SIMD all run ES2022).
@@ -77,7 +84,7 @@ export function demoConfig(configUrl: string, opts: { plugins?: PluginOption[] }
         },
       },
     },
-    server: { host: '127.0.0.1', fs: { allow: [repo] } },
-    preview: { host: '127.0.0.1' },
+    server: { host: '127.0.0.1', fs: { allow: [repo] }, headers: ISOLATION_HEADERS },
+    preview: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
   };
 }

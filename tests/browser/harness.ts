@@ -14,6 +14,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { ISOLATION_HEADERS } from '../../demos/shared/vite.shared.js';
 
 /** The repository root. */
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -88,7 +89,13 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
       return;
     }
     const body = readFileSync(file);
-    res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
+    // Cross-origin isolated, as the demos' Vite servers are: the wasm backend gets its threads.
+    res.writeHead(200, {
+      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+      'Content-Length': body.length,
+      'Cache-Control': 'no-store',
+      ...ISOLATION_HEADERS,
+    });
     res.end(body);
     served.set(path, (served.get(path) ?? 0) + body.length);
   });

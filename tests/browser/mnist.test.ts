@@ -50,7 +50,12 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (wasm over WebGPU on Swi
     expect(s.state).toBe('idle');
     expect(s.backend).toBe('wasm');
     expect(s.reason).toMatch(/^auto: wasm, because webgpu: its adapter .* is a CPU emulation$/);
-    expect(s.adapter).toBe('WebAssembly SIMD on the CPU — the only WebGPU adapter is a CPU emulation');
+    expect(s.adapter).toMatch(/^WebAssembly SIMD on the CPU, \d+ threads? — the only WebGPU adapter is a CPU emulation$/);
+    // The page is served cross-origin isolated, so the kernels run on the CPU's threads.
+    const page = await demo.b.page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+    expect(page.isolated).toBe(true);
+    const threads = Math.min(8, page.cores);
+    expect(s.adapter).toContain(`, ${threads} thread${threads === 1 ? '' : 's'} —`);
     expect(await demo.b.page.locator('#adapter').textContent()).toBe(s.adapter);
     // The four gzipped IDX files: 11.5 MB of 55 MB raw.
     expect(s.bytesDownloaded).toBeGreaterThan(10e6);
@@ -206,7 +211,7 @@ describe.skipIf(!HAVE_CHROMIUM)('MNIST demo in Chromium (wasm over WebGPU on Swi
       const s = await trainsFor(plain, '', 16);
       expect(s.backend).toBe('wasm');
       expect(s.reason).toMatch(/webgpu is unavailable/);
-      expect(s.adapter).toBe('WebAssembly SIMD on the CPU — this browser has no WebGPU');
+      expect(s.adapter).toMatch(/^WebAssembly SIMD on the CPU, \d+ threads? — this browser has no WebGPU$/);
       expect(await plain.page.locator('#no-backend').count()).toBe(0);
       expect(await plain.page.locator('#ui').isVisible()).toBe(true);
     } finally {

@@ -257,6 +257,16 @@ describe('tessera --backend wasm', () => {
     expect(await tessera('info')).toMatch(/^backend: webgpu .*\nwhy: auto: webgpu, the first automatic backend; wasm, reference start only by name\n/);
   });
 
+  it("--threads sets the wasm backend's threads, as TESSERA_THREADS does", async () => {
+    vi.stubEnv('TESSERA_THREADS', ''); // restored after the test, whatever the CLI sets
+    expect(await tessera('info', '--backend', 'wasm', '--threads', '1')).toMatch(/\nadapter: WebAssembly SIMD \(1 thread\)\n/);
+    ts.shutdown();
+    expect(await tessera('info', '--backend', 'wasm', '--threads', '3')).toMatch(/\nadapter: WebAssembly SIMD \(3 threads\)\n/);
+    ts.shutdown();
+    await expect(tessera('info', '--backend', 'wasm', '--threads', '65')).rejects.toThrow(/--threads must be a whole number from 1 to 64, got '65'/);
+    vi.unstubAllEnvs();
+  });
+
   it('train --backend wasm trains LeNet-5 and says so in the JSON line', async () => {
     const line = await tessera('train', '--backend', 'wasm', '--limit', '64', '--test-limit', '64', '--batch-size', '32', '--json');
     expect(JSON.parse(line)).toMatchObject({ backend: 'wasm', steps: 2 });

@@ -33,6 +33,13 @@ const BACKEND: Option = {
   help: 'webgpu | wasm: WebAssembly SIMD on the CPU | reference: plain TypeScript, slow\n(default: TESSERA_BACKEND if set, else auto: WebGPU on a GPU, wasm where the only WebGPU adapter\nis a CPU emulation such as SwiftShader, or there is none)',
 };
 
+/** `--threads` of every command: the wasm backend's threads (TESSERA_THREADS, which it reads). */
+const THREADS: Option = {
+  name: 'threads',
+  arg: 'N',
+  help: "threads of the wasm backend's kernels (default TESSERA_THREADS if set, else the CPU's, at most 8)",
+};
+
 /** `--eager` of train and finetune. */
 const EAGER: Option = {
   name: 'eager',
@@ -63,6 +70,7 @@ export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
       { name: 'resume', help: 'continue the run in --checkpoint FILE exactly where it stopped (same options; --epochs may grow)' },
       EAGER,
       BACKEND,
+      THREADS,
       { name: 'json', help: 'end with one line of JSON on stdout' },
     ],
   },
@@ -89,6 +97,7 @@ export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
       { name: 'cache', arg: 'FILE', help: 'digits: keep the 0-4 network in FILE and reuse it when the settings match' },
       EAGER,
       BACKEND,
+      THREADS,
       { name: 'json', help: 'print one line of JSON on stdout instead of the tables' },
     ],
   },
@@ -97,6 +106,7 @@ export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
     options: [
       { name: 'model', arg: 'NAME', help: `print the layers, output shapes and parameter counts of a model instead: ${Object.keys(MODELS).join(' | ')}` },
       BACKEND,
+      THREADS,
       { name: 'json', help: 'print the backend info (or the model summary) as JSON' },
     ],
   },
@@ -206,6 +216,12 @@ export async function run(argv: string[], out: Write = (s) => process.stdout.wri
   }
   if (positionals.length) throw new Error(`unexpected argument '${positionals[0]}' (see tessera ${name} --help)`);
   const be = backend(str('backend'));
+  const threads = int('threads', str('threads'));
+  // The wasm backend reads its thread count from the environment, as does a restarted run.
+  if (threads !== undefined) {
+    if (threads > 64) throw new Error(`--threads must be a whole number from 1 to 64, got '${str('threads')}'`);
+    process.env.TESSERA_THREADS = String(threads);
+  }
 
   if (name === 'info') {
     const model = str('model');

@@ -32,8 +32,10 @@ export interface WasmRuntime {
    * take scratch (a part's own), but must not read what calls write.
    *
    * @example
-   * rt.parallel(N, N * perSample, (lo, hi, call) => {
-   *   for (let n = lo; n < hi; n++) call('padPlanes', ...args(n));
+   * const rt = {} as WasmRuntime;
+   * const [n, bytes, at] = [64, 4096, 65536];   // items, bytes per item, a buffer's byte offset
+   * rt.parallel(n, n * bytes, (lo, hi, call) => {
+   *   for (let i = lo; i < hi; i++) call('zero', at + i * bytes, bytes);
    * });
    */
   parallel(count: number, work: number, body: (lo: number, hi: number, call: ModuleCall) => void): void;

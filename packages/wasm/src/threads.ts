@@ -150,6 +150,7 @@ export function hardwareThreads(): number {
  * (SharedArrayBuffer; in a page, cross-origin isolation) and a way to start workers.
  *
  * @example
+ * const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
  * threadsUnavailable(memory);   // null in Node; a reason in a page without cross-origin isolation
  */
 export function threadsUnavailable(memory: WebAssembly.Memory): string | null {
@@ -166,8 +167,9 @@ export function threadsUnavailable(memory: WebAssembly.Memory): string | null {
  * spinning on a page's main thread, where blocking is not allowed).
  *
  * @example
+ * const [module, memory] = [{}, {}] as [WebAssembly.Module, WebAssembly.Memory];   // the kernel module's
  * const pool = await ThreadPool.start(module, memory, 2);
- * pool.run(lists, (list) => runHere(list));   // lists[0] runs here, lists[1] on the worker
+ * pool.run([[65536, 0]], () => {});   // the worker's list: 0 words at byte 65536; nothing here
  * pool.close();
  */
 export class ThreadPool {
