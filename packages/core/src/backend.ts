@@ -129,6 +129,17 @@ export interface Backend {
   copy(src: DeviceBuffer, dst: DeviceBuffer, elements: number): void;
   /** One in-place optimizer step (`ts.applyUpdate`). */
   update(args: UpdateArgs): void;
+  /**
+   * Optional, for compiled steps: how many updates one `updateMany` call takes (1 or absent:
+   * the backend has no grouped update).
+   */
+  readonly updatesPerCall?: number;
+  /**
+   * Optional: up to `updatesPerCall` in-place steps in one call, with one rule, the same
+   * hyperparameters and no gradient scale (core checks: `canGroupUpdates`), on distinct
+   * parameters. The same numbers as calling `update` for each.
+   */
+  updateMany?(list: readonly UpdateArgs[]): void;
   /** Submits everything queued so far. */
   flush(): void;
   /** Submits queued work, then destroys the pooled free buffers; returns the bytes given back. */

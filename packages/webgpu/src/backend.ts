@@ -14,7 +14,7 @@ import type {
 import { FusedKernels, sameSpecialisation, type FusedPipeline } from './fusion/kernels.js';
 import { BufferUsage, MapMode } from './flags.js';
 import { WEBGPU_KERNELS, type KernelContext } from './ops/index.js';
-import { updateCall, type UpdateBuffers } from './ops/optim.js';
+import { UPDATES_PER_MULTI, updateCall, updateManyCall, type UpdateBuffers } from './ops/optim.js';
 import { copyCall } from './ops/shape.js';
 import { KERNELS, grid1d, kernelCall, type AnyKernelCall, type DeviceCaps } from './spec.js';
 import { BufferPool, sizeClass } from './pool.js';
@@ -100,6 +100,8 @@ export class WebGPUBackend implements Backend {
   private fused: FusedKernels | null = null;
   /** Long-lived buffers of the update kernel (placeholders, a 1.0 scale). */
   private readonly own: UpdateBuffers;
+  /** How many updates one `updateMany` call takes: 3 where the device binds 12 storage buffers, else 1. */
+  readonly updatesPerCall: number;
   /** The checkNumerics flag, made on first use. */
   private flag: GPUBuffer | null = null;
   /** Scratch buffers of the op being recorded; back to the pool once its dispatches are queued. */
@@ -135,7 +137,9 @@ export class WebGPUBackend implements Backend {
     };
     const one = this.alloc(4);
     this.write(one, new Float32Array([1]));
-    this.own = { dummy1: this.alloc(4), dummy2: this.alloc(4), one };
+    this.own = { dummy1: this.alloc(4), dummy2: this.alloc(4), one, spare: Array.from({ length: 9 }, () => this.alloc(4)) };
+    // optimMulti binds 12 storage buffers; a device that allows fewer steps parameters one by one.
+    this.updatesPerCall = device.limits.maxStorageBuffersPerShaderStage >= 4 * UPDATES_PER_MULTI ? UPDATES_PER_MULTI : 1;
     device.addEventListener('uncapturederror', (e) => {
       this.failure ??= `WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`;
     });
@@ -341,6 +345,13 @@ export class WebGPUBackend implements Backend {
   update(args: UpdateArgs): void {
     this.check('applyUpdate');
     if (args.param.size > 0) this.dispatch(updateCall(args, this.own));
+  }
+
+  /** Up to `updatesPerCall` updates of one rule and one set of hyperparameters, no scale, in one dispatch. */
+  updateMany(list: readonly UpdateArgs[]): void {
+    this.check('applyUpdate');
+    if (list.length === 1) this.update(list[0]!);
+    else if (list.length > 1) this.dispatch(updateManyCall(list, this.own));
   }
 
   markNonFinite(buf: DeviceBuffer, size: number, tag: number): void {

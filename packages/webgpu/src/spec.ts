@@ -285,6 +285,26 @@ export const KERNELS = {
     ],
     constants: ['RULE'],
   }),
+  // Three in-place optimizer steps in one dispatch (ops/optim.ts, for compiled steps' groups).
+  optimMulti: spec({
+    file: 'optim_multi',
+    entry: 'main',
+    buffers: ['param0', 'grad0', 's10', 's20', 'param1', 'grad1', 's11', 's21', 'param2', 'grad2', 's12', 's22'],
+    uniforms: [
+      ['size0', 'u32'],
+      ['size1', 'u32'],
+      ['size2', 'u32'],
+      ['lr', 'f32'],
+      ['beta1', 'f32'],
+      ['beta2', 'f32'],
+      ['eps', 'f32'],
+      ['weight_decay', 'f32'],
+      ['momentum', 'f32'],
+      ['bias_correction1', 'f32'],
+      ['bias_correction2_sqrt', 'f32'],
+    ],
+    constants: ['RULE'],
+  }),
   // ts.debug.checkNumerics: flags an output holding NaN or Inf (webgpu backend's markNonFinite).
   checkFinite: spec({
     file: 'check_finite',

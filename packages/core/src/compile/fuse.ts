@@ -34,6 +34,10 @@ function access(e: Entry): { reads: number[]; writes: number[] } {
       const rw = [s.param.slot, ...s.states.map((t) => t.slot)];
       return { reads: [...rw, s.grad.slot, ...(s.scale ? [s.scale.slot] : [])], writes: rw };
     }
+    case 'updates': {
+      const all = e.list.map(access);
+      return { reads: all.flatMap((a) => a.reads), writes: all.flatMap((a) => a.writes) };
+    }
     case 'copy':
       return { reads: [e.src], writes: [e.dst] };
     case 'write':

@@ -18,6 +18,7 @@ import type { OpName, OpParams } from '../ops/registry.js';
 import { Tensor } from '../tensor.js';
 import { capture, type CaptureHooks, type LiveUpdateValues } from './state.js';
 import { fuse } from './fuse.js';
+import { groupUpdates, replayUpdates, updateArgs, type UpdatesEntry } from './updates.js';
 
 type SlotKind = 'input' | 'external' | 'owned' | 'output';
 
@@ -78,6 +79,7 @@ export type Entry =
       slots: { param: SlotTensor; grad: SlotTensor; states: SlotTensor[]; scale: SlotTensor | null };
       live: (() => LiveUpdateValues) | null;
     }
+  | UpdatesEntry
   | { k: 'copy'; src: number; dst: number; elements: number }
   | { k: 'write'; dst: number; data: ArrayBufferView; flushBefore: boolean }
   | { k: 'check'; slot: number; size: number; tag: number }
@@ -160,12 +162,12 @@ export class Recording {
             for (const m of e.members) run(m);
           break;
         }
-        case 'update': {
-          const s = e.slots;
-          const values = e.live ? e.live() : null;
-          b.update({ ...e.args, ...values, param: kt(s.param), grad: kt(s.grad), states: s.states.map(kt), scale: s.scale && kt(s.scale) });
+        case 'update':
+          b.update(updateArgs(e, kt));
           break;
-        }
+        case 'updates':
+          replayUpdates(e, kt, b);
+          break;
         case 'copy':
           b.copy(bufs[e.src]!, bufs[e.dst]!, e.elements);
           break;
@@ -408,6 +410,7 @@ export function record<R>(
     rec.ready = Promise.all(f.ready).then(() => {});
     rec.fused = { kernels: f.fused, ops: f.ops };
   }
+  rec.entries = groupUpdates(rec.entries, real);
   for (const b of rec.owned) rec.ownedBytes += byteSize.get(b) ?? 0;
   // Entries that touch neither inputs, outputs nor the random stream are rebuilt once, here.
   const fixedSlot = (t: SlotTensor) => rec.slots[t.slot]!.kind === 'owned' || rec.slots[t.slot]!.kind === 'external';

@@ -23,7 +23,12 @@ export interface UpdateBuffers {
   readonly dummy1: DeviceBuffer;
   readonly dummy2: DeviceBuffer;
   readonly one: DeviceBuffer;
+  /** Nine more placeholders for optimMulti's writable slots (parameter and states of three). */
+  readonly spare: readonly DeviceBuffer[];
 }
+
+/** Parameters one optimMulti dispatch steps; it binds 4 storage buffers for each. */
+export const UPDATES_PER_MULTI = 3;
 
 /** One fused in-place optimizer step per parameter (kernels/optim.wgsl). */
 export function updateCall(a: UpdateArgs, own: UpdateBuffers): KernelCall<'optim'> {
@@ -49,5 +54,64 @@ export function updateCall(a: UpdateArgs, own: UpdateBuffers): KernelCall<'optim
       scale: a.scale?.buf ?? own.one,
     },
     workgroups: grid1d(a.param.size),
+  });
+}
+
+/**
+ * Two or three parameters' steps in one dispatch (kernels/optim_multi.wgsl). They share the
+ * rule and every hyperparameter, and have no gradient scale (the caller checks:
+ * `canGroupUpdates`); an empty third slot binds placeholders and has size 0.
+ *
+ * @example
+ * const [list, own] = [[], {}] as unknown as Parameters<typeof updateManyCall>;
+ * updateManyCall(list, own);   // one dispatch over the parameters end to end
+ */
+export function updateManyCall(list: readonly UpdateArgs[], own: UpdateBuffers): KernelCall<'optimMulti'> {
+  const a = list[0]!;
+  if (list.length < 2 || list.length > UPDATES_PER_MULTI)
+    throw new Error(`applyUpdate: optimMulti takes 2 to ${UPDATES_PER_MULTI} parameters, got ${list.length}`);
+  const slot = (k: number) => {
+    const u = list[k];
+    const spare = (j: number) => own.spare[3 * k + j]!;
+    return {
+      size: u?.param.size ?? 0,
+      param: u?.param.buf ?? spare(0),
+      grad: u?.grad.buf ?? own.one,
+      s1: u?.states[0]?.buf ?? spare(1),
+      s2: u?.states[1]?.buf ?? spare(2),
+    };
+  };
+  const [s0, s1, s2] = [slot(0), slot(1), slot(2)];
+  return kernelCall({
+    kernel: 'optimMulti',
+    constants: { RULE: RULE_CODE[a.rule] },
+    uniforms: {
+      size0: s0.size,
+      size1: s1.size,
+      size2: s2.size,
+      lr: a.lr,
+      beta1: a.beta1,
+      beta2: a.beta2,
+      eps: a.eps,
+      weight_decay: a.weightDecay,
+      momentum: a.momentum,
+      bias_correction1: a.biasCorrection1,
+      bias_correction2_sqrt: a.biasCorrection2Sqrt,
+    },
+    buffers: {
+      param0: s0.param,
+      grad0: s0.grad,
+      s10: s0.s1,
+      s20: s0.s2,
+      param1: s1.param,
+      grad1: s1.grad,
+      s11: s1.s1,
+      s21: s1.s2,
+      param2: s2.param,
+      grad2: s2.grad,
+      s12: s2.s1,
+      s22: s2.s2,
+    },
+    workgroups: grid1d(s0.size + s1.size + s2.size),
   });
 }
