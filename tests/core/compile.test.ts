@@ -83,6 +83,41 @@ describeEachBackend('compile', () => {
     cf.dispose();
   });
 
+  it("folds work on constants once (a mean's gradient seed) and never work on tensors that change", async () => {
+    const w = keep(ts.tensor([1, 2, 3, 4]));
+    // d mean(a) / da is 1/4 everywhere: made from a cached scalar only, so computed once. (No
+    // fusion, so that only folding can make a replay dispatch less than the capture.)
+    const f = ts.compile(
+      (x: ts.Tensor) => {
+        const [g] = ts.grad((a: ts.Tensor) => a.mean())(x);
+        return g!.reshape([1, 4]).matmul(x.mul(w).reshape([4, 1]));
+      },
+      { fuse: false },
+    );
+    const counts: number[] = [];
+    for (const [i, values] of [
+      [1, 2, 3, 4],
+      [0, -1, 5, 2],
+      [3, 3, 3, 3],
+      [-2, 1, 0, 7],
+    ].entries()) {
+      if (i === 3) ts.assign(w, ts.tensor([2, 0, 1, -1])); // an external the step reads changes
+      const x = ts.tensor(values);
+      const d0 = ts.stats().dispatches;
+      const y = f(x);
+      counts.push(ts.stats().dispatches - d0);
+      const wv = await w.data();
+      expectClose(await y.data(), [values.reduce((s, v, j) => s + (v * wv[j]!) / 4, 0)], { what: `call ${i}` });
+      x.dispose();
+      y.dispose();
+    }
+    expect(f.info.captures).toBe(2);
+    // The captures ran the seed's work; the replays do not.
+    expect(counts[2]).toBeLessThan(counts[1]!);
+    expect(counts[3]).toBe(counts[2]);
+    f.dispose();
+  });
+
   it('records again for a new signature and keeps at most cacheSize recordings', async () => {
     const cf = ts.compile((a: ts.Tensor) => a.mul(a).sum(), { cacheSize: 2 });
     for (const n of [2, 3, 2, 4, 3, 3]) {

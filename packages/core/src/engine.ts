@@ -5,6 +5,8 @@ import { type AsyncContext, type ScopeSet, type ScopeState, syncContext } from '
 /** A device buffer shared by every Tensor handle that views it; freed when the last one goes. */
 export class Storage {
   refs = 1;
+  /** True for core's cached scalars: never written after they are made (compiled steps fold them). */
+  constant = false;
   constructor(
     readonly buf: DeviceBuffer,
     readonly bytes: number,

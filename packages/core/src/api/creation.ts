@@ -177,6 +177,7 @@ export function scalarTensor(value: number, dtype: DType): Tensor {
     const user = Tensor._fromOp('fill', [], { shape: [], dtype, value });
     t = user._internalView();
     user.dispose();
+    t._use('scalar').constant = true;
     scalarCache.set(key, t);
     engine.cachedBytes += 4;
   }

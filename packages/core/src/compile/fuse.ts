@@ -25,7 +25,7 @@ const MAX_NODES = 24;
 const DEFAULT_MAX_BUFFERS = 8;
 
 /** The slots an entry reads, and those it writes. */
-function access(e: Entry): { reads: number[]; writes: number[] } {
+export function access(e: Entry): { reads: number[]; writes: number[] } {
   switch (e.k) {
     case 'run':
       return { reads: e.inputs.map((t) => t.slot), writes: [e.out.slot, ...e.aux.map((t) => t.slot)] };
@@ -45,7 +45,8 @@ function access(e: Entry): { reads: number[]; writes: number[] } {
     case 'check':
       return { reads: [e.slot], writes: [] };
     case 'fused':
-      return { reads: e.inputs, writes: e.outputs };
+      // An epilogue's kernel also reads its producer's inputs.
+      return { reads: [...e.inputs, ...(e.producer ? e.producer.inputs.map((t) => t.slot) : [])], writes: e.outputs };
     case 'host':
       return { reads: [], writes: [] };
   }

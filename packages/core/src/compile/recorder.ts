@@ -17,6 +17,7 @@ import { opError } from '../errors.js';
 import type { OpName, OpParams } from '../ops/registry.js';
 import { Tensor } from '../tensor.js';
 import { capture, type CaptureHooks, type LiveUpdateValues } from './state.js';
+import { foldConstants } from './fold.js';
 import { fuse } from './fuse.js';
 import { groupUpdates, replayUpdates, updateArgs, type UpdatesEntry } from './updates.js';
 
@@ -399,18 +400,20 @@ export function record<R>(
   for (const list of freed.values()) rec.owned.push(...list);
   rec.owned.push(...retired);
   rec.externals = rec.slots.filter((x) => x.kind === 'external' && x.storage);
+  /** A buffer of the recording's own, for fused stores and folded constants. */
+  const own = (bytes: number): DeviceBuffer => {
+    const b = real.alloc(bytes);
+    byteSize.set(b, bytes);
+    rec.owned.push(b);
+    return b;
+  };
   if (opts.fuse) {
-    const f = fuse(rec.entries, rec.slots, real, (bytes) => {
-      const b = real.alloc(bytes);
-      byteSize.set(b, bytes);
-      rec.owned.push(b);
-      return b;
-    });
+    const f = fuse(rec.entries, rec.slots, real, own);
     rec.entries.splice(0, rec.entries.length, ...f.entries);
     rec.ready = Promise.all(f.ready).then(() => {});
     rec.fused = { kernels: f.fused, ops: f.ops };
   }
-  rec.entries = groupUpdates(rec.entries, real);
+  rec.entries = groupUpdates(foldConstants(rec.entries, rec.slots, real, own), real);
   for (const b of rec.owned) rec.ownedBytes += byteSize.get(b) ?? 0;
   // Entries that touch neither inputs, outputs nor the random stream are rebuilt once, here.
   const fixedSlot = (t: SlotTensor) => rec.slots[t.slot]!.kind === 'owned' || rec.slots[t.slot]!.kind === 'external';
