@@ -18,6 +18,12 @@ import { align16, allF32, fn } from './util.js';
  * col matrix itself.
  */
 
+/**
+ * Sample chunks a filter gradient sums apart, whatever the number of threads (which take whole
+ * chunks), so that its bits do not depend on it.
+ */
+const FILTER_CHUNKS = 8;
+
 /** The im2col arguments after the plane pointer: geometry then the col pointer. */
 const geometryArgs = (g: ConvGeometry): number[] => [g.cpg, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.OH, g.OW];
 
@@ -168,43 +174,45 @@ export const conv2dBackpropFilter: WasmKernel = (raw, rt) => {
   fn(rt, 'zero')(pdw, out.size * 4);
   if (taps === 0 || g.F === 0) return true;
   const pointwise = isPointwise(g);
-  const biasBytes = params.withBias ? align16(8 * g.F) : 0;
-  const zeroBytes = align16(4 * P);
-  const dwBytes = align16(4 * out.size);
   const [zero, add] = [fn(rt, 'zero'), fn(rt, 'binary')];
-  // Every sample adds into all of dw, so each part sums its samples into a dw (and float64 bias
-  // sums) of its own; the parts are added afterwards. Part 0 sums straight into the output.
-  const parts: { dw: number; bias: number }[] = [];
-  rt.parallel(g.N, g.N * g.F * P * taps, (lo, hi, call) => {
-    const first = parts.length === 0;
-    const base = rt.scratch(biasBytes + zeroBytes + (first ? 0 : dwBytes) + (pointwise ? 0 : align16(taps * P * 4)));
-    const [biasAcc, zeros, dw] = [base, base + biasBytes, first ? pdw : base + biasBytes + zeroBytes];
-    const colAt = base + biasBytes + zeroBytes + (first ? 0 : dwBytes);
-    parts.push({ dw, bias: biasAcc });
-    zero(base, biasBytes + zeroBytes);
-    if (!first) zero(dw, dwBytes);
-    for (let n = lo; n < hi; n++) {
-      for (let grp = 0; grp < g.groups; grp++) {
-        const planes = px + 4 * (n * g.C + grp * g.cpg) * g.H * g.W;
-        const col = pointwise ? planes : colAt;
-        if (!pointwise) call('im2col', planes, ...geometryArgs(g), col);
-        // dw(f, tap) += sum_p dy[f, p] col[tap, p]: rows of P contiguous floats on both sides.
-        const dyG = pdy + 4 * (n * g.F + grp * g.fpg) * P;
-        call('dotRows', dyG, g.fpg, col, taps, P, dw + 4 * grp * g.fpg * rowLength, rowLength, zeros);
+  // Every sample adds into all of dw, so the samples are summed in FILTER_CHUNKS fixed chunks,
+  // each into a dw (and float64 bias sums) of its own, and the chunks are added in order: the
+  // same bits on any number of threads, which take whole chunks. Chunk 0 sums into the output.
+  const chunks = Math.min(g.N, FILTER_CHUNKS);
+  const [biasBytes, dwBytes] = [params.withBias ? align16(8 * g.F) : 0, align16(4 * out.size)];
+  const sums = Array.from({ length: chunks }, (_, c) => {
+    const at = rt.scratch(biasBytes + (c === 0 ? 0 : dwBytes));
+    zero(at, biasBytes + (c === 0 ? 0 : dwBytes));
+    return { bias: at, dw: c === 0 ? pdw : at + biasBytes };
+  });
+  const zeros = rt.scratch(align16(4 * P));
+  zero(zeros, align16(4 * P));
+  rt.parallel(chunks, g.N * g.F * P * taps, (lo, hi, call) => {
+    const colAt = pointwise ? 0 : rt.scratch(align16(taps * P * 4));
+    for (let c = lo; c < hi; c++) {
+      const { dw, bias } = sums[c]!;
+      for (let n = Math.floor((g.N * c) / chunks); n < Math.floor((g.N * (c + 1)) / chunks); n++) {
+        for (let grp = 0; grp < g.groups; grp++) {
+          const planes = px + 4 * (n * g.C + grp * g.cpg) * g.H * g.W;
+          const col = pointwise ? planes : colAt;
+          if (!pointwise) call('im2col', planes, ...geometryArgs(g), col);
+          // dw(f, tap) += sum_p dy[f, p] col[tap, p]: rows of P contiguous floats on both sides.
+          const dyG = pdy + 4 * (n * g.F + grp * g.fpg) * P;
+          call('dotRows', dyG, g.fpg, col, taps, P, dw + 4 * grp * g.fpg * rowLength, rowLength, zeros);
+        }
+        if (params.withBias) call('sumRows', pdy + 4 * n * g.F * P, g.F, P, bias);
       }
-      if (params.withBias) call('sumRows', pdy + 4 * n * g.F * P, g.F, P, biasAcc);
     }
   });
-  const n = out.size;
-  for (const part of parts.slice(1)) add(BINARY_CODES.add, pdw, 0, 0, 1, part.dw, 0, 0, 1, pdw, 1, 1, n);
+  for (const { dw } of sums.slice(1)) add(BINARY_CODES.add, pdw, 0, 0, 1, dw, 0, 0, 1, pdw, 1, 1, out.size);
   if (params.withBias) {
-    // The bias sums stay float64 until the end, whatever the number of parts.
-    const acc = new Float64Array(rt.memory.buffer, parts[0]!.bias, g.F);
-    for (const part of parts.slice(1)) {
-      const more = new Float64Array(rt.memory.buffer, part.bias, g.F);
+    // The bias sums stay float64 until the end.
+    const acc = new Float64Array(rt.memory.buffer, sums[0]!.bias, g.F);
+    for (const { bias } of sums.slice(1)) {
+      const more = new Float64Array(rt.memory.buffer, bias, g.F);
       for (let f = 0; f < g.F; f++) acc[f]! += more[f]!;
     }
-    fn(rt, 'storeF64')(parts[0]!.bias, g.F, pdw + 4 * taps, rowLength);
+    fn(rt, 'storeF64')(sums[0]!.bias, g.F, pdw + 4 * taps, rowLength);
   }
   return true;
 };
