@@ -84,10 +84,14 @@ export class WasmBackend implements Backend {
     if (this.destroyed) throw new Error(`${what}: the wasm backend was destroyed. Call ts.init() again and create new tensors`);
   }
 
-  /** A zero-filled block of at least `bytes` bytes, 16-byte aligned. */
+  /**
+   * A block of at least `bytes` bytes, 16-byte aligned, not cleared: every SIMD kernel writes
+   * all of its output, and a reference kernel gets its outputs zeroed first (`runOp`). Clearing
+   * every output on allocation cost more than some kernels did.
+   */
   alloc(bytes: number): DeviceBuffer {
     this.check('alloc');
-    const buf = this.heap.alloc(bytes);
+    const buf = this.heap.alloc(bytes, false);
     this.live.add(buf);
     return buf;
   }
@@ -133,6 +137,9 @@ export class WasmBackend implements Backend {
     if (simd && this.inKernel(() => simd(args as KernelArgs<never>, this.rt))) return;
     const ref = REFERENCE_KERNELS[op] as AnyKernel | undefined;
     if (!ref) throw new Error(`wasm backend: no kernel for op '${op}'`);
+    // The reference kernels may accumulate into their outputs, which its own backend zero-fills.
+    const zero = this.rt.exports['zero']!;
+    for (const t of [args.out, ...args.aux]) zero(this.rt.ptr(t.buf), 4 * t.size);
     ref(args);
   }
 
