@@ -1,5 +1,7 @@
-import type { DeviceBuffer, KernelTensor } from '@tessera/core';
-import { RefBuffer } from '@tessera/reference';
+import type { DeviceBuffer, KernelArgs, KernelTensor, OpName } from '@tessera/core';
+import { REFERENCE_KERNELS, RefBuffer } from '@tessera/reference';
+import { expect } from 'vitest';
+import { WASM_KERNELS } from '../../packages/wasm/src/kernels/index.js';
 import { WASM_BYTES_BASE64 } from '../../packages/wasm/src/kernel-module.generated.js';
 import type { WasmRuntime } from '../../packages/wasm/src/contract.js';
 
@@ -87,3 +89,82 @@ export function randoms(n: number, seed: number, lo = -1, hi = 1): Float32Array 
   }
   return out;
 }
+
+/** The runtime `testRuntime` returns. */
+export type TestRuntime = Awaited<ReturnType<typeof testRuntime>>;
+
+/**
+ * What the kernel tests share, on the runtime `h`: running an op's wasm kernel and its
+ * reference kernel on the same values, comparing, making tensors, and a runtime whose
+ * `parallel` cuts work into parts as threads would take it.
+ */
+export function kernelKit(h: TestRuntime) {
+  const refView = (t: KernelTensor): Float32Array | Int32Array => {
+    const b = t.buf as unknown as { f32: Float32Array; i32: Int32Array };
+    return (t.dtype === 'int32' ? b.i32 : b.f32).subarray(0, t.size);
+  };
+
+  /** Runs op on both backends (the wasm kernel on `rt`); returns [wasm, reference] outputs (out then aux). */
+  function both(op: OpName, inputs: Pair[], out: Pair, params: unknown, aux: Pair[] = [], rt: WasmRuntime = h.rt) {
+    const mk = (side: 'wasm' | 'ref') =>
+      ({ inputs: inputs.map((p) => p[side]), out: out[side], aux: aux.map((p) => p[side]), params }) as unknown as KernelArgs<never>;
+    const ran = WASM_KERNELS[op]!(mk('wasm'), rt);
+    expect(ran).toBe(true);
+    (REFERENCE_KERNELS[op] as (a: KernelArgs<never>) => void)(mk('ref'));
+    return [out, ...aux].map((p) => [h.read(p.wasm), refView(p.ref)] as const);
+  }
+
+  /** |wasm - ref| <= tol * (1 + |ref|) everywhere, NaN where NaN. */
+  function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
+    expect(got.length).toBe(want.length);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) {
+      const [g, w] = [got[i]!, want[i]!];
+      if (g === w) continue; // (also equal infinities)
+      if (Number.isNaN(w)) {
+        expect(Number.isNaN(g), `element ${i}: expected NaN, got ${g}`).toBe(true);
+        continue;
+      }
+      const err = Math.abs(g - w) / (1 + Math.abs(w));
+      if (!(err <= worst)) worst = err;
+      if (!(err <= tol)) expect.fail(`element ${i}: ${g} vs reference ${w} (relative error ${err} > ${tol})`);
+    }
+  }
+
+  const exact = (got: ArrayLike<number>, want: ArrayLike<number>): void => expect(Array.from(got)).toEqual(Array.from(want));
+
+  const f = (shape: number[], seed: number): Pair =>
+    h.tensor(
+      shape,
+      'float32',
+      randoms(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+    );
+  const empty = (shape: number[], dtype: 'float32' | 'int32' = 'float32'): Pair => h.tensor(shape, dtype);
+
+  /** h.rt, but each kernel's work cut into `parts` parts run one after another (as threads would take them). */
+  const splitRt = (parts: number): WasmRuntime => ({
+    ...h.rt,
+    parallel: (count, _work, body) => {
+      for (let p = 0; p < parts; p++) {
+        const [lo, hi] = [Math.floor((count * p) / parts), Math.floor((count * (p + 1)) / parts)];
+        if (hi > lo) body(lo, hi, (name, ...args) => h.rt.exports[name]!(...args));
+      }
+    },
+  });
+
+  /** n values in [lo, hi), with specials[k] at every index i where i % stride === k (stride > specials.length). */
+  function sprinkled(n: number, seed: number, lo: number, hi: number, specials: number[], stride: number): Float32Array {
+    const v = randoms(n, seed, lo, hi);
+    for (let i = 0; i < n; i++) {
+      const k = i % stride;
+      if (k < specials.length) v[i] = specials[k]!;
+    }
+    return v;
+  }
+  return { refView, both, close, exact, f, empty, splitRt, sprinkled };
+}
+
+export type KernelKit = ReturnType<typeof kernelKit>;

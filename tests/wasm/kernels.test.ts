@@ -1,62 +1,19 @@
-import type { KernelArgs, KernelTensor, OpName, UpdateArgs } from '@tessera/core';
-import { REFERENCE_KERNELS, referenceUpdate } from '@tessera/reference';
+import type { UpdateArgs } from '@tessera/core';
+import { referenceUpdate } from '@tessera/reference';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WASM_KERNELS, WASM_UPDATE } from '../../packages/wasm/src/kernels/index.js';
-import { randoms, testRuntime, type Pair } from './harness.js';
+import { WASM_UPDATE } from '../../packages/wasm/src/kernels/index.js';
+import { kernelKit, testRuntime, type KernelKit, type TestRuntime, randoms } from './harness.js';
 
 // Every WebAssembly kernel against the reference kernel of the same op, on random shapes: the
 // float32 sums of the GEMM-based kernels to a tolerance scaled by the reduction length, the
 // rest (elementwise, pooling, float64-accumulated sums, the optimizer) bit for bit.
 
-let h: Awaited<ReturnType<typeof testRuntime>>;
+let h: TestRuntime;
+let { refView, both, close, exact, f, empty } = {} as KernelKit;
 beforeAll(async () => {
   h = await testRuntime();
+  ({ refView, both, close, exact, f, empty } = kernelKit(h));
 });
-
-const refView = (t: KernelTensor): Float32Array | Int32Array => {
-  const b = t.buf as unknown as { f32: Float32Array; i32: Int32Array };
-  return (t.dtype === 'int32' ? b.i32 : b.f32).subarray(0, t.size);
-};
-
-/** Runs op on both backends; returns [wasm, reference] outputs (out then aux). */
-function both(op: OpName, inputs: Pair[], out: Pair, params: unknown, aux: Pair[] = []) {
-  const mk = (side: 'wasm' | 'ref') =>
-    ({ inputs: inputs.map((p) => p[side]), out: out[side], aux: aux.map((p) => p[side]), params }) as unknown as KernelArgs<never>;
-  const ran = WASM_KERNELS[op]!(mk('wasm'), h.rt);
-  expect(ran).toBe(true);
-  (REFERENCE_KERNELS[op] as (a: KernelArgs<never>) => void)(mk('ref'));
-  return [out, ...aux].map((p) => [h.read(p.wasm), refView(p.ref)] as const);
-}
-
-/** |wasm - ref| <= tol * (1 + |ref|) everywhere, NaN where NaN. */
-function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const [g, w] = [got[i]!, want[i]!];
-    if (g === w) continue; // (also equal infinities)
-    if (Number.isNaN(w)) {
-      expect(Number.isNaN(g), `element ${i}: expected NaN, got ${g}`).toBe(true);
-      continue;
-    }
-    const err = Math.abs(g - w) / (1 + Math.abs(w));
-    if (!(err <= worst)) worst = err;
-    if (!(err <= tol)) expect.fail(`element ${i}: ${g} vs reference ${w} (relative error ${err} > ${tol})`);
-  }
-}
-
-const exact = (got: ArrayLike<number>, want: ArrayLike<number>): void => expect(Array.from(got)).toEqual(Array.from(want));
-
-const f = (shape: number[], seed: number): Pair =>
-  h.tensor(
-    shape,
-    'float32',
-    randoms(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-    ),
-  );
-const empty = (shape: number[], dtype: 'float32' | 'int32' = 'float32'): Pair => h.tensor(shape, dtype);
 
 describe('wasm kernels match the reference', () => {
   it('matmul: every transpose, bias and relu, edges and batch broadcast', () => {

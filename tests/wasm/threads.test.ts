@@ -70,6 +70,41 @@ describe('worker threads', () => {
     }
   });
 
+  it('give the reference backend its bits in random, arange, softmax, avgPool2d and pow, forward and backward', async () => {
+    /** Seeded tensors through the kernels that split by rows, planes and element ranges. */
+    const run = async (): Promise<Float32Array[]> => {
+      const out = ts.tidy(() => {
+        const u = ts.rand([3, 5, 13, 11], { seed: 4, low: -2, high: 3 });
+        const z = ts.randn([1001], { seed: 5, mean: 0.5, std: 2 });
+        const r = ts.arange(0, 1001).mul(0.01);
+        const f = (x: ts.Tensor, n: ts.Tensor, a: ts.Tensor) => {
+          const p = ts.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1 });
+          const s = ts.softmax(p, 1).add(ts.logSoftmax(x.reshape([15, 143]), 0).sum());
+          return s
+            .sum()
+            .add(n.abs().pow(a).mean())
+            .add(ts.avgPool2d(x, { kernelSize: 2 }).square().sum());
+        };
+        const { value, grads } = ts.valueAndGrad(f)(u, z, r);
+        return [u, z, r, value, ...grads];
+      });
+      const data = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+      for (const t of out) t.dispose();
+      return data;
+    };
+    await ts.init({ backend: 'reference' });
+    const want = await run();
+    ts.shutdown();
+    for (const threads of [1, 3]) {
+      await ts.init({ backend: await createWasmBackend({ threads, minWorkPerThread: 0 }) });
+      const got = await run();
+      for (const [i, what] of ['rand', 'randn', 'arange', 'value', 'dx', 'dn', 'da'].entries()) {
+        expect(Array.from(got[i]!), `${what} on ${threads} thread(s)`).toEqual(Array.from(want[i]!));
+      }
+      ts.shutdown();
+    }
+  });
+
   it('rethrow a kernel that fails on a worker, and go on', async () => {
     const be = await createWasmBackend({ threads: 2, minWorkPerThread: 0 });
     const beyond = be.rt.memory.buffer.byteLength + 1024;

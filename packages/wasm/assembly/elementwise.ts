@@ -4,7 +4,9 @@
  * gets by collapsing the broadcast shapes; the innermost level runs 4 lanes at a time when
  * both operands are contiguous or one is a scalar along it. Every op is one correctly rounded
  * float32 operation, so the results equal the reference's (float64 then rounded) exactly.
+ * pow (powBinary) is float64 like the reference's, with V8's pow (fdlibm.ts).
  */
+import { fdPow } from './fdlibm';
 
 /** Binary op codes (the wrapper's BINARY_CODES). */
 const ADD = 0;
@@ -192,5 +194,85 @@ export function reluBackward(dy: usize, y: usize, out: usize, n: i32): void {
   for (; i < n; i++) {
     const off = <usize>i << 2;
     store<f32>(out + off, load<f32>(y + off) > 0 ? load<f32>(dy + off) : 0);
+  }
+}
+
+/**
+ * The reference's pow (PyTorch's, pow_signed in kernels/lib/math.wgsl) in float64: x^0 = 1
+ * (even for a NaN x), else r = |x|^y (JavaScript's **, fdlibm's pow as V8 computes it); a
+ * negative x needs an integral y (else NaN) and gives -r for an odd one.
+ */
+// @ts-expect-error: decorator
+@inline
+function powSigned(x: f64, y: f64): f64 {
+  if (y == 0) return 1;
+  // A negative (or NaN) x with a fractional y is NaN whatever |x|^y is: skip computing it.
+  if (!(x >= 0) && y - Math.floor(y) != 0) return NaN;
+  const r = fdPow(Math.abs(x), y);
+  if (x >= 0) return r;
+  const half = y * 0.5;
+  return half - Math.floor(half) != 0 ? -r : r;
+}
+
+/**
+ * One run of n outputs of pow with a scalar exponent y: 4 lanes at a time where one float32
+ * operation gives the same result (y = 2: x * x; y = 0.5: sqrt(x + 0), so -0 gives +0 and a
+ * negative x NaN; y = -1: 1 / (x + 0); y = 1: x + 0), else fdPow per element.
+ */
+function powScalarExponent(a: usize, sa: i32, y: f32, out: usize, n: i32): void {
+  let i = 0;
+  const fast = y == 2 || y == 0.5 || y == -1 || y == 1;
+  if (fast && sa == 1) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const off = (<usize>i) << 2;
+      const x = v128.load(a + off);
+      let r: v128;
+      if (y == 2) r = f32x4.mul(x, x);
+      else if (y == 0.5) r = f32x4.sqrt(f32x4.add(x, zero));
+      else if (y == -1) r = f32x4.div(f32x4.splat(1), f32x4.add(x, zero));
+      else r = f32x4.add(x, zero);
+      v128.store(out + off, r);
+    }
+  }
+  const yd = <f64>y;
+  for (; i < n; i++) store<f32>(out + ((<usize>i) << 2), <f32>powSigned(<f64>load<f32>(a + (<usize>(i * sa) << 2)), yd));
+}
+
+/**
+ * pow over binary's 3-level loop nest, rows [r0, r1) of it (row r = (i0, i1) = (r / n1, r % n1),
+ * its n2 outputs at out + r * n2): out[i0, i1, i2] = powSigned(a[...], b[...]).
+ * Example (a [4, 3] ** b [3]): powBinary(a, 0, 3, 1, b, 0, 0, 1, out, 4, 3, 0, 4).
+ */
+export function powBinary(
+  a: usize,
+  sa0: i32,
+  sa1: i32,
+  sa2: i32,
+  b: usize,
+  sb0: i32,
+  sb1: i32,
+  sb2: i32,
+  out: usize,
+  n1: i32,
+  n2: i32,
+  r0: i32,
+  r1: i32,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const i0 = r / n1;
+    const i1 = r % n1;
+    const pa = a + (<usize>(i0 * sa0 + i1 * sa1) << 2);
+    const pb = b + (<usize>(i0 * sb0 + i1 * sb1) << 2);
+    const o = out + (<usize>(r * n2) << 2);
+    if (sb2 == 0) {
+      powScalarExponent(pa, sa2, load<f32>(pb), o, n2);
+    } else {
+      for (let i = 0; i < n2; i++) {
+        const x = <f64>load<f32>(pa + (<usize>(i * sa2) << 2));
+        const y = <f64>load<f32>(pb + (<usize>(i * sb2) << 2));
+        store<f32>(o + ((<usize>i) << 2), <f32>powSigned(x, y));
+      }
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { broadcastStrides, stridesOf, type KernelArgs } from '@tessera/core';
+import { broadcastStrides, stridesOf, type KernelArgs, type KernelTensor } from '@tessera/core';
 import type { WasmKernel } from '../contract.js';
 import { allF32, collapse, fn } from './util.js';
 
@@ -6,7 +6,7 @@ import { allF32, collapse, fn } from './util.js';
  * Float32 elementwise wrappers (assembly/elementwise.ts). A binary op's broadcast is collapsed
  * to at most three loop levels (util.ts collapse); a case needing more, or any int32 tensor,
  * falls back to the reference kernel. Each op is one correctly rounded float32 operation, so the
- * results equal the reference's bit for bit.
+ * results equal the reference's bit for bit; pow is float64 as the reference's.
  */
 
 /** The module's binary op codes. */
@@ -18,23 +18,65 @@ const UNARY_CODES = { neg: 0, abs: 1, sqrt: 2, square: 3, relu: 4, reciprocal: 5
 /** The module's float64 unary op codes (assembly/math.ts). */
 const MATH_CODES = { exp: 0, log: 1, sigmoid: 2, tanh: 3, sign: 4, leakyRelu: 5, elu: 6 } as const;
 
+/** A broadcast of a and b to out as 3 loop levels [n0, n1, n2] with each operand's strides, or null. */
+function levels3(a: KernelTensor, b: KernelTensor, out: KernelTensor): { shape: number[]; sa: number[]; sb: number[] } | null {
+  const { shape, strides } = collapse(out.shape, [broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape), stridesOf(out.shape)]);
+  if (shape.length > 3) return null;
+  while (shape.length < 3) {
+    shape.unshift(1);
+    for (const s of strides) s.unshift(0);
+  }
+  return { shape, sa: strides[0]!, sb: strides[1]! };
+}
+
 function binaryKernel(code: number): WasmKernel {
   return (raw, rt) => {
     const { inputs, out } = raw as unknown as KernelArgs<{}>;
     const [a, b] = inputs;
     if (!a || !b || !allF32(a, b, out)) return false;
     if (out.size === 0) return true;
-    const { shape, strides } = collapse(out.shape, [broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape), stridesOf(out.shape)]);
-    if (shape.length > 3) return false;
-    while (shape.length < 3) {
-      shape.unshift(1);
-      for (const s of strides) s.unshift(0);
-    }
-    const [sa, sb] = strides as [number[], number[]];
+    const l = levels3(a, b, out);
+    if (!l) return false;
+    const { shape, sa, sb } = l;
     fn(rt, 'binary')(code, rt.ptr(a.buf), sa[0]!, sa[1]!, sa[2]!, rt.ptr(b.buf), sb[0]!, sb[1]!, sb[2]!, rt.ptr(out.buf), shape[0]!, shape[1]!, shape[2]!);
     return true;
   };
 }
+
+/** Element visits one general pow costs in the split across threads (fdlibm's pow: some 60 flops). */
+const POW_WORK = 32;
+
+/**
+ * pow (broadcasting, float32): PyTorch's signed pow in float64, V8's pow inside, bit for bit
+ * the reference's. Split across threads by rows of the collapsed loop nest, or by columns of a
+ * single row.
+ *
+ * @example
+ * const [args, rt] = [{}, {}] as Parameters<typeof pow>;
+ * pow(args, rt);   // out = a ** b, a negative base with an odd integral exponent negative
+ */
+export const pow: WasmKernel = (raw, rt) => {
+  const { inputs, out } = raw as unknown as KernelArgs<{}>;
+  const [a, b] = inputs;
+  if (!a || !b || !allF32(a, b, out)) return false;
+  if (out.size === 0) return true;
+  const l = levels3(a, b, out);
+  if (!l) return false;
+  const [n0, n1, n2] = l.shape as [number, number, number];
+  const { sa, sb } = l;
+  const [pa, pb, po] = [rt.ptr(a.buf), rt.ptr(b.buf), rt.ptr(out.buf)];
+  const rows = n0 * n1;
+  if (rows === 1) {
+    rt.parallel(n2, n2 * POW_WORK, (lo, hi, call) => {
+      call('powBinary', pa + 4 * lo * sa[2]!, 0, 0, sa[2]!, pb + 4 * lo * sb[2]!, 0, 0, sb[2]!, po + 4 * lo, 1, hi - lo, 0, 1);
+    });
+  } else {
+    rt.parallel(rows, rows * n2 * POW_WORK, (lo, hi, call) => {
+      call('powBinary', pa, sa[0]!, sa[1]!, sa[2]!, pb, sb[0]!, sb[1]!, sb[2]!, po, n1, n2, lo, hi);
+    });
+  }
+  return true;
+};
 
 function unaryKernel(code: number): WasmKernel {
   return (raw, rt) => {

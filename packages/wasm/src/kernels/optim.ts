@@ -3,12 +3,35 @@ import type { WasmRuntime } from '../contract.js';
 import { fn } from './util.js';
 
 /**
- * The optimizer step (assembly/optim.ts) for sgd, momentum, nesterov, adam and adamw, equal
- * bit for bit to the reference's referenceUpdate; the other rules fall back to it.
+ * The optimizer step (assembly/optim.ts) for sgd, momentum, nesterov, adam, adamw, rmsprop,
+ * adagrad, adadelta and adamax, equal bit for bit to the reference's referenceUpdate; any other
+ * rule falls back to it.
  */
 
 /** The module's rule codes. */
-const RULE_CODES: Partial<Record<UpdateArgs['rule'], number>> = { sgd: 0, momentum: 1, nesterov: 2, adam: 3, adamw: 4 };
+const RULE_CODES: Partial<Record<UpdateArgs['rule'], number>> = {
+  sgd: 0,
+  momentum: 1,
+  nesterov: 2,
+  adam: 3,
+  adamw: 4,
+  rmsprop: 5,
+  adagrad: 6,
+  adadelta: 7,
+  adamax: 8,
+};
+
+/**
+ * The states a rule reads: momentum and nesterov their buffer, Adam(W) and adamax two moments,
+ * rmsprop its square average (and a momentum buffer when momentum > 0, as a float32 value, as
+ * the reference compares it), adagrad its sum, adadelta two averages.
+ */
+function statesNeeded(rule: UpdateArgs['rule'], momentum: number): number {
+  if (rule === 'sgd') return 0;
+  if (rule === 'momentum' || rule === 'nesterov' || rule === 'adagrad') return 1;
+  if (rule === 'rmsprop') return Math.fround(momentum) > 0 ? 2 : 1;
+  return 2;
+}
 
 /**
  * One in-place optimizer step on the WebAssembly memory; false when the rule or a dtype is not
@@ -24,7 +47,7 @@ export function WASM_UPDATE(args: UpdateArgs, rt: WasmRuntime): boolean {
   if (code === undefined) return false;
   const tensors = [args.param, args.grad, ...args.states, ...(args.scale ? [args.scale] : [])];
   if (tensors.some((t) => t.dtype !== 'float32')) return false;
-  const needs = code === 0 ? 0 : code <= 2 ? 1 : 2;
+  const needs = statesNeeded(args.rule, args.momentum);
   if (args.states.length < needs) return false;
   const scale = args.scale ? new Float32Array(rt.memory.buffer, rt.ptr(args.scale.buf), 1)[0]! : 1;
   const state = (i: number): number => (i < needs ? rt.ptr(args.states[i]!.buf) : 0);
