@@ -4,7 +4,8 @@
  * function of (seed, stream, i), PCG's output permutation used as an integer hash, so any part
  * of a tensor can be made on its own (a thread's part starts at element `first`).
  */
-import { cosLanes, fdCos, fdLog, logLanes } from './fdlibm';
+import { fdCos, fdLog } from './fdlibm';
+import { cosLanes, logLanes } from './fdlibm-lanes';
 
 /** The float32 value of the WGSL literal 6.283185307179586 (2 pi). */
 const TWO_PI_F32: f64 = <f64>(<f32>6.283185307179586);

@@ -6,7 +6,7 @@
  * float32 operation, so the results equal the reference's (float64 then rounded) exactly.
  * pow (powBinary) is float64 like the reference's, with V8's pow (fdlibm.ts).
  */
-import { fdPow } from './fdlibm';
+import { fdPow } from './fdlibm-pow';
 
 /** Binary op codes (the wrapper's BINARY_CODES). */
 const ADD = 0;

@@ -9,7 +9,8 @@
  * exp and log1p are fdlibm's as V8 computes them (fdlibm.ts), and every sum runs in the
  * reference's order, so the results equal the reference's bit for bit.
  */
-import { expLanes, fdExp, fdLog1p } from './fdlibm';
+import { fdExp, fdLog1p } from './fdlibm';
+import { expLanes } from './fdlibm-lanes';
 
 /** m, rest of one row (the first strict maximum from -infinity; NaNs never win). */
 // @ts-expect-error: decorator
