@@ -2,8 +2,9 @@
  * @tessera/wasm: a backend on WebAssembly with 128-bit SIMD, for machines whose only WebGPU is a
  * CPU emulation (SwiftShader) or that have none. Importing it registers the backend under the
  * name 'wasm': `init({ backend: 'wasm' })` starts it, and `init()` ('auto') picks it over a
- * WebGPU adapter that is only a CPU emulation. Ops without a SIMD kernel run the reference
- * kernels on the same memory, so every op works.
+ * WebGPU adapter that is only a CPU emulation. Every primitive has a SIMD kernel; the cases one
+ * declines (int32 operands) run the reference kernels on the same memory. The kernels run on
+ * worker threads where the memory can be shared (Node; cross-origin isolated pages).
  *
  * @example
  * import * as ts from '@tessera/core';
