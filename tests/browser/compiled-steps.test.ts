@@ -32,8 +32,9 @@ for (const [name, query, lossOf] of [
     const moreSteps = (mode: 'compiled' | 'eager', from: number, k: number) =>
       demo.b.page.waitForFunction(
         ([m, n]) => {
-          const d = (window as unknown as { __demo: ModesState }).__demo;
-          return d.modes[m as 'compiled' | 'eager'] >= (n as number) && d.modes.last === m;
+          // (undefined until the page's script has run: the first polls may come before it)
+          const d = (window as unknown as { __demo?: ModesState }).__demo;
+          return !!d?.modes && d.modes[m as 'compiled' | 'eager'] >= (n as number) && d.modes.last === m;
         },
         [mode, from + k] as const,
         { timeout: 120_000, polling: 100 },

@@ -108,6 +108,17 @@ const BN = [
   ['momentum', 'f32'],
   ['scale', 'f32'],
 ] as const;
+/** The hyperparameters of the optimizer kernels (kernels/lib/optim.wgsl), after their sizes. */
+const OPTIM_HYPER = [
+  ['lr', 'f32'],
+  ['beta1', 'f32'],
+  ['beta2', 'f32'],
+  ['eps', 'f32'],
+  ['weight_decay', 'f32'],
+  ['momentum', 'f32'],
+  ['bias_correction1', 'f32'],
+  ['bias_correction2_sqrt', 'f32'],
+] as const;
 const BN_STATS = ['x', 'mean', 'var', 'dy', 'part', 'out'] as const;
 const BN_PASS = ['x', 'mean', 'var', 'gamma', 'beta', 'dy', 'sums', 'out'] as const;
 
@@ -272,17 +283,7 @@ export const KERNELS = {
     file: 'optim',
     entry: 'main',
     buffers: ['param', 'grad', 's1', 's2', 'scale'],
-    uniforms: [
-      ['size', 'u32'],
-      ['lr', 'f32'],
-      ['beta1', 'f32'],
-      ['beta2', 'f32'],
-      ['eps', 'f32'],
-      ['weight_decay', 'f32'],
-      ['momentum', 'f32'],
-      ['bias_correction1', 'f32'],
-      ['bias_correction2_sqrt', 'f32'],
-    ],
+    uniforms: [['size', 'u32'], ...OPTIM_HYPER],
     constants: ['RULE'],
   }),
   // Three in-place optimizer steps in one dispatch (ops/optim.ts, for compiled steps' groups).
@@ -290,19 +291,7 @@ export const KERNELS = {
     file: 'optim_multi',
     entry: 'main',
     buffers: ['param0', 'grad0', 's10', 's20', 'param1', 'grad1', 's11', 's21', 'param2', 'grad2', 's12', 's22'],
-    uniforms: [
-      ['size0', 'u32'],
-      ['size1', 'u32'],
-      ['size2', 'u32'],
-      ['lr', 'f32'],
-      ['beta1', 'f32'],
-      ['beta2', 'f32'],
-      ['eps', 'f32'],
-      ['weight_decay', 'f32'],
-      ['momentum', 'f32'],
-      ['bias_correction1', 'f32'],
-      ['bias_correction2_sqrt', 'f32'],
-    ],
+    uniforms: [['size0', 'u32'], ['size1', 'u32'], ['size2', 'u32'], ...OPTIM_HYPER],
     constants: ['RULE'],
   }),
   // ts.debug.checkNumerics: flags an output holding NaN or Inf (webgpu backend's markNonFinite).

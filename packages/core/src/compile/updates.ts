@@ -66,7 +66,7 @@ function touches(e: UpdateEntry, slots: readonly number[]): boolean {
  * Whether `b` can share a dispatch with `a`: the same rule and hyperparameters, no scale.
  *
  * @example
- * const [a, b] = [{}, {}] as UpdateArgs[];
+ * const [a, b] = [{}, {}] as Parameters<typeof canGroupUpdates>;
  * canGroupUpdates(a, b);   // true for two Adam updates of one optimizer step
  */
 export function canGroupUpdates(a: UpdateArgs, b: UpdateArgs): boolean {

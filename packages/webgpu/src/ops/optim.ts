@@ -30,6 +30,20 @@ export interface UpdateBuffers {
 /** Parameters one optimMulti dispatch steps; it binds 4 storage buffers for each. */
 export const UPDATES_PER_MULTI = 3;
 
+/** The hyperparameter uniforms both optimizer kernels take (kernels/lib/optim.wgsl). */
+function hyperUniforms(a: UpdateArgs) {
+  return {
+    lr: a.lr,
+    beta1: a.beta1,
+    beta2: a.beta2,
+    eps: a.eps,
+    weight_decay: a.weightDecay,
+    momentum: a.momentum,
+    bias_correction1: a.biasCorrection1,
+    bias_correction2_sqrt: a.biasCorrection2Sqrt,
+  };
+}
+
 /** One fused in-place optimizer step per parameter (kernels/optim.wgsl). */
 export function updateCall(a: UpdateArgs, own: UpdateBuffers): KernelCall<'optim'> {
   return kernelCall({
@@ -37,14 +51,7 @@ export function updateCall(a: UpdateArgs, own: UpdateBuffers): KernelCall<'optim
     constants: { RULE: RULE_CODE[a.rule] },
     uniforms: {
       size: a.param.size,
-      lr: a.lr,
-      beta1: a.beta1,
-      beta2: a.beta2,
-      eps: a.eps,
-      weight_decay: a.weightDecay,
-      momentum: a.momentum,
-      bias_correction1: a.biasCorrection1,
-      bias_correction2_sqrt: a.biasCorrection2Sqrt,
+      ...hyperUniforms(a),
     },
     buffers: {
       param: a.param.buf,
@@ -89,14 +96,7 @@ export function updateManyCall(list: readonly UpdateArgs[], own: UpdateBuffers):
       size0: s0.size,
       size1: s1.size,
       size2: s2.size,
-      lr: a.lr,
-      beta1: a.beta1,
-      beta2: a.beta2,
-      eps: a.eps,
-      weight_decay: a.weightDecay,
-      momentum: a.momentum,
-      bias_correction1: a.biasCorrection1,
-      bias_correction2_sqrt: a.biasCorrection2Sqrt,
+      ...hyperUniforms(a),
     },
     buffers: {
       param0: s0.param,
