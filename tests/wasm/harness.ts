@@ -168,3 +168,24 @@ export function kernelKit(h: TestRuntime) {
 }
 
 export type KernelKit = ReturnType<typeof kernelKit>;
+
+/** [a, b, out] shapes of binary ops that broadcast: equal, a row, middle and leading 1s, a scalar, an outer product. */
+export const BROADCAST_SHAPES: readonly [number[], number[], number[]][] = [
+  [
+    [5, 7],
+    [5, 7],
+    [5, 7],
+  ],
+  [[64, 120], [120], [64, 120]],
+  [
+    [3, 1, 5],
+    [4, 1],
+    [3, 4, 5],
+  ],
+  [[2, 3, 4, 5], [1], [2, 3, 4, 5]],
+  [
+    [6, 1],
+    [1, 9],
+    [6, 9],
+  ],
+];

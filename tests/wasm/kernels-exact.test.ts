@@ -2,7 +2,7 @@ import type { UpdateArgs } from '@tessera/core';
 import { referenceUpdate } from '@tessera/reference';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WASM_UPDATE } from '../../packages/wasm/src/kernels/index.js';
-import { kernelKit, testRuntime, type KernelKit, type TestRuntime, randoms } from './harness.js';
+import { kernelKit, testRuntime, type KernelKit, type TestRuntime, randoms, BROADCAST_SHAPES } from './harness.js';
 
 // The WebAssembly kernels that give the reference backend's bits exactly, on V8: the float64
 // math functions they share with it (fdlibm.ts), softmax, average pooling, pow, arange, random
@@ -196,23 +196,7 @@ describe('wasm kernels match the reference bit for bit: softmax, average pooling
     const bases = [-0, 0, -1, 1, -2, 2, Number.NaN, I, -I, -0.5, 1e-30, -3e10];
     const exps = [0, -0, 1, 2, 3, -1, -2, 0.5, -0.5, 1.5, Number.NaN, I, -I, 40];
     const shapes: [number[], number[], number[]][] = [
-      [
-        [5, 7],
-        [5, 7],
-        [5, 7],
-      ],
-      [[64, 120], [120], [64, 120]],
-      [
-        [3, 1, 5],
-        [4, 1],
-        [3, 4, 5],
-      ],
-      [[2, 3, 4, 5], [1], [2, 3, 4, 5]],
-      [
-        [6, 1],
-        [1, 9],
-        [6, 9],
-      ],
+      ...BROADCAST_SHAPES,
       [
         [1, 43],
         [7, 1],

@@ -2,7 +2,7 @@ import type { UpdateArgs } from '@tessera/core';
 import { referenceUpdate } from '@tessera/reference';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WASM_UPDATE } from '../../packages/wasm/src/kernels/index.js';
-import { kernelKit, testRuntime, type KernelKit, type TestRuntime, randoms } from './harness.js';
+import { kernelKit, testRuntime, type KernelKit, type TestRuntime, randoms, BROADCAST_SHAPES } from './harness.js';
 
 // Every WebAssembly kernel against the reference kernel of the same op, on random shapes: the
 // float32 sums of the GEMM-based kernels to a tolerance scaled by the reduction length, the
@@ -155,25 +155,7 @@ describe('wasm kernels match the reference', () => {
   });
 
   it('elementwise ops with broadcasting, relu and reluBackward', () => {
-    const shapes: [number[], number[], number[]][] = [
-      [
-        [5, 7],
-        [5, 7],
-        [5, 7],
-      ],
-      [[64, 120], [120], [64, 120]],
-      [
-        [3, 1, 5],
-        [4, 1],
-        [3, 4, 5],
-      ],
-      [[2, 3, 4, 5], [1], [2, 3, 4, 5]],
-      [
-        [6, 1],
-        [1, 9],
-        [6, 9],
-      ],
-    ];
+    const shapes = BROADCAST_SHAPES;
     let seed = 300;
     for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const) {
       for (const [sa, sb, so] of shapes) {

@@ -5,6 +5,7 @@
  * input element, the dy of every window holding it in window order, and divides likewise.
  * Results are rounded to float32 once, so they equal the reference's bit for bit.
  */
+import { innerEnd, innerFirst } from './pool';
 
 /** Sums 4 windows' taps in float64 lanes: two f64x2 accumulators, low and high pair. */
 // @ts-expect-error: decorator
@@ -45,9 +46,8 @@ export function avgPool2d(
   pw: i32,
 ): void {
   const divisor = <f64>(kh * kw);
-  // Inner columns: ow in [owA, owB), where left = ow*sw - pw >= 0 and left + kw <= W.
-  const owA = min(OW, (pw + sw - 1) / sw);
-  const owB = min(OW, max(owA, W + pw - kw >= 0 ? (W + pw - kw) / sw + 1 : 0));
+  const owA = innerFirst(OW, sw, pw);
+  const owB = innerEnd(OW, W, kw, sw, pw, owA);
   const inner = owB - owA >= 4 ? owB - owA : 0;
   const scalarEnd = inner ? owA : OW;
   const fast2x2 = kw == 2 && sw == 2;

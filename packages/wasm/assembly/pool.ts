@@ -6,6 +6,26 @@
  */
 
 /**
+ * The first output column whose window lies wholly inside its row (left = ow*sw - pw >= 0), for
+ * the pooling kernels' SIMD runs. Example: innerFirst(14, 2, 0) == 0.
+ */
+// @ts-expect-error: decorator
+@inline
+export function innerFirst(OW: i32, sw: i32, pw: i32): i32 {
+  return min(OW, (pw + sw - 1) / sw);
+}
+
+/**
+ * One past the last output column (from `first`) whose window ends inside its row of W
+ * (left + kw <= W). Example: innerEnd(14, 28, 2, 2, 0, 0) == 14.
+ */
+// @ts-expect-error: decorator
+@inline
+export function innerEnd(OW: i32, W: i32, kw: i32, sw: i32, pw: i32, first: i32): i32 {
+  return min(OW, max(first, W + pw - kw >= 0 ? (W + pw - kw) / sw + 1 : 0));
+}
+
+/**
  * out[p, oh, ow] = the window's maximum and arg[p, oh, ow] its index, for `planes` planes of
  * H x W. Example: maxPool2d(x, out, arg, 64 * 6, 28, 28, 14, 14, 2, 2, 2, 2, 0, 0).
  *
@@ -33,9 +53,8 @@ export function maxPool2d(
   ph: i32,
   pw: i32,
 ): void {
-  // Inner columns: ow in [owA, owB), where left = ow*sw - pw >= 0 and left + kw <= W.
-  const owA = min(OW, (pw + sw - 1) / sw);
-  const owB = min(OW, max(owA, W + pw - kw >= 0 ? (W + pw - kw) / sw + 1 : 0));
+  const owA = innerFirst(OW, sw, pw);
+  const owB = innerEnd(OW, W, kw, sw, pw, owA);
   const inner = owB - owA >= 4 ? owB - owA : 0;
   const scalarEnd = inner ? owA : OW;
   const fast2x2 = kh == 2 && kw == 2 && sw == 2;
