@@ -21,6 +21,7 @@ import { BufferPool, sizeClass } from './pool.js';
 import { PipelineCache, WARM_SET, type PipelineEntry } from './pipelines.js';
 import { packUniforms, uniformLayout } from './uniforms.js';
 import { ReadWait, pollingSlowsDevice, sleep } from './readwait.js';
+import type { ForcedVariants, TuneSite, VariantOf } from './tune/sites.js';
 
 /** Dispatches queued before an automatic submit; bounds latency and the uniform arena's size. */
 const MAX_PENDING_DISPATCHES = 1024;
@@ -112,17 +113,27 @@ export class WebGPUBackend implements Backend {
   /** Paces readbacks on CPU adapters in Node (see readwait.ts); null maps at once. */
   readWait: ReadWait | null;
 
-  /** `caps` overrides what the adapter's description implies (tests force GPU variants this way). */
+  /** How often each variant of each site was built (`variantUse`), for tests and `tessera tune`. */
+  private readonly used = new Map<string, number>();
+  private readonly forced: ForcedVariants;
+
+  /**
+   * `caps` overrides what the adapter's description implies (tests force GPU variants this way);
+   * `variants` forces a variant per site wherever it is legal (tune/sites.ts).
+   */
   constructor(
     readonly device: GPUDevice,
     readonly info: BackendInfo,
     caps: Partial<DeviceCaps> = {},
+    opts: { variants?: ForcedVariants } = {},
   ) {
+    this.forced = opts.variants ?? {};
     this.pipelines = new PipelineCache(device);
     this.readWait = pollingSlowsDevice(info.isCPU) ? new ReadWait() : null;
     this.arena = device.createBuffer({ label: 'uniform arena', size: ARENA_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
     this.caps = {
       registerTiling: info.isCPU,
+      subgroups: device.features.has('subgroups'),
       maxWorkgroupStorageBytes: device.limits.maxComputeWorkgroupStorageSize,
       maxStorageBufferBytes: device.limits.maxStorageBufferBindingSize,
       ...caps,
@@ -134,6 +145,7 @@ export class WebGPUBackend implements Backend {
         this.scratchBufs.push(b);
         return b;
       },
+      variant: (site, bucket, legal, pick) => this.chooseVariant(site, bucket, legal, pick),
     };
     const one = this.alloc(4);
     this.write(one, new Float32Array([1]));
@@ -156,10 +168,31 @@ export class WebGPUBackend implements Backend {
    * creating the pipelines a typical CNN step uses (`WARM_SET`) as `pipelines` says.
    */
   async warmup(pipelines: WarmPipelines = 'background'): Promise<void> {
-    await this.pipelines.compileAll();
+    await this.pipelines.compileAll(this.device.features);
     if (pipelines === 'none') return;
     const warm = this.pipelines.warm(WARM_SET[this.caps.registerTiling ? 'cpu' : 'gpu']);
     if (pipelines === 'await') await warm;
+  }
+
+  /** The variant of `site` to build; see `KernelContext.variant`. */
+  private chooseVariant<S extends TuneSite>(site: S, bucket: string, legal: readonly VariantOf<S>[], pick: VariantOf<S>): VariantOf<S> {
+    const forced = this.forced[site] as VariantOf<S> | undefined;
+    const v = forced !== undefined && legal.includes(forced) ? forced : pick;
+    const key = `${site}:${v}`;
+    this.used.set(key, (this.used.get(key) ?? 0) + 1);
+    return v;
+  }
+
+  /**
+   * How many times each variant was built since the backend was made, keyed `site:variant`
+   * (e.g. `matmul:register4`): tests check that a forced variant really ran.
+   *
+   * @example
+   * const b = new WebGPUBackend(device, info, {}, { variants: { matmul: 'tiled64' } });
+   * b.variantUse.get('matmul:tiled64'); // > 0 after a large matmul
+   */
+  get variantUse(): ReadonlyMap<string, number> {
+    return this.used;
   }
 
   /** Pipeline creation counts (sync, async, forced) and sync ms, for benchmarks. */
@@ -331,6 +364,7 @@ export class WebGPUBackend implements Backend {
         scratch = true;
         return this.ctx.scratch(bytes);
       },
+      variant: this.ctx.variant,
     };
     const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<unknown>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
     while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);

@@ -19,10 +19,12 @@ import {
 } from '@tessera/core';
 import { WebGPUBackend, adapterIdentity, describeAdapter, type WarmPipelines } from './backend.js';
 import type { DeviceCaps } from './spec.js';
+import { checkForced, type TuneSite } from './tune/sites.js';
 
 export { WebGPUBackend, type WarmPipelines } from './backend.js';
 export { WARM_SET, type PipelineVariant } from './pipelines.js';
 export { WGSL } from './kernels.generated.js';
+export { TUNE_SITES, bucketOf, bucketKey, type TuneSite, type VariantOf, type ForcedVariants } from './tune/sites.js';
 export { sizeClass } from './pool.js';
 export { uniformLayout } from './uniforms.js';
 export { KERNELS, grid1d, WG_1D, type KernelName, type KernelCall, type AnyKernelCall, type KernelSpec, type UniformType, type DeviceCaps } from './spec.js';
@@ -41,20 +43,16 @@ async function findGPU(): Promise<GPU> {
 }
 
 /**
- * Wraps an adapter and device you created yourself; `caps` overrides the kernel choices the
- * adapter implies.
+ * Wraps an adapter and device you created yourself, with the options of `createBackend` that
+ * do not choose the adapter (`caps`, `variants`, `warmPipelines`).
  *
  * @example
  * await ts.init({ backend: await backendFromDevice(adapter, device) });
  */
-export async function backendFromDevice(
-  adapter: GPUAdapter,
-  device: GPUDevice,
-  caps: Partial<DeviceCaps> = {},
-  warmPipelines?: WarmPipelines,
-): Promise<Backend> {
-  const b = new WebGPUBackend(device, describeAdapter(adapter, device), caps);
-  await b.warmup(warmPipelines ?? defaultWarm(b.info.isCPU));
+export async function backendFromDevice(adapter: GPUAdapter, device: GPUDevice, opts: Omit<WebGPUOptions, 'powerPreference'> = {}): Promise<Backend> {
+  const variants = checkForced(opts.variants ?? {});
+  const b = new WebGPUBackend(device, describeAdapter(adapter, device), opts.caps, { variants });
+  await b.warmup(opts.warmPipelines ?? defaultWarm(b.info.isCPU));
   mark('tessera:init:compiled');
   return b;
 }
@@ -85,6 +83,11 @@ export interface WebGPUOptions {
    * 'background' (the default on GPUs), 'await', or 'none' (the default on CPU adapters).
    */
   warmPipelines?: WarmPipelines;
+  /**
+   * Forces a kernel variant per op wherever the arguments allow it (tune/sites.ts lists them),
+   * e.g. `{ matmul: 'tiled128' }`: for tests and for comparing variants by hand.
+   */
+  variants?: Readonly<Partial<Record<TuneSite, string>>>;
 }
 
 /**
@@ -111,9 +114,12 @@ export async function createBackend(opts: WebGPUOptions = {}): Promise<Backend> 
   const requiredLimits: Record<string, number> = {};
   for (const k of want) requiredLimits[k] = adapter.limits[k];
   mark('tessera:init:adapter');
-  const device = await adapter.requestDevice({ requiredLimits });
+  // Optional features the kernels use where present: subgroup operations (matmul variants),
+  // timestamp queries (autotune's timings) and f16.
+  const requiredFeatures = (['subgroups', 'timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   mark('tessera:init:device');
-  return backendFromDevice(adapter, device, opts.caps, opts.warmPipelines);
+  return backendFromDevice(adapter, device, opts);
 }
 
 /**

@@ -144,10 +144,11 @@ export class PipelineCache {
   /**
    * Compiles every kernel file and throws one error listing all WGSL errors with their lines.
    * The modules' compilation infos are awaited together: one by one, each is a round trip to
-   * the GPU process in a browser.
+   * the GPU process in a browser. A file that enables a WGSL extension (`enable subgroups;`)
+   * is skipped on a device without that feature; its kernels are never chosen there.
    */
-  async compileAll(): Promise<void> {
-    const files = Object.keys(WGSL);
+  async compileAll(features: ReadonlySet<string> = new Set()): Promise<void> {
+    const files = Object.keys(WGSL).filter((file) => requiredFeatures(WGSL[file]!).every((f) => features.has(f)));
     const infos = await Promise.all(files.map((file) => this.module(file).getCompilationInfo()));
     const errors: string[] = [];
     files.forEach((file, i) => {
@@ -337,6 +338,15 @@ export class PipelineCache {
   get size(): number {
     return this.pipelines.size + this.generated.size;
   }
+}
+
+/** The device features a kernel's `enable` directives need (`enable f16;` needs 'shader-f16'). */
+export function requiredFeatures(code: string): string[] {
+  const out: string[] = [];
+  for (const m of code.matchAll(/^\s*enable\s+([\w, ]+);/gm)) {
+    for (const ext of m[1]!.split(',')) out.push(ext.trim() === 'f16' ? 'shader-f16' : ext.trim());
+  }
+  return out;
 }
 
 function isLayoutList(l: GPUPipelineLayout | readonly GPUBindGroupLayout[]): l is readonly GPUBindGroupLayout[] {

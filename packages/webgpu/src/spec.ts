@@ -350,6 +350,8 @@ export function grid1d(threads: number, perGroup = WG_1D): [number, number, numb
 export interface DeviceCaps {
   /** Prefer barrier-free kernels that keep their tile in registers (best on CPU adapters). */
   readonly registerTiling: boolean;
+  /** The device was created with the 'subgroups' feature: kernels that `enable subgroups` may run. */
+  readonly subgroups: boolean;
   readonly maxWorkgroupStorageBytes: number;
   readonly maxStorageBufferBytes: number;
 }

@@ -1,6 +1,7 @@
 import { convGeometry, type ConvGeometry, type DeviceBuffer, type OpParams } from '@tessera/core';
 import { grid1d, kernelCall, type DeviceCaps, type KernelCall } from '../spec.js';
 import type { KernelBuilders } from './context.js';
+import { bucketKey, type VariantOf } from '../tune/sites.js';
 
 /**
  * conv2d, its two gradient primitives and the fused-ReLU gradient. The convolutions are direct
@@ -83,15 +84,15 @@ export function filterTile(g: ConvGeometry): { rows: boolean; filters: number } 
 }
 
 /**
- * How many parallel partial sums the filter gradient splits its n*OH reduction into. A CPU
- * adapter has a few cores, each running 4-wide SIMD, so ~1k threads fill it and more only add
- * partial traffic; a GPU wants ~16k threads in flight. Each chunk keeps at least ~64 output
+ * How many parallel partial sums the filter gradient splits its n*OH reduction into: `few`
+ * (variant fewChunks) suits a CPU adapter, whose few cores, each running 4-wide SIMD, ~1k
+ * threads fill, more only adding partial traffic; a GPU wants ~16k threads in flight. Each chunk keeps at least ~64 output
  * positions of work.
  */
-export function filterChunks(g: ConvGeometry, caps: DeviceCaps): number {
+export function filterChunks(g: ConvGeometry, few: boolean): number {
   const tile = filterTile(g);
   const threadsPerChunk = g.groups * ceilDiv(g.fpg, tile.filters) * (tile.rows ? g.cpg * g.KH : ceilDiv(g.cpg * g.KH * g.KW + 1, 4));
-  const target = caps.registerTiling ? (tile.rows ? 512 : 1024) : 16384;
+  const target = few ? (tile.rows ? 512 : 1024) : 16384;
   const rows = g.N * g.OH;
   if (rows === 0) return 1;
   const want = Math.min(ceilDiv(target, threadsPerChunk), ceilDiv(rows * g.OW, 64), rows);
@@ -102,11 +103,16 @@ export function filterChunks(g: ConvGeometry, caps: DeviceCaps): number {
  * How the filter gradient's (n, oh) rows split into chunks: `chunks` may come out below the
  * count asked for, since every chunk but the last takes `rowsPerChunk` rows.
  */
-export function rowSplit(g: ConvGeometry, p: OpParams['conv2dBackpropFilter'], caps: DeviceCaps) {
+export function rowSplit(g: ConvGeometry, p: OpParams['conv2dBackpropFilter'], few: boolean) {
   const rows = g.N * g.OH;
-  const asked = p.chunks ?? filterChunks(g, caps);
+  const asked = p.chunks ?? filterChunks(g, few);
   const rowsPerChunk = Math.max(1, ceilDiv(rows, asked));
   return { rows, rowsPerChunk, chunks: rows === 0 ? 1 : ceilDiv(rows, rowsPerChunk) };
+}
+
+/** The tuning bucket of a convolution: sizes bucketed, the kernel window and strides exact. */
+function convBucket(g: ConvGeometry): string {
+  return bucketKey({ N: g.N, C: g.cpg, F: g.fpg, H: g.H, W: g.W }, { g: g.groups, k: g.KH * 100 + g.KW, s: g.sh * 100 + g.sw, d: g.dh * 100 + g.dw });
 }
 
 /** The reduce kernel summing `chunks` partial filter gradients laid out [chunks, size]. */
@@ -130,8 +136,10 @@ function sumChunks(partial: DeviceBuffer, out: DeviceBuffer, chunks: number, siz
 }
 
 export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'reluBackward'> = {
-  conv2d({ inputs: [x, w, b], out, params }) {
+  conv2d({ inputs: [x, w, b], out, params }, { variant }) {
     const g = convGeometry('conv2d', x!.shape, w!.shape, params);
+    const pairs = slide(g) === 1 && g.cpg >= 2;
+    const v: VariantOf<'conv2d'> = variant('conv2d', convBucket(g), pairs ? ['direct', 'single'] : ['direct'], 'direct');
     const fpt = lanesPerThread(g.fpg);
     const fblocks = ceilDiv(g.fpg, fpt);
     const owblocks = ceilDiv(g.OW, 4);
@@ -145,7 +153,7 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
         SW: g.sw,
         FPT: fpt,
         KWC: g.KW,
-        PAIR: slide(g) && g.cpg >= 2 ? 1 : 0,
+        PAIR: pairs && v === 'direct' ? 1 : 0,
       },
       uniforms: convUniforms(g, total, { fblocks, owblocks }),
       buffers: { x: x!.buf, w: w!.buf, bias: (b ?? w!).buf, out: out.buf },
@@ -154,8 +162,10 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
   },
 
   // dx = the transposed convolution of dy with w (a gather: one thread per dx element).
-  conv2dBackpropInput({ inputs: [dy, w], out, params }, { caps }) {
+  conv2dBackpropInput({ inputs: [dy, w], out, params }, { caps, variant }) {
     const g = convGeometry('conv2dBackpropInput', params.inputShape, w!.shape, params);
+    const pairs = g.dw === 1 && g.fpg >= 2;
+    const v: VariantOf<'conv2dBackpropInput'> = variant('conv2dBackpropInput', convBucket(g), pairs ? ['direct', 'single'] : ['direct'], 'direct');
     const cpt = lanesPerThread(g.cpg);
     const cblocks = ceilDiv(g.cpg, cpt);
     // With dilation 1, a thread's tile takes one phase of the stride (see the kernel's header).
@@ -172,7 +182,7 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
         MH,
         BATCH_FASTEST: caps.registerTiling && g.N >= 4 ? 1 : 0,
         CPT: cpt,
-        PAIR: SLIDE && g.fpg >= 2 ? 1 : 0,
+        PAIR: pairs && v === 'direct' ? 1 : 0,
       },
       uniforms: convUniforms(g, total, { cblocks, iwblocks }),
       buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
@@ -182,9 +192,12 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
 
   // dw = sum over the batch and output positions, split into `chunks` partial sums (in a
   // scratch buffer [chunks, F * taps]) then reduced.
-  conv2dBackpropFilter({ inputs: [x, dy], out, params }, { caps, scratch }) {
+  conv2dBackpropFilter({ inputs: [x, dy], out, params }, { caps, scratch, variant }) {
     const g = convGeometry('conv2dBackpropFilter', x!.shape, params.filterShape, params);
-    const { rows, rowsPerChunk, chunks } = rowSplit(g, params, caps);
+    // An explicit chunk count (tests of the split) leaves nothing to choose.
+    const pick = caps.registerTiling ? 'fewChunks' : 'manyChunks';
+    const v = params.chunks === undefined ? variant('conv2dBackpropFilter', convBucket(g), ['fewChunks', 'manyChunks'], pick) : pick;
+    const { rows, rowsPerChunk, chunks } = rowSplit(g, params, v === 'fewChunks');
     const partial = chunks > 1 ? scratch(chunks * out.size * 4) : out.buf;
     const buffers = { x: x!.buf, dy: dy!.buf, out: partial };
     const split = { rows, rows_per_chunk: rowsPerChunk };

@@ -2,6 +2,7 @@ import { broadcastStrides, matmulDims, sizeOf } from '@tessera/core';
 import { kernelCall } from '../spec.js';
 import type { KernelBuilders } from './context.js';
 import { u32x8 } from './util.js';
+import { bucketKey, type VariantOf } from '../tune/sites.js';
 
 /** Register tile of the matmul kernel: each thread computes TM (4 or 8) x TILE_N outputs. */
 const TILE_N = 4;
@@ -28,7 +29,8 @@ function useTiled(M: number, N: number, batch: number, cpu: boolean): boolean {
 }
 
 export const matmulKernels: KernelBuilders<'matmul'> = {
-  matmul({ inputs, out, params }, { caps }) {
+  matmul({ inputs, out, params }, ctx) {
+    const { caps } = ctx;
     const [a, b, bias] = inputs;
     const { M, K, N } = matmulDims(a!, b!, params);
     const batchShape = out.shape.slice(0, -2);
@@ -53,10 +55,14 @@ export const matmulKernels: KernelBuilders<'matmul'> = {
     };
     const buffers = { a: a!.buf, b: b!.buf, bias: (bias ?? a!).buf, out: out.buf };
     const constants = { HAS_BIAS: bias ? 1 : 0, ACT: ACT[params.activation] };
-    if (useTiled(M, N, batch, caps.registerTiling)) {
+    const cpu = caps.registerTiling;
+    const pick: VariantOf<'matmul'> = useTiled(M, N, batch, cpu) ? 'tiled64' : rowsPerThread(M, N, batch, cpu) === 8 ? 'register8' : 'register4';
+    const bucket = bucketKey({ M, N, K, batch }, { tA: params.transA ? 1 : 0, tB: params.transB ? 1 : 0 });
+    const variant = ctx.variant('matmul', bucket, ['register4', 'register8', 'tiled64'], pick);
+    if (variant === 'tiled64') {
       return kernelCall({ kernel: 'matmulTiled', constants, uniforms, buffers, workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch] });
     }
-    const tm = rowsPerThread(M, N, batch, caps.registerTiling);
+    const tm = variant === 'register8' ? 8 : 4;
     return kernelCall({
       kernel: 'matmul',
       constants: { ...constants, TM: tm },

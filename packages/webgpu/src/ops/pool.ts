@@ -1,5 +1,6 @@
-import { poolGeometry, type Pool2dParams } from '@tessera/core';
+import { poolGeometry, sizeOf, type Pool2dParams } from '@tessera/core';
 import { grid1d, kernelCall } from '../spec.js';
+import { bucketKey } from '../tune/sites.js';
 import type { KernelBuilders } from './context.js';
 
 /** The uniform block both pooling kernel files share (kernels/lib/pool.wgsl's Params). */
@@ -38,9 +39,11 @@ export const poolKernels: KernelBuilders<'maxPool2d' | 'maxPool2dBackward' | 'av
       workgroups: grid1d(out.size),
     });
   },
-  maxPool2dBackward({ inputs: [dy, arg], out, params }) {
+  maxPool2dBackward({ inputs: [dy, arg], out, params }, { variant }) {
     const g = poolGeometry('maxPool2dBackward', params.inputShape, params);
-    const perWindow = tiles2(params, params.inputShape);
+    const tiles = tiles2(params, params.inputShape);
+    const bucket = bucketKey({ planes: sizeOf(params.inputShape.slice(0, -2)), H: g.H, W: g.W }, { k: params.kernelSize[0] });
+    const perWindow = variant('maxPool2dBackward', bucket, tiles ? ['window', 'gather'] : ['gather'], tiles ? 'window' : 'gather') === 'window';
     const total = perWindow ? dy!.size : out.size;
     return kernelCall({
       kernel: 'maxPool2dBackward',

@@ -1,13 +1,16 @@
 import { softmaxRows } from '@tessera/core';
 import { grid1d, kernelCall } from '../spec.js';
+import { bucketKey } from '../tune/sites.js';
 import type { KernelBuilder, KernelBuilders } from './context.js';
 
 function softmax(log: boolean): KernelBuilder<'softmax' | 'logSoftmax'> {
-  return ({ inputs: [x], out, params }, { caps }) => {
+  return ({ inputs: [x], out, params }, { caps, variant }) => {
     const r = softmaxRows(x!.shape, params.axis);
     // A GPU gets a workgroup per row once rows are wide enough to share; a CPU adapter, which
     // runs barrier-free code fastest, keeps a thread per row.
-    const rows = !caps.registerTiling && r.D >= 64;
+    const wide = r.D >= 64;
+    const pick = !caps.registerTiling && wide ? 'workgroup' : 'thread';
+    const rows = variant('softmax', bucketKey({ rows: r.rows, D: r.D }), wide ? ['thread', 'workgroup'] : ['thread'], pick) === 'workgroup';
     return kernelCall({
       kernel: rows ? 'softmaxRows' : 'softmax',
       constants: { LOG: log ? 1 : 0 },
