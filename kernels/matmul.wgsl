@@ -2,51 +2,16 @@
 // registers and needs no workgroup memory or barriers, which is what CPU-emulated adapters run
 // fastest; transposes are read through the row/column strides instead of being copied.
 
+#include "lib/matmul.wgsl"
 #include "lib/epilogue.wgsl"
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  batch: u32,
-  a_rs: u32,
-  a_cs: u32,
-  b_rs: u32,
-  b_cs: u32,
-  batch_rank: u32,
-  batch_shape: array<vec4<u32>, 2>,
-  a_bstrides: array<vec4<u32>, 2>,
-  b_bstrides: array<vec4<u32>, 2>,
-}
-
-override HAS_BIAS: u32 = 0u;
 // Rows per thread, 4 or 8: 8 gives each loaded B vector 8 FMAs, which a CPU adapter needs.
 override TM: u32 = 4u;
-// 0 none, 1 relu.
-override ACT: u32 = 0u;
 
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read> BIAS: array<f32>;
 @group(0) @binding(4) var<storage, read_write> OUT: array<f32>;
-
-fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
-  return v[i >> 2u][i & 3u];
-}
-
-// Where batch item z's A and B start (broadcast batch dimensions have stride 0).
-fn batch_offsets(z: u32) -> vec2<u32> {
-  var rem = z;
-  var off = vec2<u32>(0u);
-  for (var d = i32(P.batch_rank) - 1; d >= 0; d--) {
-    let n = at8(P.batch_shape, u32(d));
-    let k = rem % n;
-    rem = rem / n;
-    off += k * vec2<u32>(at8(P.a_bstrides, u32(d)), at8(P.b_bstrides, u32(d)));
-  }
-  return off;
-}
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -87,7 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
   var bias = vec4<f32>(0.0);
-  if (HAS_BIAS == 1u) {
+  if (has_bias()) {
     for (var j = 0u; j < 4u; j++) {
       bias[j] = BIAS[min(col0 + j, P.N - 1u)];
     }
@@ -111,7 +76,7 @@ fn put(out_base: u32, row: u32, col0: u32, acc: vec4<f32>) {
     return;
   }
   var v = acc;
-  if (ACT == 1u) {
+  if (relu_on()) {
     v = max(v, vec4<f32>(0.0));
   }
   for (var j = 0u; j < 4u; j++) {
@@ -185,10 +150,10 @@ fn put_spread(out_base: u32, row: u32, c: u32, acc: vec4<f32>) {
     let col = c + j * 16u;
     if (col < P.N) {
       var v = acc[j];
-      if (HAS_BIAS == 1u) {
+      if (has_bias()) {
         v += BIAS[col];
       }
-      if (ACT == 1u) {
+      if (relu_on()) {
         v = max(v, 0.0);
       }
       let o = out_base + row * P.N + col;

@@ -23,12 +23,19 @@ export interface KernelSpec {
   readonly buffers: readonly string[];
   readonly uniforms: readonly (readonly [name: string, type: UniformType])[];
   readonly constants: readonly string[];
+  /**
+   * Constants that turn any variant of this kernel into a stand-in that compiles much faster
+   * and computes the same values (up to the order of float additions) with the same bindings,
+   * uniforms and dispatch size: made first, so that a first step does not wait for the costly
+   * variant, which is compiled in the background and replaces it (PipelineCache.lookup).
+   */
+  readonly quick?: Readonly<Record<string, number>>;
 }
 
 const spec = <const S extends KernelSpec>(s: S): S => s;
 const SHAPE = 'u32x8' as const;
 /**
- * The Params of the four conv kernels (kernels/lib/conv.wgsl): the geometry, then the blocking
+ * The Params of the conv kernels (kernels/lib/conv.wgsl): the geometry, then the blocking
  * and chunking fields of the separate kernels (each reads only its own).
  */
 const CONV = [
@@ -71,7 +78,7 @@ const POOL = [
   ['ph', 'u32'],
   ['pw', 'u32'],
 ] as const;
-/** Shared by the two matmul entry points (kernels/matmul.wgsl). */
+/** Shared by the matmul kernels (kernels/lib/matmul.wgsl). */
 const MATMUL = [
   ['M', 'u32'],
   ['N', 'u32'],
@@ -85,6 +92,8 @@ const MATMUL = [
   ['batch_shape', SHAPE],
   ['a_bstrides', SHAPE],
   ['b_bstrides', SHAPE],
+  // Bit 0 bias, bit 1 ReLU (uniforms: one pipeline serves every form).
+  ['flags', 'u32'],
 ] as const;
 const SOFTMAX = [
   ['rows', 'u32'],
@@ -219,6 +228,8 @@ export const KERNELS = {
     buffers: ['x', 'w', 'bias', 'out'],
     uniforms: CONV,
     constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'SW', 'FPT', 'KWC', 'PAIR'],
+    // Channel pairs take SwiftShader 2-6x as long to compile (341 against 155 ms).
+    quick: { PAIR: 0 },
   }),
   conv2dInput: spec({
     file: 'conv2d_input',
@@ -226,6 +237,8 @@ export const KERNELS = {
     buffers: ['dy', 'w', 'dx'],
     uniforms: CONV,
     constants: ['SLIDE', 'MW', 'MH', 'BATCH_FASTEST', 'CPT', 'PAIR'],
+    // Filter pairs: 889 against 148 ms on SwiftShader.
+    quick: { PAIR: 0 },
   }),
   conv2dFilter: spec({
     file: 'conv2d_filter',
@@ -241,6 +254,16 @@ export const KERNELS = {
     uniforms: CONV,
     constants: ['BIAS', 'KWT', 'NF'],
   }),
+  // The implicit-GEMM variants of the three conv kernels (ops/conv.ts, 'gemm'), for GPUs.
+  conv2dGemm: spec({
+    file: 'conv2d_gemm',
+    entry: 'main',
+    buffers: ['x', 'w', 'bias', 'out'],
+    uniforms: CONV,
+    constants: ['HAS_BIAS', 'ACT', 'VEC'],
+  }),
+  conv2dGemmInput: spec({ file: 'conv2d_gemm_input', entry: 'main', buffers: ['dy', 'w', 'dx'], uniforms: CONV, constants: ['VEC'] }),
+  conv2dGemmFilter: spec({ file: 'conv2d_gemm_filter', entry: 'main', buffers: ['x', 'dy', 'out'], uniforms: CONV, constants: ['BIAS', 'VEC'] }),
   reluBackward: spec({ file: 'relu_backward', entry: 'main', buffers: ['dy', 'y', 'dx'], uniforms: [['size', 'u32']], constants: [] }),
   maxPool2d: spec({ file: 'max_pool2d', entry: 'forward', buffers: ['x', 'out', 'arg'], uniforms: POOL, constants: ['K2'] }),
   maxPool2dBackward: spec({ file: 'max_pool2d', entry: 'backward', buffers: ['dy', 'dx', 'arg'], uniforms: POOL, constants: ['NONOVERLAP', 'TILE2'] }),
@@ -269,14 +292,35 @@ export const KERNELS = {
     entry: 'main',
     buffers: ['a', 'b', 'bias', 'out'],
     uniforms: MATMUL,
-    constants: ['HAS_BIAS', 'ACT', 'TM'],
+    constants: ['TM'],
   }),
   matmulTiled: spec({
     file: 'matmul',
     entry: 'tiled',
     buffers: ['a', 'b', 'bias', 'out'],
     uniforms: MATMUL,
-    constants: ['HAS_BIAS', 'ACT'],
+    constants: [],
+  }),
+  matmulTiled128: spec({
+    file: 'matmul_tiled128',
+    entry: 'main',
+    buffers: ['a', 'b', 'bias', 'out'],
+    uniforms: MATMUL,
+    constants: ['VEC_A', 'VEC_B'],
+  }),
+  matmulSplitK: spec({
+    file: 'matmul_splitk',
+    entry: 'main',
+    buffers: ['a', 'b', 'bias', 'out'],
+    uniforms: MATMUL,
+    constants: ['CELLS_M'],
+  }),
+  matmulSubgroup: spec({
+    file: 'matmul_subgroup',
+    entry: 'main',
+    buffers: ['a', 'b', 'bias', 'out'],
+    uniforms: MATMUL,
+    constants: [],
   }),
   // One in-place optimizer step per parameter (ops/optim.ts); RULE picks sgd ... adamax.
   optim: spec({

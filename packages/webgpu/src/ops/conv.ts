@@ -1,6 +1,6 @@
-import { convGeometry, type ConvGeometry, type DeviceBuffer, type OpParams } from '@tessera/core';
-import { grid1d, kernelCall, type DeviceCaps, type KernelCall } from '../spec.js';
-import type { KernelBuilders } from './context.js';
+import { convGeometry, type ConvGeometry, type DeviceBuffer, type KernelTensor, type OpParams } from '@tessera/core';
+import { grid1d, kernelCall, type KernelCall } from '../spec.js';
+import type { KernelBuilders, KernelContext } from './context.js';
 import { bucketKey, type VariantOf } from '../tune/sites.js';
 
 /**
@@ -12,6 +12,10 @@ import { bucketKey, type VariantOf } from '../tune/sites.js';
  * filter gradient's reduction is split (`filterChunks`), and whether the input gradient's
  * neighbouring threads take neighbouring images (BATCH_FASTEST: lockstep SIMD lanes on a CPU
  * then share their bounds; a GPU wants neighbouring columns, for coalesced loads).
+ *
+ * Each of the three also has an implicit-GEMM variant for GPUs, 'gemm' (kernels/conv2d_gemm*.wgsl:
+ * 64x64 blocks staged through workgroup memory), legal for every argument but built only when
+ * forced or chosen by autotune: the heuristics keep the direct kernels.
  */
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
@@ -115,6 +119,86 @@ function convBucket(g: ConvGeometry): string {
   return bucketKey({ N: g.N, C: g.cpg, F: g.fpg, H: g.H, W: g.W }, { g: g.groups, k: g.KH * 100 + g.KW, s: g.sh * 100 + g.sw, d: g.dh * 100 + g.dw });
 }
 
+/** Threads per block of the implicit-GEMM kernels (16x16, each a 4x4 tile of a 64x64 block). */
+const GEMM_THREADS = 256;
+/** The output tile's side in the implicit-GEMM kernels. */
+const GEMM_TILE = 64;
+
+/** The workgroup grid and `total` of an implicit-GEMM kernel running `blocks` blocks. */
+const gemmGrid = (blocks: number) => ({ total: blocks * GEMM_THREADS, workgroups: grid1d(blocks, 1) });
+
+/**
+ * The implicit-GEMM conv2d: C[n*OH*OW, fpg] = im2col(x) @ w^T per group (kernels/conv2d_gemm.wgsl).
+ * Weights load as vec4 when their rows (cpg*KH*KW long) are a multiple of 4.
+ */
+function conv2dGemm(g: ConvGeometry, x: DeviceBuffer, w: DeviceBuffer, b: DeviceBuffer | undefined, out: DeviceBuffer, relu: boolean) {
+  const fblocks = ceilDiv(g.fpg, GEMM_TILE);
+  const rows = g.N * g.OH;
+  const { total, workgroups } = gemmGrid(g.groups * fblocks * ceilDiv(rows * g.OW, GEMM_TILE));
+  return kernelCall({
+    kernel: 'conv2dGemm',
+    constants: { HAS_BIAS: b ? 1 : 0, ACT: relu ? 1 : 0, VEC: (g.cpg * g.KH * g.KW) % 4 === 0 ? 1 : 0 },
+    uniforms: convUniforms(g, total, { fblocks, rows }),
+    buffers: { x, w, bias: b ?? w, out },
+    workgroups,
+  });
+}
+
+/**
+ * The implicit-GEMM input gradient: C[n*H*W, cpg] = gather(dy) @ w per group
+ * (kernels/conv2d_gemm_input.wgsl). Weights load as vec4 when KH*KW is a multiple of 4.
+ */
+function conv2dGemmInput(g: ConvGeometry, dy: DeviceBuffer, w: DeviceBuffer, dx: DeviceBuffer) {
+  const cblocks = ceilDiv(g.cpg, GEMM_TILE);
+  const rows = g.N * g.H;
+  const { total, workgroups } = gemmGrid(g.groups * cblocks * ceilDiv(rows * g.W, GEMM_TILE));
+  return kernelCall({
+    kernel: 'conv2dGemmInput',
+    constants: { VEC: (g.KH * g.KW) % 4 === 0 ? 1 : 0 },
+    uniforms: convUniforms(g, total, { cblocks, rows }),
+    buffers: { dy, w, dx },
+    workgroups,
+  });
+}
+
+/**
+ * How the implicit-GEMM filter gradient splits its reduction over the (n, oh) rows: enough
+ * chunks for ~512 blocks (a GPU's worth) with at least 256 positions (16 K steps) each, and,
+ * where an image's OH*OW positions are a multiple of 4, chunks a multiple of 4 positions long,
+ * so that dy loads as aligned vec4 (`vec`).
+ */
+function gemmFilterSplit(g: ConvGeometry, withBias: boolean) {
+  const rows = g.N * g.OH;
+  const blocks = g.groups * ceilDiv(g.fpg, GEMM_TILE) * ceilDiv(g.cpg * g.KH * g.KW + (withBias ? 1 : 0), GEMM_TILE);
+  const want = Math.max(1, Math.min(ceilDiv(512, blocks), Math.floor((rows * g.OW) / 256), rows));
+  let rowsPerChunk = ceilDiv(rows, want);
+  const quads = (g.OH * g.OW) % 4 === 0;
+  while (quads && (rowsPerChunk * g.OW) % 4 !== 0) rowsPerChunk++;
+  const chunks = Math.max(1, ceilDiv(rows, Math.max(1, rowsPerChunk)));
+  return { rows, rowsPerChunk, chunks, vec: quads };
+}
+
+/**
+ * The implicit-GEMM filter gradient: dw[fpg, cpg*KH*KW (+1)] = dy @ im2col(x) per group and
+ * chunk of rows (kernels/conv2d_gemm_filter.wgsl), chunks summed by a reduce.
+ */
+function conv2dGemmFilter(g: ConvGeometry, x: DeviceBuffer, dy: DeviceBuffer, out: KernelTensor, withBias: boolean, scratch: KernelContext['scratch']) {
+  const { rows, rowsPerChunk, chunks, vec } = gemmFilterSplit(g, withBias);
+  const BIAS = withBias ? 1 : 0;
+  const fblocks = ceilDiv(g.fpg, GEMM_TILE);
+  const tblocks = ceilDiv(g.cpg * g.KH * g.KW + BIAS, GEMM_TILE);
+  const partial = chunks > 1 ? scratch(chunks * out.size * 4) : out.buf;
+  const { total, workgroups } = gemmGrid(chunks * g.groups * fblocks * tblocks);
+  const main = kernelCall({
+    kernel: 'conv2dGemmFilter',
+    constants: { BIAS, VEC: vec ? 1 : 0 },
+    uniforms: convUniforms(g, total, { fblocks, tblocks, rows, rows_per_chunk: rowsPerChunk }),
+    buffers: { x, dy, out: partial },
+    workgroups,
+  });
+  return chunks > 1 ? [main, sumChunks(partial, out.buf, chunks, out.size)] : [main];
+}
+
 /** The reduce kernel summing `chunks` partial filter gradients laid out [chunks, size]. */
 function sumChunks(partial: DeviceBuffer, out: DeviceBuffer, chunks: number, size: number): KernelCall<'reduce'> {
   return kernelCall({
@@ -139,7 +223,8 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
   conv2d({ inputs: [x, w, b], out, params }, { variant }) {
     const g = convGeometry('conv2d', x!.shape, w!.shape, params);
     const pairs = slide(g) === 1 && g.cpg >= 2;
-    const v: VariantOf<'conv2d'> = variant('conv2d', convBucket(g), pairs ? ['direct', 'single'] : ['direct'], 'direct');
+    const v: VariantOf<'conv2d'> = variant('conv2d', convBucket(g), pairs ? ['direct', 'single', 'gemm'] : ['direct', 'gemm'], 'direct');
+    if (v === 'gemm') return conv2dGemm(g, x!.buf, w!.buf, b?.buf, out.buf, params.activation === 'relu');
     const fpt = lanesPerThread(g.fpg);
     const fblocks = ceilDiv(g.fpg, fpt);
     const owblocks = ceilDiv(g.OW, 4);
@@ -165,7 +250,13 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
   conv2dBackpropInput({ inputs: [dy, w], out, params }, { caps, variant }) {
     const g = convGeometry('conv2dBackpropInput', params.inputShape, w!.shape, params);
     const pairs = g.dw === 1 && g.fpg >= 2;
-    const v: VariantOf<'conv2dBackpropInput'> = variant('conv2dBackpropInput', convBucket(g), pairs ? ['direct', 'single'] : ['direct'], 'direct');
+    const v: VariantOf<'conv2dBackpropInput'> = variant(
+      'conv2dBackpropInput',
+      convBucket(g),
+      pairs ? ['direct', 'single', 'gemm'] : ['direct', 'gemm'],
+      'direct',
+    );
+    if (v === 'gemm') return conv2dGemmInput(g, dy!.buf, w!.buf, out.buf);
     const cpt = lanesPerThread(g.cpg);
     const cblocks = ceilDiv(g.cpg, cpt);
     // With dilation 1, a thread's tile takes one phase of the stride (see the kernel's header).
@@ -196,7 +287,8 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
     const g = convGeometry('conv2dBackpropFilter', x!.shape, params.filterShape, params);
     // An explicit chunk count (tests of the split) leaves nothing to choose.
     const pick = caps.registerTiling ? 'fewChunks' : 'manyChunks';
-    const v = params.chunks === undefined ? variant('conv2dBackpropFilter', convBucket(g), ['fewChunks', 'manyChunks'], pick) : pick;
+    const v = params.chunks === undefined ? variant('conv2dBackpropFilter', convBucket(g), ['fewChunks', 'manyChunks', 'gemm'], pick) : pick;
+    if (v === 'gemm') return conv2dGemmFilter(g, x!.buf, dy!.buf, out, params.withBias, scratch);
     const { rows, rowsPerChunk, chunks } = rowSplit(g, params, v === 'fewChunks');
     const partial = chunks > 1 ? scratch(chunks * out.size * 4) : out.buf;
     const buffers = { x: x!.buf, dy: dy!.buf, out: partial };

@@ -8,8 +8,6 @@ import { bucketKey, type VariantOf } from '../tune/sites.js';
 const TILE_N = 4;
 const WG = 8; // 8x8 threads per workgroup
 
-const ACT = { none: 0, relu: 1 } as const;
-
 /**
  * 8 rows per thread where that still leaves enough threads to fill the device (512 on a CPU
  * adapter, whose two cores want long threads; 32k on a GPU), else 4. On SwiftShader 8 rows run
@@ -26,6 +24,36 @@ function rowsPerThread(M: number, N: number, batch: number, cpu: boolean): numbe
  */
 function useTiled(M: number, N: number, batch: number, cpu: boolean): boolean {
   return !cpu && M * N * batch >= 4 * 64 * 64;
+}
+
+/** splitK and subgroup are legal from this K on: below it, one thread walks K quickly enough alone. */
+const SPLIT_K_MIN_K = 64;
+
+/**
+ * splitK's grid of cells (kernels/matmul_splitk.wgsl): CELLS_M rows of 4x4 cells, 4 in all,
+ * shaped after C so that the fewest computed outputs fall outside it (a batch of 1, 10 classes).
+ * Ties go to the square block, which reads the fewest A and B elements per output.
+ */
+function splitKCellsM(M: number, N: number): number {
+  let best = 2;
+  let bestArea = Infinity;
+  for (const cm of [2, 1, 4]) {
+    const area = Math.ceil(M / (4 * cm)) * 4 * cm * Math.ceil(N / (16 / cm)) * (16 / cm);
+    if (area < bestArea) [best, bestArea] = [cm, area];
+  }
+  return best;
+}
+
+/**
+ * Whether tiled128 may load an operand's quads (4 elements along its contiguous dimension) as
+ * aligned vec4s: that dimension is a multiple of 4, and so is every other offset of the quads
+ * (the other stride, unless that dimension is 1, and the batch strides).
+ * `contiguous` and `other` are (size, stride) of the operand's two dimensions, the contiguous
+ * one being the one kernels/matmul_tiled128.wgsl takes quads along for these strides.
+ */
+function quadsAligned(contiguous: number, other: readonly [size: number, stride: number], batchStrides: readonly number[]): boolean {
+  const [size, stride] = other;
+  return contiguous % 4 === 0 && (size === 1 || stride % 4 === 0) && batchStrides.every((s) => s % 4 === 0);
 }
 
 export const matmulKernels: KernelBuilders<'matmul'> = {
@@ -52,20 +80,51 @@ export const matmulKernels: KernelBuilders<'matmul'> = {
       batch_shape: u32x8(batchShape),
       a_bstrides: u32x8(aStr),
       b_bstrides: u32x8(bStr),
+      flags: (bias ? 1 : 0) | (params.activation === 'relu' ? 2 : 0),
     };
     const buffers = { a: a!.buf, b: b!.buf, bias: (bias ?? a!).buf, out: out.buf };
-    const constants = { HAS_BIAS: bias ? 1 : 0, ACT: ACT[params.activation] };
     const cpu = caps.registerTiling;
     const pick: VariantOf<'matmul'> = useTiled(M, N, batch, cpu) ? 'tiled64' : rowsPerThread(M, N, batch, cpu) === 8 ? 'register8' : 'register4';
     const bucket = bucketKey({ M, N, K, batch }, { tA: params.transA ? 1 : 0, tB: params.transB ? 1 : 0 });
-    const variant = ctx.variant('matmul', bucket, ['register4', 'register8', 'tiled64'], pick);
+    // Every variant computes any product; splitK and subgroup only pay for a long reduction.
+    const legal: VariantOf<'matmul'>[] = ['register4', 'register8', 'tiled64', 'tiled128'];
+    if (K >= SPLIT_K_MIN_K) legal.push('splitK');
+    if (K >= SPLIT_K_MIN_K && caps.subgroups) legal.push('subgroup');
+    const variant = ctx.variant('matmul', bucket, legal, pick);
     if (variant === 'tiled64') {
-      return kernelCall({ kernel: 'matmulTiled', constants, uniforms, buffers, workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch] });
+      return kernelCall({ kernel: 'matmulTiled', uniforms, buffers, workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch] });
+    }
+    if (variant === 'tiled128') {
+      // The kernel takes A's quads along K where a_cs is 1 (row-major), else along M; B's
+      // along N where b_cs is 1, else along K.
+      const { a_rs, a_cs, b_rs, b_cs } = uniforms;
+      const vecA = a_cs === 1 ? quadsAligned(K, [M, a_rs], aStr) : quadsAligned(M, [K, a_cs], aStr);
+      const vecB = b_cs === 1 ? quadsAligned(N, [K, b_rs], bStr) : quadsAligned(K, [N, b_cs], bStr);
+      return kernelCall({
+        kernel: 'matmulTiled128',
+        constants: { VEC_A: vecA ? 1 : 0, VEC_B: vecB ? 1 : 0 },
+        uniforms,
+        buffers,
+        workgroups: [Math.ceil(N / 128), Math.ceil(M / 128), batch],
+      });
+    }
+    if (variant === 'subgroup') {
+      return kernelCall({ kernel: 'matmulSubgroup', uniforms, buffers, workgroups: [Math.ceil(N / 4), Math.ceil(M / 4), batch] });
+    }
+    if (variant === 'splitK') {
+      const cellsM = splitKCellsM(M, N);
+      return kernelCall({
+        kernel: 'matmulSplitK',
+        constants: { CELLS_M: cellsM },
+        uniforms,
+        buffers,
+        workgroups: [Math.ceil(N / (16 / cellsM)), Math.ceil(M / (4 * cellsM)), batch],
+      });
     }
     const tm = variant === 'register8' ? 8 : 4;
     return kernelCall({
       kernel: 'matmul',
-      constants: { ...constants, TM: tm },
+      constants: { TM: tm },
       uniforms,
       buffers,
       workgroups: [Math.ceil(N / (TILE_N * WG)), Math.ceil(M / (tm * WG)), batch],

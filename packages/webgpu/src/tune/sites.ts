@@ -12,9 +12,10 @@ export const TUNE_SITES = {
    * register: a register tile of 4 or 8 rows x 4 columns per thread, no workgroup memory
    * (CPU adapters; the small dense products of GPUs); tiled64: 64x64 blocks through workgroup
    * memory, 4x4 per thread; tiled128: 128x128 blocks, 8x8 per thread, vec4 loads; splitK: the
-   * reduction split over a workgroup, for few outputs and a long K (LeNet's dense layers).
+   * reduction split over a workgroup, for few outputs and a long K (LeNet's dense layers);
+   * subgroup: splitK's reduction by subgroupAdd (devices with the 'subgroups' feature).
    */
-  matmul: ['register4', 'register8', 'tiled64', 'tiled128', 'splitK'],
+  matmul: ['register4', 'register8', 'tiled64', 'tiled128', 'splitK', 'subgroup'],
   /** direct: kernels/conv2d.wgsl with channel pairs; single: one channel per pass; gemm: implicit GEMM. */
   conv2d: ['direct', 'single', 'gemm'],
   conv2dBackpropInput: ['direct', 'single', 'gemm'],
