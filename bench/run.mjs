@@ -31,6 +31,11 @@ const HELP = `Usage: node bench/run.mjs [options]
                      and add the compiled vs eager rows (img/s ratio, host ms, dispatches per step)
   --backend NAME     the backend of the Tessera column: webgpu (default, even on SwiftShader) or wasm
                      (WebAssembly SIMD on the CPU; compare it with --peers tfjs-cpu,torch)
+  --autotune MODE    WebGPU kernel variants: cached (default: winners stored by earlier runs or
+                     tessera tune, nothing timed during the run), tune (ts.tune each row before
+                     its warm-up), off (the heuristics' choices)
+  --large            also the rows sized for a real GPU (matmul 2048 and 4096), which a CPU
+                     adapter skips by default (minutes per run on SwiftShader)
 Environment: TESSERA_BENCH_PYTHON (python with torch, default /usr/bin/python3), TORCH_THREADS.`;
 
 function parseArgs(argv) {
@@ -43,6 +48,8 @@ function parseArgs(argv) {
     budget: 110,
     eager: false,
     backend: 'webgpu',
+    autotune: 'cached',
+    large: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -59,6 +66,10 @@ function parseArgs(argv) {
     else if (a === '--budget') o.budget = Number(val());
     else if (a === '--eager') o.eager = true;
     else if (a === '--backend') o.backend = val();
+    else if (a === '--autotune') {
+      o.autotune = val();
+      if (!['cached', 'tune', 'off'].includes(o.autotune)) throw new Error(`--autotune must be cached, tune or off, got '${o.autotune}'`);
+    } else if (a === '--large') o.large = true;
     else if (a === '--help' || a === '-h') {
       console.log(HELP);
       process.exit(0);
@@ -107,6 +118,8 @@ async function main() {
   const ts = await import('@tessera/core');
   await import('@tessera/webgpu'); // registers the backends
   await import('@tessera/wasm');
+  // Autotune never times in the background here: its runs would land in the samples.
+  process.env.TESSERA_AUTOTUNE = o.autotune === 'off' ? 'off' : 'cached';
   const info = await ts.init({ backend: o.backend });
   let nn = null;
   let nnWhy = null;
@@ -120,7 +133,7 @@ async function main() {
   // Peers. Each one that cannot run says why, and the suite goes on without it.
   const peerStatus = {};
   const impls = [];
-  const tessera = tesseraImpl(ts, nn);
+  const tessera = tesseraImpl(ts, nn, { tune: o.autotune === 'tune' ? (msg) => log(`  ${msg}`) : null });
   impls.push(tessera);
   let tfjsVersion = null;
   if (o.peers.includes('tfjs-webgpu') || o.peers.includes('tfjs-cpu')) {
@@ -158,7 +171,14 @@ async function main() {
     return (Date.now() - t0) / 1000 > o.budget ? `quick-mode budget of ${o.budget} s spent` : null;
   };
   const cfg = settings({ quick: o.quick });
-  const benches = catalogue({ quick: o.quick, eager: o.eager }).filter((b) => !o.only || o.only.test(b.id));
+  const benches = catalogue({ quick: o.quick, eager: o.eager }).filter((b) => {
+    if (o.only && !o.only.test(b.id)) return false;
+    if (b.large && info.isCPU && !o.large) {
+      log(`  ${b.id}: skipped on a CPU adapter (minutes per run; --large runs it)`);
+      return false;
+    }
+    return true;
+  });
   const byId = {};
   for (const bench of runOrder(benches)) {
     const pending = tessera.unsupported(bench);

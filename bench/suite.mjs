@@ -70,13 +70,16 @@ export function catalogue({ quick = false, eager = false } = {}) {
     quickSkipOnCPU: ['tfjs-webgpu'],
     spec: { kind: 'lenet-infer', batch: 256 },
   });
-  for (const n of [128, 256, 512, 1024]) {
+  // 2048 and 4096 show large-work efficiency on a GPU (`large`: a CPU adapter skips them
+  // unless asked, at minutes per run).
+  for (const n of [128, 256, 512, 1024, 2048, 4096]) {
     add({
       id: `matmul-${n}`,
       group: 'matmul',
       label: `matmul ${n}×${n}×${n}`,
       metric: 'GFLOP/s',
       flops: 2 * n ** 3,
+      large: n >= 2048,
       spec: { kind: 'matmul', a: [n, n], b: [n, n] },
     });
   }
@@ -94,9 +97,14 @@ export function catalogue({ quick = false, eager = false } = {}) {
       spec: { kind: 'matmul', a: [64, k], b: [k, n] },
     });
   }
-  for (const [name, conv] of /** @type {[string, typeof LENET_CONV1][]} */ ([
-    ['conv1', LENET_CONV1],
-    ['conv2', LENET_CONV2],
+  // LeNet's convolutions at batch 64, then at 256 (large work: on a CPU adapter tfjs-webgpu
+  // needs tens of seconds there, so a quick run leaves it out).
+  const at256 = (conv) => ({ ...conv, x: [256, ...conv.x.slice(1)] });
+  for (const [name, conv, big] of /** @type {[string, typeof LENET_CONV1, boolean][]} */ ([
+    ['conv1', LENET_CONV1, false],
+    ['conv2', LENET_CONV2, false],
+    ['conv1-256', at256(LENET_CONV1), true],
+    ['conv2-256', at256(LENET_CONV2), true],
   ])) {
     const shape = `[${conv.x}]*[${conv.w}]${conv.pad ? ` pad ${conv.pad}` : ''}`;
     for (const [part, what] of [
@@ -110,6 +118,7 @@ export function catalogue({ quick = false, eager = false } = {}) {
         label: `conv2d ${what} ${shape}`,
         metric: 'ms',
         flops: convFlops(conv),
+        ...(big ? { quickSkipOnCPU: ['tfjs-webgpu', 'tfjs-cpu'] } : {}),
         spec: { kind: 'conv2d', part, ...conv },
       });
     }
@@ -395,7 +404,7 @@ export function tesseraFeatures(ts, nn) {
  * @param {any} ts the `@tessera/core` module (initialised)
  * @param {any} nn the `@tessera/nn` module, or null
  */
-export function tesseraImpl(ts, nn) {
+export function tesseraImpl(ts, nn, { tune = null } = {}) {
   const has = tesseraFeatures(ts, nn);
   const missing = (what) => ({ pending: `pending: Tessera has no ${what} yet` });
   return {
@@ -411,7 +420,16 @@ export function tesseraImpl(ts, nn) {
     },
     async setup(bench) {
       if (this.unsupported(bench)) return null;
-      return tesseraSetup(ts, nn, bench.spec);
+      const run = await tesseraSetup(ts, nn, bench.spec);
+      if (tune && run) {
+        // --autotune tune: time the variants of this row's ops first, so its samples run the winners.
+        const t = performance.now();
+        await run.prepare?.(1);
+        const rows = await ts.tune(() => run.run(1));
+        const won = rows.map((r) => `${r.site} ${r.winner}${r.winner !== r.pick ? ` (not ${r.pick})` : ''}`);
+        tune(`${bench.id}: tuned in ${((performance.now() - t) / 1000).toFixed(1)} s${won.length ? `: ${won.join(', ')}` : ''}`);
+      }
+      return run;
     },
   };
 }

@@ -153,6 +153,34 @@ describe('tessera command line', () => {
     }
   });
 
+  it('tune times the WebGPU variants of a LeNet-5 step, prints the winners and stores them; on wasm there is nothing to tune', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-tune-cli-'));
+    const saved = { mode: process.env.TESSERA_AUTOTUNE, dir: process.env.TESSERA_CACHE_DIR };
+    process.env.TESSERA_AUTOTUNE = 'cached';
+    process.env.TESSERA_CACHE_DIR = dir;
+    ts.shutdown(); // a fresh backend, which reads the settings above
+    try {
+      const { code, out } = await tessera('tune', '--backend', 'webgpu', '--batch-size', '2');
+      expect(code).toBe(0);
+      expect(out).toMatch(/^LeNet-5 training step, batch 2, on .+: \d+ op shapes tuned in [\d.]+ s$/m);
+      expect(out).toMatch(/^op +shape bucket +heuristic +winner +ms per call, fastest first$/m);
+      expect(out).toMatch(/^conv2d +N2,C1,F8,H32,W32,g1,k505,s101,d101 +direct +\S+/m);
+      expect(out).toContain(`Stored in ${dir}/autotune.json`);
+      const stored = JSON.parse(readFileSync(join(dir, 'autotune.json'), 'utf8'));
+      const winners = Object.values(stored.adapters as Record<string, { winners: object }>)[0]!.winners;
+      expect(Object.keys(winners).length).toBe(Number(/(\d+) op shapes/.exec(out)![1]));
+      expect(ts.memory().tensors, 'the model, optimizer, step and batch are freed').toBe(0);
+      const wasm = await tessera('tune', '--backend', 'wasm');
+      expect(wasm.out).toBe('The wasm backend has no kernel variants to tune: every op has one kernel.\n');
+    } finally {
+      process.env.TESSERA_AUTOTUNE = saved.mode;
+      if (saved.dir === undefined) delete process.env.TESSERA_CACHE_DIR;
+      else process.env.TESSERA_CACHE_DIR = saved.dir;
+      rmSync(dir, { recursive: true, force: true });
+      ts.shutdown();
+    }
+  }, 300_000);
+
   it('info --model lenet5 prints the layer table of LeNet-5 (text and JSON) and frees the model', async () => {
     await expect(tessera('info', '--model', 'resnet')).rejects.toThrow("--model must be one of lenet5, fashion-cnn, got 'resnet'");
     try {

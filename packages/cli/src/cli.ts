@@ -14,6 +14,7 @@ import '@tessera/wasm';
 import { shellQuote, train, type TrainOptions } from './train.js';
 import { FINETUNE_DEFAULTS, finetune, formatFinetune, type FinetuneOptions } from './finetune.js';
 import { MODELS, modelSummary } from './models.js';
+import { formatTune, tuneModel } from './tune.js';
 
 /** One option: `arg` names its value (a string option); without it the option is a flag. */
 interface Option {
@@ -47,7 +48,7 @@ const EAGER: Option = {
 };
 
 /** Every command with its options: the help text and the parser both come from this table. */
-export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
+export const COMMANDS: Record<'train' | 'finetune' | 'tune' | 'info', Command> = {
   train: {
     summary: 'Train LeNet-5 (or another model) on MNIST (or Fashion-MNIST) in Node and report test accuracy',
     options: [
@@ -99,6 +100,16 @@ export const COMMANDS: Record<'train' | 'finetune' | 'info', Command> = {
       BACKEND,
       THREADS,
       { name: 'json', help: 'print one line of JSON on stdout instead of the tables' },
+    ],
+  },
+  tune: {
+    summary: "Autotune the kernels of a model's training step on this adapter and print the winners",
+    options: [
+      { name: 'model', arg: 'NAME', help: `${Object.keys(MODELS).join(' | ')} (default lenet5)` },
+      { name: 'batch-size', arg: 'N', help: 'the batch size to tune for (default 64)' },
+      BACKEND,
+      THREADS,
+      { name: 'json', help: 'print the result as one line of JSON instead of the table' },
     ],
   },
   info: {
@@ -248,6 +259,14 @@ export async function run(argv: string[], out: Write = (s) => process.stdout.wri
       ];
       out(`${lines.join('\n')}\n`);
     }
+    return 0;
+  }
+
+  if (name === 'tune') {
+    const model = str('model') ?? 'lenet5';
+    if (!Object.hasOwn(MODELS, model)) throw new Error(`--model must be one of ${Object.keys(MODELS).join(', ')}, got '${model}'`);
+    const result = await tuneModel({ model, batchSize: int('batch-size', str('batch-size'), 64)!, backend: be, progress: !flag('json') });
+    out(flag('json') ? `${JSON.stringify(result)}\n` : formatTune(result));
     return 0;
   }
 

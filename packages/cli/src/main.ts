@@ -8,6 +8,7 @@
  * tessera info --backend reference
  * tessera train --backend wasm --limit 2000      # or TESSERA_BACKEND=wasm
  * tessera info --model lenet5
+ * tessera tune --model lenet5
  * tessera train --help
  */
 import * as ts from '@tessera/core';

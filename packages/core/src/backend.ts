@@ -182,6 +182,28 @@ export interface Backend {
    * the kernel is still being built: the caller then runs the unfused ops.
    */
   runFused?(kernel: FusedHandle, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], producer?: KernelArgs<unknown>): boolean;
+  /**
+   * Optional, for `ts.tune` (backends whose ops come in kernel variants): after `beginTuning`,
+   * every op with variants that runs is noted and its variants are timed; `endTuning` waits for
+   * the timings and reports one row per op and shape bucket.
+   */
+  beginTuning?(): void;
+  endTuning?(onProgress?: (done: number, total: number) => void): Promise<readonly TuneRow[]>;
+}
+
+/**
+ * One row of `ts.tune`'s report: an op with kernel variants (`site`), the shape bucket it was
+ * tuned for, the variant the backend's heuristics pick, the winner, and the milliseconds per
+ * call of each variant timed.
+ */
+export interface TuneRow {
+  readonly site: string;
+  readonly bucket: string;
+  readonly pick: string;
+  readonly winner: string;
+  readonly ms: Readonly<Record<string, number>>;
+  /** 'tuned': measured in this process; 'cache': an earlier run's result on this adapter. */
+  readonly from: 'tuned' | 'cache';
 }
 
 /** A backend's built fused kernel (see `Backend.compileFused`); opaque to core. */

@@ -18,6 +18,7 @@ export { applyUpdate, optimStateCount, type OptimRule, type OptimHyper } from '.
 export { compile, hostEffect, type CompiledFunction, type CompileOptions, type CompileInfo, type CompileResult } from './compile.js';
 export { init, shutdown, backendInfo, flush, emptyCache, stats, registerBackend, registeredBackends, type InitOptions } from './runtime.js';
 export * as debug from './api/debug.js';
+export { tune, type TuneOptions } from './api/tune.js';
 export { checkAtNextRead } from './debug/deferred.js';
 export { fmtShape, opError } from './errors.js';
 
@@ -36,6 +37,7 @@ export type {
   UpdateArgs,
   PreparedRun,
   FusedHandle,
+  TuneRow,
 } from './backend.js';
 export { evalFused, type ScalarFns, type Expr, type FusedKernel, type IndexMap, type UnaryFn, type BinaryFn } from './ops/expr.js';
 export { OPS } from './ops/table.js';

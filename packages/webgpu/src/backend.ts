@@ -9,6 +9,7 @@ import type {
   OpName,
   OpParams,
   PreparedRun,
+  TuneRow,
   UpdateArgs,
 } from '@tessera/core';
 import { FusedKernels, sameSpecialisation, type FusedPipeline } from './fusion/kernels.js';
@@ -18,10 +19,13 @@ import { UPDATES_PER_MULTI, updateCall, updateManyCall, type UpdateBuffers } fro
 import { copyCall } from './ops/shape.js';
 import { KERNELS, grid1d, kernelCall, type AnyKernelCall, type DeviceCaps } from './spec.js';
 import { BufferPool, sizeClass } from './pool.js';
-import { PipelineCache, WARM_SET, type PipelineEntry } from './pipelines.js';
+import { PipelineCache, WARM_SET, currentPipeline, type PipelineEntry } from './pipelines.js';
 import { packUniforms, uniformLayout } from './uniforms.js';
 import { ReadWait, pollingSlowsDevice, sleep } from './readwait.js';
 import type { ForcedVariants, TuneSite, VariantOf } from './tune/sites.js';
+import { Tuner, kernelHash, type AutotuneMode } from './tune/tuner.js';
+import { defaultStore, type TuneStore } from './tune/store.js';
+import { WGSL } from './kernels.generated.js';
 
 /** Dispatches queued before an automatic submit; bounds latency and the uniform arena's size. */
 const MAX_PENDING_DISPATCHES = 1024;
@@ -36,6 +40,14 @@ interface PreparedDispatch {
   /** Arena bytes the dispatch takes (its uniforms rounded up to UNIFORM_SLOT). */
   slotBytes: number;
   workgroups: readonly [number, number, number];
+}
+
+/** A prepared run: its dispatches, rebuilt when autotune has changed a winner since (`generation`). */
+interface Prepared {
+  generation: number;
+  list: PreparedDispatch[];
+  readonly op: OpName;
+  readonly args: KernelArgs<unknown>;
 }
 
 /** A dispatch queued behind a pipeline still being created (see `PipelineEntry`). */
@@ -116,19 +128,38 @@ export class WebGPUBackend implements Backend {
   /** How often each variant of each site was built (`variantUse`), for tests and `tessera tune`. */
   private readonly used = new Map<string, number>();
   private readonly forced: ForcedVariants;
+  /** The op whose kernel builder is running: what a tuning job replays. */
+  private building: { op: OpName; args: KernelArgs<unknown> } | null = null;
+  /** Autotune (tune/tuner.ts); null when off. */
+  readonly tuner: Tuner | null;
+  /** Bumped whenever autotune finds a winner, so prepared runs rebuild their dispatches. */
+  private generation = 0;
 
   /**
    * `caps` overrides what the adapter's description implies (tests force GPU variants this way);
-   * `variants` forces a variant per site wherever it is legal (tune/sites.ts).
+   * `variants` forces a variant per site wherever it is legal (tune/sites.ts);
+   * `quickPipelines: false` makes every pipeline as asked, never through a stand-in.
    */
   constructor(
     readonly device: GPUDevice,
     readonly info: BackendInfo,
     caps: Partial<DeviceCaps> = {},
-    opts: { variants?: ForcedVariants } = {},
+    opts: { variants?: ForcedVariants; quickPipelines?: boolean; autotune?: AutotuneMode; tuneStore?: TuneStore } = {},
   ) {
     this.forced = opts.variants ?? {};
-    this.pipelines = new PipelineCache(device);
+    // Stand-ins pay off where pipelines compile one at a time on the dispatching cores (CPU
+    // adapters: SwiftShader); a GPU driver compiles in parallel, off that thread.
+    this.pipelines = new PipelineCache(device, opts.quickPipelines ?? info.isCPU);
+    const host = {
+      device,
+      pipelines: this.pipelines,
+      build: (op: OpName, args: KernelArgs<unknown>, variant: string, scratch: (bytes: number) => GPUBuffer) => this.buildWith(op, args, variant, scratch),
+      changed: () => this.generation++,
+    };
+    const adapterKey = [info.vendor, info.architecture, info.adapter, info.limits?.maxComputeWorkgroupStorageSize].join('|');
+    // A CPU adapter's timing runs would take the cores from the work itself: there it only
+    // uses winners stored by `ts.tune` / `tessera tune`.
+    this.tuner = new Tuner(host, opts.autotune ?? (info.isCPU ? 'cached' : 'background'), opts.tuneStore ?? defaultStore(), adapterKey, kernelHash(WGSL));
     this.readWait = pollingSlowsDevice(info.isCPU) ? new ReadWait() : null;
     this.arena = device.createBuffer({ label: 'uniform arena', size: ARENA_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
     this.caps = {
@@ -168,7 +199,7 @@ export class WebGPUBackend implements Backend {
    * creating the pipelines a typical CNN step uses (`WARM_SET`) as `pipelines` says.
    */
   async warmup(pipelines: WarmPipelines = 'background'): Promise<void> {
-    await this.pipelines.compileAll(this.device.features);
+    await Promise.all([this.pipelines.compileAll(this.device.features), this.tuner?.load()]);
     if (pipelines === 'none') return;
     const warm = this.pipelines.warm(WARM_SET[this.caps.registerTiling ? 'cpu' : 'gpu']);
     if (pipelines === 'await') await warm;
@@ -177,7 +208,10 @@ export class WebGPUBackend implements Backend {
   /** The variant of `site` to build; see `KernelContext.variant`. */
   private chooseVariant<S extends TuneSite>(site: S, bucket: string, legal: readonly VariantOf<S>[], pick: VariantOf<S>): VariantOf<S> {
     const forced = this.forced[site] as VariantOf<S> | undefined;
-    const v = forced !== undefined && legal.includes(forced) ? forced : pick;
+    const v =
+      forced !== undefined && legal.includes(forced)
+        ? forced
+        : ((this.tuner?.choose(site, bucket, legal, pick, this.building) as VariantOf<S> | undefined) ?? pick);
     const key = `${site}:${v}`;
     this.used.set(key, (this.used.get(key) ?? 0) + 1);
     return v;
@@ -188,7 +222,8 @@ export class WebGPUBackend implements Backend {
    * (e.g. `matmul:register4`): tests check that a forced variant really ran.
    *
    * @example
-   * const b = new WebGPUBackend(device, info, {}, { variants: { matmul: 'tiled64' } });
+   * import { createBackend } from '@tessera/webgpu';
+   * const b = (await createBackend({ variants: { matmul: 'tiled64' } })) as WebGPUBackend;
    * b.variantUse.get('matmul:tiled64'); // > 0 after a large matmul
    */
   get variantUse(): ReadonlyMap<string, number> {
@@ -248,7 +283,9 @@ export class WebGPUBackend implements Backend {
 
   run<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): void {
     this.check(op);
+    this.building = { op, args };
     const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<OpParams[K]>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, this.ctx);
+    this.building = null;
     if (Array.isArray(calls)) for (const c of calls) this.dispatch(c);
     else this.dispatch(calls as AnyKernelCall);
     while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
@@ -261,7 +298,15 @@ export class WebGPUBackend implements Backend {
    */
   prepare<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): PreparedRun | null {
     this.check(op);
-    const { calls: list, scratch } = this.callsOf(op, args as KernelArgs<unknown>);
+    const list = this.prepareList(op, args as KernelArgs<unknown>);
+    if (!list) return null;
+    const prepared: Prepared = { generation: this.generation, list, op, args: args as KernelArgs<unknown> };
+    return prepared;
+  }
+
+  /** The prepared dispatches of one call, or null where it needs scratch buffers. */
+  private prepareList(op: OpName, args: KernelArgs<unknown>): PreparedDispatch[] | null {
+    const { calls: list, scratch } = this.callsOf(op, args);
     if (scratch) return null;
     return list.map((call): PreparedDispatch => {
       const pipeline = this.pipelines.lookup(call.kernel, call.constants as Record<string, number> | undefined);
@@ -282,7 +327,14 @@ export class WebGPUBackend implements Backend {
   /** Queues a run from `prepare`. */
   runPrepared(prepared: PreparedRun): void {
     this.check('compile');
-    for (const d of prepared as PreparedDispatch[]) {
+    const p = prepared as Prepared;
+    if (p.generation !== this.generation) {
+      // Autotune found a winner since: rebuild, which may pick another variant (never one
+      // needing scratch: every variant of a site that prepared once prepares again).
+      p.list = this.prepareList(p.op, p.args) ?? p.list;
+      p.generation = this.generation;
+    }
+    for (const d of p.list) {
       if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
       const offset = this.arenaUsed;
       this.arenaBytes.set(d.uniforms, offset);
@@ -366,9 +418,48 @@ export class WebGPUBackend implements Backend {
       },
       variant: this.ctx.variant,
     };
+    this.building = { op, args };
     const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<unknown>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
+    this.building = null;
     while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
     return { calls: Array.isArray(calls) ? calls : [calls as AnyKernelCall], scratch };
+  }
+
+  /** `op`'s dispatches with `variant` forced for its site (autotune's timing runs). */
+  private buildWith(op: OpName, args: KernelArgs<unknown>, variant: string, scratch: (bytes: number) => GPUBuffer): readonly AnyKernelCall[] {
+    const ctx: KernelContext = {
+      caps: this.caps,
+      scratch,
+      variant: (_site, _bucket, legal, pick) => ((legal as readonly string[]).includes(variant) ? (variant as typeof pick) : pick),
+    };
+    const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<unknown>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
+    return Array.isArray(calls) ? calls : [calls as AnyKernelCall];
+  }
+
+  /**
+   * Makes the variants still served by stand-ins, and resolves once autotune's timing jobs
+   * have run: the steady state tests and benchmarks wait for.
+   *
+   * @example
+   * import { createBackend } from '@tessera/webgpu';
+   * const backend = (await createBackend()) as WebGPUBackend;
+   * await backend.settle();
+   */
+  async settle(): Promise<void> {
+    this.pipelines.upgradeAll();
+    this.tuner?.kick();
+    await this.tuner?.idle();
+  }
+
+  /** `ts.tune`: note every op with variants from now on, and tune it. */
+  beginTuning(): void {
+    this.tuner?.begin();
+  }
+
+  /** `ts.tune`: waits for the timings; one row per (site, bucket) met since `beginTuning`. */
+  async endTuning(onProgress?: (done: number, total: number) => void): Promise<readonly TuneRow[]> {
+    this.flush();
+    return this.tuner ? this.tuner.end(onProgress) : [];
   }
 
   copy(src: DeviceBuffer, dst: DeviceBuffer, elements: number): void {
@@ -424,7 +515,7 @@ export class WebGPUBackend implements Backend {
    * while its pipeline, or that of a dispatch queued before it, is still being created.
    */
   private encode(p: PipelineEntry | GPUComputePipeline, bg: GPUBindGroup, offset: number, workgroups: readonly [number, number, number]): void {
-    const pipeline = isEntry(p) ? p.pipeline : p;
+    const pipeline = isEntry(p) ? currentPipeline(p) : p;
     this.readWait?.queued(workgroups[0] * workgroups[1] * workgroups[2]);
     if (this.deferred.length || !pipeline) this.deferred.push({ pipeline: p, bindGroup: bg, offset, workgroups });
     else this.record(pipeline, bg, offset, workgroups);
@@ -434,7 +525,7 @@ export class WebGPUBackend implements Backend {
 
   /** The creation a queued dispatch waits for, if any. */
   private inFlight(): Promise<void> | null {
-    for (const { pipeline: p } of this.deferred) if (isEntry(p) && !p.pipeline && p.ready) return p.ready;
+    for (const { pipeline: p } of this.deferred) if (isEntry(p) && !currentPipeline(p) && p.ready) return p.ready;
     return null;
   }
 
@@ -505,12 +596,15 @@ export class WebGPUBackend implements Backend {
     this.pass = null;
     (this.encoder ??= this.device.createCommandEncoder()).copyBufferToBuffer(buf as GPUBuffer, 0, staging, 0, size);
     this.flush();
+    // While the GPU runs what was just submitted.
+    this.pipelines.upgradeAtRead();
     const wait = this.readWait?.begin();
     if (wait?.sleep) await sleep(wait.sleep);
     const mapStart = performance.now();
     try {
       await staging.mapAsync(MapMode.READ, 0, size);
       if (wait) this.readWait?.end(wait.key, wait.sleep, performance.now() - mapStart);
+      this.tuner?.kick();
     } catch (e) {
       // A lost device rejects the map, possibly before `device.lost` settles: wait for it a
       // moment, so that the error says the device is gone rather than just "failed".

@@ -20,10 +20,14 @@ import {
 import { WebGPUBackend, adapterIdentity, describeAdapter, type WarmPipelines } from './backend.js';
 import type { DeviceCaps } from './spec.js';
 import { checkForced, type TuneSite } from './tune/sites.js';
+import type { AutotuneMode } from './tune/tuner.js';
+import type { TuneStore } from './tune/store.js';
 
 export { WebGPUBackend, type WarmPipelines } from './backend.js';
 export { WARM_SET, type PipelineVariant } from './pipelines.js';
 export { WGSL } from './kernels.generated.js';
+export { Tuner, kernelHash, type AutotuneMode } from './tune/tuner.js';
+export { memoryStore, fileStore, indexedDbStore, defaultStore, cacheDir, type TuneStore, type StoredTuning, type TunedEntry } from './tune/store.js';
 export { TUNE_SITES, bucketOf, bucketKey, type TuneSite, type VariantOf, type ForcedVariants } from './tune/sites.js';
 export { sizeClass } from './pool.js';
 export { uniformLayout } from './uniforms.js';
@@ -51,7 +55,12 @@ async function findGPU(): Promise<GPU> {
  */
 export async function backendFromDevice(adapter: GPUAdapter, device: GPUDevice, opts: Omit<WebGPUOptions, 'powerPreference'> = {}): Promise<Backend> {
   const variants = checkForced(opts.variants ?? {});
-  const b = new WebGPUBackend(device, describeAdapter(adapter, device), opts.caps, { variants });
+  const b = new WebGPUBackend(device, describeAdapter(adapter, device), opts.caps, {
+    variants,
+    quickPipelines: opts.quickPipelines ?? quickFromEnv(),
+    autotune: opts.autotune ?? autotuneFromEnv(),
+    tuneStore: opts.tuneStore,
+  });
   await b.warmup(opts.warmPipelines ?? defaultWarm(b.info.isCPU));
   mark('tessera:init:compiled');
   return b;
@@ -88,6 +97,47 @@ export interface WebGPUOptions {
    * e.g. `{ matmul: 'tiled128' }`: for tests and for comparing variants by hand.
    */
   variants?: Readonly<Partial<Record<TuneSite, string>>>;
+  /**
+   * A kernel variant that takes long to compile first runs as a quick stand-in computing the
+   * same values (channel pairs off in the convolutions), while the variant itself is compiled
+   * in the background after the first read; it takes over when made. On SwiftShader this cuts
+   * the time to a first LeNet-5 training step by a quarter to a half. The stand-in's sums may
+   * differ from the variant's in the last bits, and when it hands over depends on timing, so
+   * two runs can differ there. Default: true on CPU adapters (where pipelines compile one at a
+   * time on the cores that dispatch), false on GPUs; TESSERA_QUICK_PIPELINES=0 or 1 sets it
+   * when this option is absent (0 for bit-for-bit reproducible runs).
+   */
+  quickPipelines?: boolean;
+  /**
+   * Autotune (tune/tuner.ts): 'background' (the default on GPUs) times the variants of each op
+   * and shape bucket at first use, in the background, and keeps the fastest; 'cached' (the
+   * default on CPU adapters such as SwiftShader, where timing runs would take the cores from the
+   * work) uses winners stored by earlier runs, `ts.tune` or `tessera tune`, but measures nothing
+   * by itself; 'off' runs every op's heuristic choice. The environment variable
+   * TESSERA_AUTOTUNE sets it when this option is absent.
+   */
+  autotune?: AutotuneMode;
+  /**
+   * Where winners persist: by default a file under the user's cache folder in Node
+   * (TESSERA_CACHE_DIR moves it), IndexedDB in a browser.
+   */
+  tuneStore?: TuneStore;
+}
+
+/** TESSERA_QUICK_PIPELINES, checked; undefined when unset. */
+function quickFromEnv(): boolean | undefined {
+  const v = typeof process !== 'undefined' ? process.env?.TESSERA_QUICK_PIPELINES : undefined;
+  if (!v) return undefined;
+  if (v === '0' || v === '1') return v === '1';
+  throw new Error(`init: TESSERA_QUICK_PIPELINES must be 0 or 1, got '${v}'`);
+}
+
+/** TESSERA_AUTOTUNE, checked; undefined when unset. */
+function autotuneFromEnv(): AutotuneMode | undefined {
+  const v = typeof process !== 'undefined' ? process.env?.TESSERA_AUTOTUNE : undefined;
+  if (!v) return undefined;
+  if (v === 'off' || v === 'cached' || v === 'background') return v;
+  throw new Error(`init: TESSERA_AUTOTUNE must be off, cached or background, got '${v}'`);
 }
 
 /**

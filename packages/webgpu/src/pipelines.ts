@@ -1,4 +1,4 @@
-import { KERNELS, type KernelName } from './spec.js';
+import { KERNELS, type KernelName, type KernelSpec } from './spec.js';
 import { ShaderStage } from './flags.js';
 import { WGSL, WGSL_LINES } from './kernels.generated.js';
 
@@ -44,9 +44,9 @@ export type PipelineVariant = readonly [kernel: KernelName, constants?: Readonly
  * The variants a typical small CNN's first training step and inference dispatch: those a LeNet-5
  * step (forward, backward, Adam; batch 16 to 128) and MNIST inference at batch 1 and 100
  * created on SwiftShader, with the adapter's own kernel choices (`cpu`: register tiles, `gpu`:
- * `{ registerTiling: false }`). Only the costly ones are listed (convolutions and matmuls: 9 of
- * the 24 pipelines, 1.8 of the 1.9 s SwiftShader spent creating them); the rest take 7-30 ms
- * each and are made on first use. A variant missing here costs only its creation at first use;
+ * `{ registerTiling: false }`). Only the costly ones are listed (convolutions and matmuls:
+ * most of the time SwiftShader spends creating pipelines); the rest take 7-30 ms each and are
+ * made on first use. A variant missing here costs only its creation at first use;
  * one listed but unused costs a background compile. tests/core/pipelines.test.ts checks that a
  * LeNet-5 step uses every one, so a change of kernel choices shows up there.
  *
@@ -59,23 +59,19 @@ export const WARM_SET: Readonly<Record<'cpu' | 'gpu', readonly PipelineVariant[]
     ['conv2dInput', { SLIDE: 1, MW: 1, MH: 1, BATCH_FASTEST: 1, CPT: 3, PAIR: 1 }],
     ['conv2d', { HAS_BIAS: 1, ACT: 1, SLIDE: 1, SW: 1, FPT: 4, KWC: 5, PAIR: 1 }],
     ['conv2d', { HAS_BIAS: 1, ACT: 1, SLIDE: 1, SW: 1, FPT: 3, KWC: 5, PAIR: 0 }],
-    ['matmul', { HAS_BIAS: 0, ACT: 0, TM: 8 }],
+    ['matmul', { TM: 8 }],
     ['conv2dFilterRows', { BIAS: 1, KWT: 5, NF: 8 }],
     ['conv2dFilterRows', { BIAS: 1, KWT: 5, NF: 6 }],
-    ['matmul', { HAS_BIAS: 1, ACT: 1, TM: 4 }],
-    ['matmul', { HAS_BIAS: 1, ACT: 0, TM: 4 }],
-    ['matmul', { HAS_BIAS: 0, ACT: 0, TM: 4 }],
+    ['matmul', { TM: 4 }],
   ],
   gpu: [
     ['conv2dInput', { SLIDE: 1, MW: 1, MH: 1, BATCH_FASTEST: 0, CPT: 3, PAIR: 1 }],
     ['conv2d', { HAS_BIAS: 1, ACT: 1, SLIDE: 1, SW: 1, FPT: 4, KWC: 5, PAIR: 1 }],
     ['conv2d', { HAS_BIAS: 1, ACT: 1, SLIDE: 1, SW: 1, FPT: 3, KWC: 5, PAIR: 0 }],
-    ['matmulTiled', { HAS_BIAS: 0, ACT: 0 }],
+    ['matmulTiled'],
     ['conv2dFilterRows', { BIAS: 1, KWT: 5, NF: 8 }],
     ['conv2dFilterRows', { BIAS: 1, KWT: 5, NF: 6 }],
-    ['matmul', { HAS_BIAS: 1, ACT: 1, TM: 4 }],
-    ['matmul', { HAS_BIAS: 1, ACT: 0, TM: 4 }],
-    ['matmul', { HAS_BIAS: 0, ACT: 0, TM: 4 }],
+    ['matmul', { TM: 4 }],
   ],
 };
 
@@ -91,6 +87,17 @@ export interface PipelineEntry {
   /** Settles (never rejects) when the asynchronous creation ends; null for a synchronous one. */
   ready: Promise<void> | null;
   readonly descriptor: GPUComputePipelineDescriptor;
+  /**
+   * The quick-compiling stand-in (`KernelSpec.quick`) that runs until `pipeline` is made
+   * (`PipelineCache.upgradeAtRead`): set when the variant was first asked for synchronously and
+   * a stand-in exists.
+   */
+  standIn?: PipelineEntry;
+}
+
+/** The pipeline to run for an entry now: its own, else its stand-in's, else none yet. */
+export function currentPipeline(e: PipelineEntry): GPUComputePipeline | null {
+  return e.pipeline ?? e.standIn?.pipeline ?? null;
 }
 
 /** Counts of `PipelineCache.stats`. */
@@ -101,6 +108,9 @@ export interface PipelineStats {
   /** Asynchronous creations started, and how many of them a synchronous flush had to duplicate. */
   async: number;
   forced: number;
+  /** Variants first run as a stand-in, and how many of them have replaced it since. */
+  standIns: number;
+  upgraded: number;
 }
 
 /** The key of a variant in the pipeline cache, and its label: `conv2d,HAS_BIAS=1,ACT=1`. */
@@ -126,9 +136,16 @@ export class PipelineCache {
   /** Identities of the layouts generated pipelines were made with (part of their cache key). */
   private readonly layoutIds = new WeakMap<object, number>();
   private nextLayoutId = 1;
-  readonly stats: PipelineStats = { sync: 0, syncMs: 0, async: 0, forced: 0 };
+  readonly stats: PipelineStats = { sync: 0, syncMs: 0, async: 0, forced: 0, standIns: 0, upgraded: 0 };
+  /** Variants running as their stand-in since the last read, and since the read before (`upgradeAtRead`). */
+  private upgrades: PipelineEntry[] = [];
+  private due: PipelineEntry[] = [];
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `standIns`: whether a costly variant's first use may run a quick stand-in (`KernelSpec.quick`). */
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly standIns = true,
+  ) {}
 
   module(file: string): GPUShaderModule {
     let m = this.modules.get(file);
@@ -194,9 +211,57 @@ export class PipelineCache {
    */
   lookup(kernel: KernelName, constants: Readonly<Record<string, number>> | undefined): PipelineEntry {
     const key = variantKey(kernel, constants);
-    const e = this.pipelines.get(key) ?? this.entry(kernel, constants, key);
-    if (!e.pipeline && !e.ready) this.createSync(e);
+    let e = this.pipelines.get(key);
+    if (!e) {
+      e = this.entry(kernel, constants, key);
+      const quick = this.standIns ? standInConstants(kernel, constants) : null;
+      if (quick) {
+        e.standIn = this.lookup(kernel, quick);
+        this.stats.standIns++;
+        this.upgrades.push(e);
+      }
+    }
+    if (!e.pipeline && !e.ready && !e.standIn) this.createSync(e);
     return e;
+  }
+
+  /**
+   * Called by the backend at each read, once the work before it is submitted: makes the
+   * variants whose stand-ins have served since before the previous read, so that they take
+   * over from the next dispatch on. A stand-in thus serves a first training step and the one
+   * after it, and the variants compile while the GPU runs the second. The hand-over falls at
+   * the same read in every run of a program (the same bits each time), and the creation is
+   * synchronous: an asynchronous one, still running when a script exits or overlapping the
+   * synchronous creations of later ops, made SwiftShader emit corrupt SPIR-V in about one run
+   * in ten.
+   */
+  upgradeAtRead(): void {
+    for (const e of this.due) {
+      if (e.pipeline) continue;
+      this.createSync(e);
+      this.stats.upgraded++;
+    }
+    this.due = this.upgrades;
+    this.upgrades = [];
+  }
+
+  /** Makes every variant still served by its stand-in now (tests, benchmarks). */
+  upgradeAll(): void {
+    this.upgradeAtRead();
+    this.upgradeAtRead();
+  }
+
+  /**
+   * A variant's own pipeline (never a stand-in), created asynchronously if it is new: for
+   * autotune, which must not stall the dispatching thread.
+   */
+  async made(kernel: KernelName, constants: Readonly<Record<string, number>> | undefined): Promise<GPUComputePipeline> {
+    const key = variantKey(kernel, constants);
+    if (!this.pipelines.has(key)) await this.warm([[kernel, constants]]);
+    const e = this.pipelines.get(key)!;
+    if (!e.pipeline && e.ready) await e.ready;
+    if (!e.pipeline) this.createSync(e);
+    return e.pipeline!;
   }
 
   /** The pipeline of a variant, made now if need be (duplicating a creation in flight). */
@@ -210,6 +275,7 @@ export class PipelineCache {
    * asynchronous result is then dropped). Only a flush that cannot wait comes here.
    */
   force(e: PipelineEntry): GPUComputePipeline {
+    if (!e.pipeline && e.standIn) return this.force(e.standIn);
     if (!e.pipeline) {
       this.stats.forced++;
       this.createSync(e);
@@ -338,6 +404,15 @@ export class PipelineCache {
   get size(): number {
     return this.pipelines.size + this.generated.size;
   }
+}
+
+/** The stand-in's constants for a variant (`KernelSpec.quick` over its own), or null if it is one. */
+function standInConstants(kernel: KernelName, constants: Readonly<Record<string, number>> | undefined): Record<string, number> | null {
+  const quick = (KERNELS[kernel] as KernelSpec).quick;
+  if (!quick || !constants) return null;
+  let differs = false;
+  for (const k in quick) if (k in constants && constants[k] !== quick[k]) differs = true;
+  return differs ? { ...constants, ...quick } : null;
 }
 
 /** The device features a kernel's `enable` directives need (`enable f16;` needs 'shader-f16'). */
