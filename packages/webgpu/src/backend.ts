@@ -309,7 +309,11 @@ export class WebGPUBackend implements Backend {
     const { calls: list, scratch } = this.callsOf(op, args);
     if (scratch) return null;
     return list.map((call): PreparedDispatch => {
-      const pipeline = this.pipelines.lookup(call.kernel, call.constants as Record<string, number> | undefined);
+      const pipeline = this.pipelines.lookup(
+        call.kernel,
+        call.constants as Record<string, number> | undefined,
+        call.quick as Record<string, number> | undefined,
+      );
       const layout = uniformLayout(call.kernel);
       const uniforms = new Uint8Array(layout.size);
       packUniforms(layout, call.uniforms as Record<string, number | readonly number[]>, new DataView(uniforms.buffer), 0);
@@ -498,7 +502,7 @@ export class WebGPUBackend implements Backend {
 
   /** Records one dispatch into the open compute pass. */
   dispatch(call: AnyKernelCall): void {
-    const pipeline = this.pipelines.lookup(call.kernel, call.constants as Record<string, number> | undefined);
+    const pipeline = this.pipelines.lookup(call.kernel, call.constants as Record<string, number> | undefined, call.quick as Record<string, number> | undefined);
     const layout = uniformLayout(call.kernel);
     if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
     const offset = this.arenaUsed;

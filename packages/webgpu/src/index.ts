@@ -99,13 +99,12 @@ export interface WebGPUOptions {
   variants?: Readonly<Partial<Record<TuneSite, string>>>;
   /**
    * A kernel variant that takes long to compile first runs as a quick stand-in computing the
-   * same values (channel pairs off in the convolutions), while the variant itself is compiled
-   * in the background after the first read; it takes over when made. On SwiftShader this cuts
-   * the time to a first LeNet-5 training step by a quarter to a half. The stand-in's sums may
-   * differ from the variant's in the last bits, and when it hands over depends on timing, so
-   * two runs can differ there. Default: true on CPU adapters (where pipelines compile one at a
-   * time on the cores that dispatch), false on GPUs; TESSERA_QUICK_PIPELINES=0 or 1 sets it
-   * when this option is absent (0 for bit-for-bit reproducible runs).
+   * same values (channel pairs off in the convolutions) until the read after the next, when the
+   * variant itself is made and takes over (docs/autotune.md). On SwiftShader this halves the
+   * time to a first LeNet-5 training step. The stand-in's sums may differ from the variant's in
+   * the last bits. Default: true on CPU adapters (where pipelines compile one at a time on the
+   * cores that dispatch), false on GPUs; TESSERA_QUICK_PIPELINES=0 or 1 sets it when this
+   * option is absent.
    */
   quickPipelines?: boolean;
   /**

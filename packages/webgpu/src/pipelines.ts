@@ -1,4 +1,4 @@
-import { KERNELS, type KernelName, type KernelSpec } from './spec.js';
+import { KERNELS, type KernelName } from './spec.js';
 import { ShaderStage } from './flags.js';
 import { WGSL, WGSL_LINES } from './kernels.generated.js';
 
@@ -88,7 +88,7 @@ export interface PipelineEntry {
   ready: Promise<void> | null;
   readonly descriptor: GPUComputePipelineDescriptor;
   /**
-   * The quick-compiling stand-in (`KernelSpec.quick`) that runs until `pipeline` is made
+   * The quick-compiling stand-in (`KernelCall.quick`) that runs until `pipeline` is made
    * (`PipelineCache.upgradeAtRead`): set when the variant was first asked for synchronously and
    * a stand-in exists.
    */
@@ -141,7 +141,7 @@ export class PipelineCache {
   private upgrades: PipelineEntry[] = [];
   private due: PipelineEntry[] = [];
 
-  /** `standIns`: whether a costly variant's first use may run a quick stand-in (`KernelSpec.quick`). */
+  /** `standIns`: whether a costly variant's first use may run a quick stand-in (`KernelCall.quick`). */
   constructor(
     private readonly device: GPUDevice,
     private readonly standIns = true,
@@ -209,13 +209,12 @@ export class PipelineCache {
    * The cache entry of a variant, created synchronously if it is new; its `pipeline` is null
    * only while a `warm` creation is in flight (see `PipelineEntry`).
    */
-  lookup(kernel: KernelName, constants: Readonly<Record<string, number>> | undefined): PipelineEntry {
+  lookup(kernel: KernelName, constants: Readonly<Record<string, number>> | undefined, quick?: Readonly<Record<string, number>>): PipelineEntry {
     const key = variantKey(kernel, constants);
     let e = this.pipelines.get(key);
     if (!e) {
       e = this.entry(kernel, constants, key);
-      const quick = this.standIns ? standInConstants(kernel, constants) : null;
-      if (quick) {
+      if (this.standIns && quick && variantKey(kernel, quick) !== key) {
         e.standIn = this.lookup(kernel, quick);
         this.stats.standIns++;
         this.upgrades.push(e);
@@ -404,15 +403,6 @@ export class PipelineCache {
   get size(): number {
     return this.pipelines.size + this.generated.size;
   }
-}
-
-/** The stand-in's constants for a variant (`KernelSpec.quick` over its own), or null if it is one. */
-function standInConstants(kernel: KernelName, constants: Readonly<Record<string, number>> | undefined): Record<string, number> | null {
-  const quick = (KERNELS[kernel] as KernelSpec).quick;
-  if (!quick || !constants) return null;
-  let differs = false;
-  for (const k in quick) if (k in constants && constants[k] !== quick[k]) differs = true;
-  return differs ? { ...constants, ...quick } : null;
 }
 
 /** The device features a kernel's `enable` directives need (`enable f16;` needs 'shader-f16'). */

@@ -23,13 +23,6 @@ export interface KernelSpec {
   readonly buffers: readonly string[];
   readonly uniforms: readonly (readonly [name: string, type: UniformType])[];
   readonly constants: readonly string[];
-  /**
-   * Constants that turn any variant of this kernel into a stand-in that compiles much faster
-   * and computes the same values (up to the order of float additions) with the same bindings,
-   * uniforms and dispatch size: made first, so that a first step does not wait for the costly
-   * variant, which is compiled in the background and replaces it (PipelineCache.lookup).
-   */
-  readonly quick?: Readonly<Record<string, number>>;
 }
 
 const spec = <const S extends KernelSpec>(s: S): S => s;
@@ -228,8 +221,6 @@ export const KERNELS = {
     buffers: ['x', 'w', 'bias', 'out'],
     uniforms: CONV,
     constants: ['HAS_BIAS', 'ACT', 'SLIDE', 'SW', 'FPT', 'KWC', 'PAIR'],
-    // Channel pairs take SwiftShader 2-6x as long to compile (341 against 155 ms).
-    quick: { PAIR: 0 },
   }),
   conv2dInput: spec({
     file: 'conv2d_input',
@@ -237,8 +228,6 @@ export const KERNELS = {
     buffers: ['dy', 'w', 'dx'],
     uniforms: CONV,
     constants: ['SLIDE', 'MW', 'MH', 'BATCH_FASTEST', 'CPT', 'PAIR'],
-    // Filter pairs: 889 against 148 ms on SwiftShader.
-    quick: { PAIR: 0 },
   }),
   conv2dFilter: spec({
     file: 'conv2d_filter',
@@ -363,6 +352,13 @@ export type UniformValues<K extends KernelName> = {
 export interface KernelCall<K extends KernelName = KernelName> {
   readonly kernel: K;
   readonly constants?: Partial<Record<Spec<K>['constants'][number], number>>;
+  /**
+   * The constants of a stand-in (see `PipelineEntry.standIn`): a variant of the same kernel that
+   * computes the same values (up to the order of float additions) with these bindings, uniforms
+   * and workgroups, and compiles much faster; on CPU adapters it serves the first steps while
+   * the costly variant waits its turn.
+   */
+  readonly quick?: Partial<Record<Spec<K>['constants'][number], number>>;
   readonly uniforms: UniformValues<K>;
   readonly buffers: Record<Spec<K>['buffers'][number], DeviceBuffer>;
   readonly workgroups: readonly [number, number, number];

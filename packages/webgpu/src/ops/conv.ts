@@ -71,6 +71,15 @@ export function lanesPerThread(n: number): number {
 }
 
 /**
+ * The lanes per thread of a stand-in pipeline (`KernelCall.quick`): 4 where that leaves the
+ * blocks of `n` channels or filters as `lanes` made them (6 in 2 blocks of 3 or of 4), so that
+ * layers differing only there share one stand-in; the per-output sums do not change.
+ */
+function standInLanes(n: number, lanes: number, blocks: number): number {
+  return ceilDiv(n, 4) === blocks ? 4 : lanes;
+}
+
+/**
  * Dilation 1 along w lets the convolutions slide one register window across the taps, for any
  * stride: one window per phase of the stride (see kernels/conv2d.wgsl and conv2d_input.wgsl).
  */
@@ -229,17 +238,19 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
     const fblocks = ceilDiv(g.fpg, fpt);
     const owblocks = ceilDiv(g.OW, 4);
     const total = g.N * g.groups * fblocks * ceilDiv(g.OH, 2) * owblocks;
+    const constants = {
+      HAS_BIAS: b ? 1 : 0,
+      ACT: params.activation === 'relu' ? 1 : 0,
+      SLIDE: slide(g),
+      SW: g.sw,
+      FPT: fpt,
+      KWC: g.KW,
+      PAIR: pairs && v === 'direct' ? 1 : 0,
+    };
     return kernelCall({
       kernel: 'conv2d',
-      constants: {
-        HAS_BIAS: b ? 1 : 0,
-        ACT: params.activation === 'relu' ? 1 : 0,
-        SLIDE: slide(g),
-        SW: g.sw,
-        FPT: fpt,
-        KWC: g.KW,
-        PAIR: pairs && v === 'direct' ? 1 : 0,
-      },
+      constants,
+      quick: { ...constants, PAIR: 0, FPT: standInLanes(g.fpg, fpt, fblocks) },
       uniforms: convUniforms(g, total, { fblocks, owblocks }),
       buffers: { x: x!.buf, w: w!.buf, bias: (b ?? w!).buf, out: out.buf },
       workgroups: grid1d(total),
@@ -265,16 +276,18 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
     const MH = g.dh === 1 ? g.sh : 1;
     const iwblocks = ceilDiv(ceilDiv(g.W, MW), 4);
     const total = g.N * g.groups * cblocks * MH * MW * ceilDiv(ceilDiv(g.H, MH), 2) * iwblocks;
+    const constants = {
+      SLIDE,
+      MW,
+      MH,
+      BATCH_FASTEST: caps.registerTiling && g.N >= 4 ? 1 : 0,
+      CPT: cpt,
+      PAIR: pairs && v === 'direct' ? 1 : 0,
+    };
     return kernelCall({
       kernel: 'conv2dInput',
-      constants: {
-        SLIDE,
-        MW,
-        MH,
-        BATCH_FASTEST: caps.registerTiling && g.N >= 4 ? 1 : 0,
-        CPT: cpt,
-        PAIR: pairs && v === 'direct' ? 1 : 0,
-      },
+      constants,
+      quick: { ...constants, PAIR: 0, CPT: standInLanes(g.cpg, cpt, cblocks) },
       uniforms: convUniforms(g, total, { cblocks, iwblocks }),
       buffers: { dy: dy!.buf, w: w!.buf, dx: out.buf },
       workgroups: grid1d(total),
@@ -302,6 +315,8 @@ export const convKernels: KernelBuilders<'conv2d' | 'conv2dBackpropInput' | 'con
       main = kernelCall({
         kernel: 'conv2dFilterRows',
         constants: { BIAS, KWT: g.KW, NF: tile.filters },
+        // 8 filters a thread where the blocks stay as they are: LeNet's two layers share it.
+        quick: { BIAS, KWT: g.KW, NF: ceilDiv(g.fpg, 8) === fblocks ? 8 : tile.filters },
         uniforms: convUniforms(g, total, { fblocks, ...split }),
         buffers,
         workgroups: grid1d(total),
