@@ -75,16 +75,5 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var j = 0u; j < LANES; j++) {
     v += PART[first + j];
   }
-  let r = row + lane / 4u;
-  let c = col + lane % 4u;
-  if (r < P.M && c < P.N) {
-    if (has_bias()) {
-      v += BIAS[c];
-    }
-    if (relu_on()) {
-      v = max(v, 0.0);
-    }
-    let o = wid.z * P.M * P.N + r * P.N + c;
-    OUT[o] = epilogue(v, o);
-  }
+  store_c(wid.z, row + lane / 4u, col + lane % 4u, v);
 }

@@ -83,16 +83,5 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       bits &= bits - 1u;
     }
   }
-  let r = row + i;
-  let c = col + j;
-  if (r < P.M && c < P.N) {
-    if (has_bias()) {
-      v += BIAS[c];
-    }
-    if (relu_on()) {
-      v = max(v, 0.0);
-    }
-    let o = wid.z * P.M * P.N + r * P.N + c;
-    OUT[o] = epilogue(v, o);
-  }
+  store_c(wid.z, row + i, col + j, v);
 }

@@ -32,6 +32,24 @@ fn relu_on() -> bool {
   return (P.flags & 2u) != 0u;
 }
 
+// Stores element (r, c) of batch item z's C, if it is in C: v, plus BIAS[c] and then ReLU as the
+// flags say, through the epilogue (kernels/lib/epilogue.wgsl). The kernels that include this
+// file declare BIAS and OUT.
+fn store_c(z: u32, r: u32, c: u32, acc: f32) {
+  if (r >= P.M || c >= P.N) {
+    return;
+  }
+  var v = acc;
+  if (has_bias()) {
+    v += BIAS[c];
+  }
+  if (relu_on()) {
+    v = max(v, 0.0);
+  }
+  let o = z * P.M * P.N + r * P.N + c;
+  OUT[o] = epilogue(v, o);
+}
+
 fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
   return v[i >> 2u][i & 3u];
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '@tessera/nn';
 import { TUNE_SITES, WGSL, createBackend, fileStore, kernelHash, memoryStore, type TuneSite, type TuneStore, type WebGPUBackend } from '@tessera/webgpu';
-import { ts, expectClose, fromGolden, loadGolden, type GoldenCase } from '../helpers/index.js';
+import { ts, applyCnnCase as apply, expectClose, fromGolden, loadGolden, type GoldenCase } from '../helpers/index.js';
 
 const cnn = loadGolden('cnn_ops.json').cases;
 const core = loadGolden('core_ops.json').cases;
@@ -24,26 +24,6 @@ const CASES: Record<TuneSite, GoldenCase[]> = {
   softmax: cnn.filter((c) => c.op === 'softmax' || c.op === 'logSoftmax'),
   maxPool2dBackward: cnn.filter((c) => c.op === 'maxPool2d'),
 };
-
-function apply(c: GoldenCase, xs: ts.Tensor[]): ts.Tensor {
-  const p = c.params as Record<string, unknown>;
-  switch (c.op) {
-    case 'conv2d':
-      return ts.conv2d(xs[0]!, xs[1]!, xs[2], p as ts.Conv2dOptions);
-    case 'maxPool2d':
-      return ts.maxPool2d(xs[0]!, p as unknown as ts.Pool2dOptions);
-    case 'softmax':
-      return ts.softmax(xs[0]!, p.axis as number);
-    case 'logSoftmax':
-      return ts.logSoftmax(xs[0]!, p.axis as number);
-    case 'matmul':
-      return ts.matmul(xs[0]!, xs[1]!);
-    case 'linear':
-      return ts.linear(xs[0]!, xs[1]!, xs[2]);
-    default:
-      throw new Error(`no runner for ${c.op}`);
-  }
-}
 
 /** Softmax rows of 100 (the workgroup form needs 64 or more), against a float64 reference. */
 async function wideSoftmax(): Promise<void> {

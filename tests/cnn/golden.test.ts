@@ -6,30 +6,7 @@
  * softmax over the last and a middle axis; cross-entropy with ids, probabilities and one-hot).
  */
 import { expect, it } from 'vitest';
-import { ts, describeEachBackend, expectClose, fromGolden, loadGolden, type GoldenCase } from '../helpers/index.js';
-
-type Params = Record<string, unknown>;
-
-/** Calls the Tessera function a fixture case describes. */
-function apply(c: GoldenCase, xs: ts.Tensor[]): ts.Tensor {
-  const p = c.params as Params;
-  switch (c.op) {
-    case 'conv2d':
-      return ts.conv2d(xs[0]!, xs[1]!, xs[2], p as ts.Conv2dOptions);
-    case 'maxPool2d':
-      return ts.maxPool2d(xs[0]!, p as unknown as ts.Pool2dOptions);
-    case 'avgPool2d':
-      return ts.avgPool2d(xs[0]!, p as unknown as ts.Pool2dOptions);
-    case 'softmax':
-      return ts.softmax(xs[0]!, p.axis as number);
-    case 'logSoftmax':
-      return ts.logSoftmax(xs[0]!, p.axis as number);
-    case 'crossEntropy':
-      return ts.crossEntropy(xs[0]!, xs[1]!, p as ts.CrossEntropyOptions);
-    default:
-      throw new Error(`no runner for op ${c.op}`);
-  }
-}
+import { ts, applyCnnCase as apply, describeEachBackend, expectClose, fromGolden, loadGolden } from '../helpers/index.js';
 
 const { cases } = loadGolden('cnn_ops.json');
 

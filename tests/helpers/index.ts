@@ -93,6 +93,31 @@ export function fromGolden(g: GoldenTensor, requiresGrad = false): ts.Tensor {
   });
 }
 
+/** Calls the Tessera function a CNN fixture case (cnn_ops.json, or matmul / linear of core_ops.json) describes. */
+export function applyCnnCase(c: GoldenCase, xs: ts.Tensor[]): ts.Tensor {
+  const p = c.params;
+  switch (c.op) {
+    case 'conv2d':
+      return ts.conv2d(xs[0]!, xs[1]!, xs[2], p as ts.Conv2dOptions);
+    case 'maxPool2d':
+      return ts.maxPool2d(xs[0]!, p as unknown as ts.Pool2dOptions);
+    case 'avgPool2d':
+      return ts.avgPool2d(xs[0]!, p as unknown as ts.Pool2dOptions);
+    case 'softmax':
+      return ts.softmax(xs[0]!, p.axis as number);
+    case 'logSoftmax':
+      return ts.logSoftmax(xs[0]!, p.axis as number);
+    case 'crossEntropy':
+      return ts.crossEntropy(xs[0]!, xs[1]!, p as ts.CrossEntropyOptions);
+    case 'matmul':
+      return ts.matmul(xs[0]!, xs[1]!);
+    case 'linear':
+      return ts.linear(xs[0]!, xs[1]!, xs[2]);
+    default:
+      throw new Error(`no runner for op ${c.op}`);
+  }
+}
+
 /**
  * Central finite differences of sum(f(inputs) * cotangent) against autograd, in float32.
  * `eps` is large because f32 round-off in f(x ± eps) would otherwise swamp the difference.
