@@ -10,6 +10,7 @@ import * as ts from '@tessera/core';
 import * as nn from '@tessera/nn';
 import { createBackend, memoryStore } from '@tessera/webgpu';
 import { trainStepFigures } from './train-steps.mjs';
+import { tuneLeNet } from './tune-lenet.mjs';
 
 const batch = Number(process.argv[2] ?? 64);
 const steps = Number(process.argv[3] ?? 20);
@@ -21,23 +22,9 @@ async function start(autotune) {
   return ts.init({ backend: await createBackend({ autotune, tuneStore: store, warmPipelines: 'none' }) });
 }
 
-const info = await start('cached');
+const { seconds: tuneSeconds, rows } = await tuneLeNet(ts, nn, { batch, store });
+const info = ts.backendInfo();
 console.log(`${info.adapter} (${info.isCPU ? 'CPU' : 'GPU'}): autotune of a LeNet-5 training step, batch ${batch}`);
-const net = nn.models.lenet5({ seed: 1 });
-const opt = nn.updates.adam(net.out, { learningRate: 1e-3 });
-const step = nn.trainFunction((x, y) => ts.crossEntropy(nn.getOutput(net.out, x), y), opt);
-const x = ts.rand([batch, 1, 28, 28], { seed: 3 });
-const y = ts.tensor(
-  Int32Array.from({ length: batch }, (_, i) => i % 10),
-  { dtype: 'int32' },
-);
-const t0 = performance.now();
-const rows = await ts.tune(() => step(x, y));
-const tuneSeconds = (performance.now() - t0) / 1000;
-step.dispose();
-opt.dispose();
-ts.dispose([x, y]);
-nn.disposeLayers(net.out);
 const fmt = (ms) => (ms >= 10 ? ms.toFixed(1) : ms.toFixed(3));
 console.table(
   rows.map((r) => ({

@@ -197,6 +197,24 @@ async function main() {
     if (bench.id === 'lenet-train-64') rows.push(...factRows(byId[bench.id].results, peers));
   }
   torch?.ok && torch.close();
+  // Autotune itself: ts.tune over a LeNet-5 step on a fresh backend (last: it replaces the one
+  // the rows above ran on), winners in memory only.
+  if (info.backend === 'webgpu' && nn && (!o.only || o.only.test('autotune-lenet'))) {
+    const { tuneLeNet } = await import('./tune-lenet.mjs');
+    const { seconds, rows: tuned } = await tuneLeNet(ts, nn, { batch: 64 });
+    const changed = tuned.filter((r) => r.winner !== r.pick);
+    const winners = changed.map((r) => `${r.site} ${r.bucket}: ${r.winner} (not ${r.pick})`);
+    log(`  autotune-lenet: ${tuned.length} op shapes in ${seconds.toFixed(1)} s; ${winners.join('; ') || 'every winner is the heuristic'}`);
+    rows.push({
+      bench: {
+        id: 'autotune-lenet',
+        group: 'autotune',
+        label: `autotune: ts.tune of a LeNet-5 training step, batch 64 (${tuned.length} op shapes, ${changed.length} winners not the heuristic's)`,
+        metric: 's',
+      },
+      results: { tessera: { value: seconds, facts: { shapes: tuned.length, winners } } },
+    });
+  }
 
   const titles = { tessera: 'Tessera', 'tfjs-webgpu': 'tfjs-webgpu', 'tfjs-cpu': 'tfjs-cpu', torch: torch?.info?.label ?? 'PyTorch CPU' };
   const table = markdownTable(rows, peers, titles);

@@ -192,6 +192,7 @@ export function runOrder(list) {
 export const METRICS = {
   ms: { better: 'lower', value: (ms) => ms },
   'µs/op': { better: 'lower', value: (ms, b) => (ms * 1000) / b.ops },
+  s: { better: 'lower', value: (v) => v },
   'GFLOP/s': { better: 'higher', value: (ms, b) => b.flops / ms / 1e6 },
   'img/s': { better: 'higher', value: (ms, b) => b.images / (ms / 1000) },
   count: { better: 'lower', value: (v) => v },
