@@ -171,7 +171,7 @@ describe('tessera command line', () => {
       expect(Object.keys(winners).length).toBe(Number(/(\d+) op shapes/.exec(out)![1]));
       expect(ts.memory().tensors, 'the model, optimizer, step and batch are freed').toBe(0);
       const wasm = await tessera('tune', '--backend', 'wasm');
-      expect(wasm.out).toBe('The wasm backend has no kernel variants to tune: every op has one kernel.\n');
+      expect(wasm.out).toBe('The wasm backend has no kernel variants to tune: every op has one kernel. --backend webgpu tunes the WebGPU kernels.\n');
     } finally {
       process.env.TESSERA_AUTOTUNE = saved.mode;
       if (saved.dir === undefined) delete process.env.TESSERA_CACHE_DIR;

@@ -84,7 +84,10 @@ export async function tuneModel(o: TuneOptions): Promise<TuneResult> {
 
 /** The winners as a text table, one row per op and shape bucket, times in milliseconds per call. */
 export function formatTune(r: TuneResult): string {
-  if (!r.rows.length) return `The ${r.backend} backend has no kernel variants to tune: every op has one kernel.\n`;
+  if (!r.rows.length) {
+    const hint = r.backend === 'webgpu' ? '' : ' --backend webgpu tunes the WebGPU kernels.';
+    return `The ${r.backend} backend has no kernel variants to tune: every op has one kernel.${hint}\n`;
+  }
   const fmt = (ms: number) => (ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
   const table = r.rows.map((row) => [
     row.site,
