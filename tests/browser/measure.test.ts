@@ -5,7 +5,9 @@
  * in a test assertion):
  *
  *   TESSERA_MEASURE=1 npx vitest run tests/browser/measure.test.ts
+ *   TESSERA_MEASURE=1 TESSERA_MEASURE_BACKEND=webgpu npx vitest run tests/browser/measure.test.ts
  *
+ * (the second names the page's backend; by default the page chooses, WebAssembly on SwiftShader)
  * Writes test-artifacts/mnist-measure.json and prints it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,7 +40,8 @@ describe.skipIf(!MEASURE)('MNIST demo measurements', () => {
     const b = await launch({ webgpu: true });
     try {
       // All 60,000 images: an epoch is 938 steps, so no evaluation interrupts the timed steps.
-      await b.page.goto(`${server.url}?train=60000&test=500&batch=${BATCH}&autostart=1`);
+      const backend = process.env['TESSERA_MEASURE_BACKEND'];
+      await b.page.goto(`${server.url}?train=60000&test=500&batch=${BATCH}&autostart=1${backend ? `&backend=${backend}` : ''}`);
       await b.page.waitForFunction((n) => (window as unknown as { __demo: Hook }).__demo.losses.some((l) => l.step >= n), WARMUP + STEPS, {
         timeout: 300_000,
         polling: 1000,
