@@ -171,6 +171,16 @@ const CASES: readonly Case[] = [
   { mkn: [1, 400, 120], bias: true, relu: true },
 ];
 
+/**
+ * The subgroup variant runs only where the device has the 'subgroups' feature (SwiftShader has
+ * it): elsewhere its cases are skipped, saying why.
+ */
+function skipNoSubgroups(test: { skip: (note?: string) => void }): void {
+  const why = "skipped: this adapter's device has no 'subgroups' feature, so the subgroup matmul cannot run";
+  console.info(why);
+  test.skip(why);
+}
+
 for (const variant of ['tiled128', 'splitK', 'subgroup'] as const) {
   describe(`matmul variant ${variant}, forced`, () => {
     let backend: WebGPUBackend;
@@ -182,8 +192,7 @@ for (const variant of ['tiled128', 'splitK', 'subgroup'] as const) {
 
     for (const c of CASES) {
       it(name(c), async (test) => {
-        // subgroup runs only where the device has the 'subgroups' feature (SwiftShader has).
-        if (variant === 'subgroup' && !backend.caps.subgroups) test.skip();
+        if (variant === 'subgroup' && !backend.caps.subgroups) skipNoSubgroups(test);
         const { mkn, tA = false, tB = false, aBatch = [], bBatch = [] } = c;
         const [M, K, N] = mkn;
         const a = fill(aBatch.reduce((x, y) => x * y, 1) * M * K, 1);
@@ -202,7 +211,7 @@ for (const variant of ['tiled128', 'splitK', 'subgroup'] as const) {
     }
 
     it("takes ts.compile's fused chain as its epilogue", async (test) => {
-      if (variant === 'subgroup' && !backend.caps.subgroups) test.skip();
+      if (variant === 'subgroup' && !backend.caps.subgroups) skipNoSubgroups(test);
       const [M, K, N] = [70, 66, 130];
       const [a, b, r] = [fill(M * K, 6), fill(K * N, 7), fill(N, 8)];
       const [A, B, R] = [ts.tensor(a, { shape: [M, K] }), ts.tensor(b, { shape: [K, N] }), ts.tensor(r)];
