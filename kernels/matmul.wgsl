@@ -51,39 +51,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       acc7 += A[arow2.w + ak] * b;
     }
   }
-  var bias = vec4<f32>(0.0);
-  if (has_bias()) {
-    for (var j = 0u; j < 4u; j++) {
-      bias[j] = BIAS[min(col0 + j, P.N - 1u)];
-    }
-  }
+  let bias = bias4(col0);
   let out_base = gid.z * P.M * P.N;
-  put(out_base, row0, col0, acc0 + bias);
-  put(out_base, row0 + 1u, col0, acc1 + bias);
-  put(out_base, row0 + 2u, col0, acc2 + bias);
-  put(out_base, row0 + 3u, col0, acc3 + bias);
+  put4(out_base, row0, col0, acc0 + bias);
+  put4(out_base, row0 + 1u, col0, acc1 + bias);
+  put4(out_base, row0 + 2u, col0, acc2 + bias);
+  put4(out_base, row0 + 3u, col0, acc3 + bias);
   if (TM == 8u) {
-    put(out_base, row0 + 4u, col0, acc4 + bias);
-    put(out_base, row0 + 5u, col0, acc5 + bias);
-    put(out_base, row0 + 6u, col0, acc6 + bias);
-    put(out_base, row0 + 7u, col0, acc7 + bias);
-  }
-}
-
-// Stores 4 columns of one output row (with the activation), those that exist.
-fn put(out_base: u32, row: u32, col0: u32, acc: vec4<f32>) {
-  if (row >= P.M) {
-    return;
-  }
-  var v = acc;
-  if (relu_on()) {
-    v = max(v, vec4<f32>(0.0));
-  }
-  for (var j = 0u; j < 4u; j++) {
-    if (col0 + j < P.N) {
-      let o = out_base + row * P.N + col0 + j;
-      OUT[o] = epilogue(v[j], o);
-    }
+    put4(out_base, row0 + 4u, col0, acc4 + bias);
+    put4(out_base, row0 + 5u, col0, acc5 + bias);
+    put4(out_base, row0 + 6u, col0, acc6 + bias);
+    put4(out_base, row0 + 7u, col0, acc7 + bias);
   }
 }
 

@@ -181,48 +181,24 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   }
   let col_a = col0 + tx * 4u;
   let col_b = col_a + 64u;
-  var bias_a = vec4<f32>(0.0);
-  var bias_b = vec4<f32>(0.0);
-  if (has_bias()) {
-    let last = vec4<u32>(P.N - 1u);
-    let ca = min(vec4<u32>(col_a) + vec4<u32>(0u, 1u, 2u, 3u), last);
-    let cb = min(vec4<u32>(col_b) + vec4<u32>(0u, 1u, 2u, 3u), last);
-    bias_a = vec4<f32>(BIAS[ca.x], BIAS[ca.y], BIAS[ca.z], BIAS[ca.w]);
-    bias_b = vec4<f32>(BIAS[cb.x], BIAS[cb.y], BIAS[cb.z], BIAS[cb.w]);
-  }
+  let bias_a = bias4(col_a);
+  let bias_b = bias4(col_b);
   let out_base = wid.z * P.M * P.N;
   let r = row0 + ty * 4u;
-  put_quad(out_base, r, col_a, c00 + bias_a);
-  put_quad(out_base, r, col_b, c01 + bias_b);
-  put_quad(out_base, r + 1u, col_a, c10 + bias_a);
-  put_quad(out_base, r + 1u, col_b, c11 + bias_b);
-  put_quad(out_base, r + 2u, col_a, c20 + bias_a);
-  put_quad(out_base, r + 2u, col_b, c21 + bias_b);
-  put_quad(out_base, r + 3u, col_a, c30 + bias_a);
-  put_quad(out_base, r + 3u, col_b, c31 + bias_b);
-  put_quad(out_base, r + 64u, col_a, c40 + bias_a);
-  put_quad(out_base, r + 64u, col_b, c41 + bias_b);
-  put_quad(out_base, r + 65u, col_a, c50 + bias_a);
-  put_quad(out_base, r + 65u, col_b, c51 + bias_b);
-  put_quad(out_base, r + 66u, col_a, c60 + bias_a);
-  put_quad(out_base, r + 66u, col_b, c61 + bias_b);
-  put_quad(out_base, r + 67u, col_a, c70 + bias_a);
-  put_quad(out_base, r + 67u, col_b, c71 + bias_b);
-}
-
-// Stores columns col .. col+3 of one output row (with the activation), those that exist.
-fn put_quad(out_base: u32, row: u32, col: u32, acc: vec4<f32>) {
-  if (row >= P.M) {
-    return;
-  }
-  var v = acc;
-  if (relu_on()) {
-    v = max(v, vec4<f32>(0.0));
-  }
-  for (var j = 0u; j < 4u; j++) {
-    if (col + j < P.N) {
-      let o = out_base + row * P.N + col + j;
-      OUT[o] = epilogue(v[j], o);
-    }
-  }
+  put4(out_base, r, col_a, c00 + bias_a);
+  put4(out_base, r, col_b, c01 + bias_b);
+  put4(out_base, r + 1u, col_a, c10 + bias_a);
+  put4(out_base, r + 1u, col_b, c11 + bias_b);
+  put4(out_base, r + 2u, col_a, c20 + bias_a);
+  put4(out_base, r + 2u, col_b, c21 + bias_b);
+  put4(out_base, r + 3u, col_a, c30 + bias_a);
+  put4(out_base, r + 3u, col_b, c31 + bias_b);
+  put4(out_base, r + 64u, col_a, c40 + bias_a);
+  put4(out_base, r + 64u, col_b, c41 + bias_b);
+  put4(out_base, r + 65u, col_a, c50 + bias_a);
+  put4(out_base, r + 65u, col_b, c51 + bias_b);
+  put4(out_base, r + 66u, col_a, c60 + bias_a);
+  put4(out_base, r + 66u, col_b, c61 + bias_b);
+  put4(out_base, r + 67u, col_a, c70 + bias_a);
+  put4(out_base, r + 67u, col_b, c71 + bias_b);
 }

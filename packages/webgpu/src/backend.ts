@@ -283,9 +283,7 @@ export class WebGPUBackend implements Backend {
 
   run<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): void {
     this.check(op);
-    this.building = { op, args };
-    const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<OpParams[K]>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, this.ctx);
-    this.building = null;
+    const calls = this.build(op, args as KernelArgs<unknown>, this.ctx);
     if (Array.isArray(calls)) for (const c of calls) this.dispatch(c);
     else this.dispatch(calls as AnyKernelCall);
     while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
@@ -422,11 +420,19 @@ export class WebGPUBackend implements Backend {
       },
       variant: this.ctx.variant,
     };
-    this.building = { op, args };
-    const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<unknown>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
-    this.building = null;
+    const calls = this.build(op, args, ctx);
     while (this.scratchBufs.length) this.free(this.scratchBufs.pop()!);
     return { calls: Array.isArray(calls) ? calls : [calls as AnyKernelCall], scratch };
+  }
+
+  /** Runs `op`'s kernel builder with `ctx`, noting the op for a tuning job its variant may queue. */
+  private build(op: OpName, args: KernelArgs<unknown>, ctx: KernelContext): AnyKernelCall | readonly AnyKernelCall[] {
+    this.building = { op, args };
+    try {
+      return (WEBGPU_KERNELS[op] as (a: KernelArgs<unknown>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
+    } finally {
+      this.building = null;
+    }
   }
 
   /** `op`'s dispatches with `variant` forced for its site (autotune's timing runs). */
@@ -436,7 +442,7 @@ export class WebGPUBackend implements Backend {
       scratch,
       variant: (_site, _bucket, legal, pick) => ((legal as readonly string[]).includes(variant) ? (variant as typeof pick) : pick),
     };
-    const calls = (WEBGPU_KERNELS[op] as (a: KernelArgs<unknown>, c: KernelContext) => AnyKernelCall | readonly AnyKernelCall[])(args, ctx);
+    const calls = this.build(op, args, ctx);
     return Array.isArray(calls) ? calls : [calls as AnyKernelCall];
   }
 
