@@ -83,7 +83,7 @@ describe('softmax and crossEntropy reject', () => {
     expect(() => ts.softmax(z([2, 3], 'int32'))).toThrow(/softmax: input of shape \[2,3\] is int32; expected float32/);
   });
   it('logits that are not [N, C] and labels that do not fit them', () => {
-    expect(() => ts.crossEntropy(z([2, 3, 4]), z([2], 'int32'))).toThrow(/crossEntropy: logits \[2,3,4\] float32 are not a float32 \[N, C\] matrix/);
+    expect(() => ts.crossEntropy(z([2, 3, 4]), z([2], 'int32'))).toThrow(/crossEntropy: logits \[2,3,4\] float32 are not a float \[N, C\] matrix/);
     expect(() => ts.crossEntropy(z([2, 3]), z([3], 'int32'))).toThrow(
       /crossEntropy: labels \[3\] int32 do not fit logits \[2,3\]. Expected int32 class ids \[2\] or float32 probabilities \[2, 3\]/,
     );

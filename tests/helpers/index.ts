@@ -65,7 +65,7 @@ export async function expectTensor(
 
 export interface GoldenTensor {
   shape: number[];
-  dtype?: 'float32' | 'int32';
+  dtype?: 'float32' | 'int32' | 'float16';
   data: number[];
 }
 
@@ -84,12 +84,18 @@ export function loadGolden<T = { cases: GoldenCase[] }>(name: string): T {
   return JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')) as T;
 }
 
+const SPECIAL: Record<string, number> = { nan: NaN, inf: Infinity, '-inf': -Infinity };
+
+/** A fixture's values as numbers: half.json writes NaN and ±Infinity as 'nan', 'inf', '-inf'. */
+export const goldenValues = (g: GoldenTensor): number[] => g.data.map((v) => (typeof v === 'string' ? SPECIAL[v]! : v));
+
 export function fromGolden(g: GoldenTensor, requiresGrad = false): ts.Tensor {
   const dtype = g.dtype ?? 'float32';
-  return ts.tensor(dtype === 'int32' ? Int32Array.from(g.data) : Float32Array.from(g.data), {
+  const values = goldenValues(g);
+  return ts.tensor(dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values), {
     shape: g.shape,
     dtype,
-    requiresGrad: requiresGrad && dtype === 'float32',
+    requiresGrad: requiresGrad && dtype !== 'int32',
   });
 }
 

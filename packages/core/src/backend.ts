@@ -125,7 +125,7 @@ export interface Backend {
   read(buf: DeviceBuffer, bytes: number): Promise<ArrayBuffer>;
   /** Queues one primitive of the op table; the output (and aux) buffers are already allocated. */
   run<K extends OpName>(op: K, args: KernelArgs<OpParams[K]>): void;
-  /** Copies `elements` 4-byte elements from `src` to `dst` (both from this backend). */
+  /** Copies `elements` 32-bit words from `src` to `dst` (both from this backend): a float16 tensor of n elements is `storageWords('float16', n)` words. */
   copy(src: DeviceBuffer, dst: DeviceBuffer, elements: number): void;
   /** One in-place optimizer step (`ts.applyUpdate`). */
   update(args: UpdateArgs): void;

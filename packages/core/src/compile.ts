@@ -3,6 +3,7 @@
  * calls with inputs of the same shapes, skipping shape rules, the autograd tape and the Tensor
  * objects of intermediates. See docs/compile.md for what stays live between calls.
  */
+import { storageWords } from './dtype.js';
 import { allocStorage, engine, gradEnabled, requireBackend } from './engine.js';
 import { fmtShape, opError } from './errors.js';
 import { Tensor } from './tensor.js';
@@ -295,7 +296,7 @@ function signature(args: readonly Tensor[]): string {
 
 /** A new tensor with `t`'s values, outside autograd. */
 function copyOf(t: Tensor): Tensor {
-  const out = new Tensor(allocStorage('compile', t.size), t.shape, t.dtype);
-  if (t.size) requireBackend('compile').copy(t._use('compile').buf, out._use('compile').buf, t.size);
+  const out = new Tensor(allocStorage('compile', t.size, t.dtype), t.shape, t.dtype);
+  if (t.size) requireBackend('compile').copy(t._use('compile').buf, out._use('compile').buf, storageWords(t.dtype, t.size));
   return out;
 }

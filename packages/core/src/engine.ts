@@ -1,4 +1,5 @@
 import type { Backend, DeviceBuffer } from './backend.js';
+import { type DType, storageBytes } from './dtype.js';
 import { opError } from './errors.js';
 import { type AsyncContext, type ScopeSet, type ScopeState, syncContext } from './context.js';
 
@@ -58,8 +59,9 @@ export function requireBackend(op: string): Backend {
   return b;
 }
 
-export function allocStorage(op: string, elements: number): Storage {
-  const bytes = Math.max(4, elements * 4);
+/** A buffer for `elements` elements of `dtype` (whole 32-bit words; see `storageBytes`). */
+export function allocStorage(op: string, elements: number, dtype: DType = 'float32'): Storage {
+  const bytes = storageBytes(dtype, elements);
   return new Storage(requireBackend(op).alloc(bytes), bytes);
 }
 

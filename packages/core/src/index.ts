@@ -10,6 +10,18 @@
  */
 export { Tensor, type NestedArray } from './tensor.js';
 export type { DType } from './dtype.js';
+export {
+  bytesPerElement,
+  decodeHalf,
+  decodeValues,
+  encodeHalf,
+  fromHalfBits,
+  isFloatDType,
+  roundHalf,
+  storageBytes,
+  storageWords,
+  toHalfBits,
+} from './dtype.js';
 export type { Shape } from './shape.js';
 export * from './functional.js';
 export { noGrad, isGradEnabled } from './autograd.js';

@@ -1,4 +1,4 @@
-import type { DType } from './dtype.js';
+import { type DType, decodeValues, storageBytes } from './dtype.js';
 import { engine, type Storage, trackInScope, untrackFromScopes } from './engine.js';
 import { fmtShape, opError } from './errors.js';
 import { sizeOf } from './shape.js';
@@ -87,6 +87,11 @@ export class Tensor {
     return new Tensor(this._use('reshape').retain(), shape, this.dtype);
   }
 
+  /** @internal Whether this is one of core's cached scalars (a JS number an op was given). */
+  _isConstant(): boolean {
+    return this._storage?.constant ?? false;
+  }
+
   /** @internal Removes this tensor from every tidy scope, so it outlives them. */
   _keep(): this {
     untrackFromScopes(this);
@@ -125,11 +130,11 @@ export class Tensor {
     try {
       // Checks pending since the last read (ts.debug, checkAtNextRead) read their verdicts
       // alongside this value, in the same round trip to the device.
-      [bytes] = await Promise.all([engine.backend!.read(storage.buf, this.size * 4), debugAtSync()]);
+      [bytes] = await Promise.all([engine.backend!.read(storage.buf, storageBytes(this.dtype, this.size)), debugAtSync()]);
     } finally {
       storage.release();
     }
-    return this.dtype === 'int32' ? new Int32Array(bytes, 0, this.size) : new Float32Array(bytes, 0, this.size);
+    return decodeValues(this.dtype, bytes, this.size);
   }
 
   /** Reads the values back as a nested array of this tensor's shape. */

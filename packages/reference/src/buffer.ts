@@ -1,4 +1,4 @@
-import type { DeviceBuffer, KernelTensor } from '@tessera/core';
+import { fromHalfBits, type DeviceBuffer, type KernelTensor } from '@tessera/core';
 
 /**
  * The reference backend's device buffer: 4-byte elements and three views of the same memory, so
@@ -106,12 +106,19 @@ export function u32Of(t: KernelTensor): Uint32Array {
   return refBuffer(t.buf).u32.subarray(0, t.size);
 }
 
+/** A float16 tensor's elements as their binary16 bits (two to a 32-bit word, low half first). */
+export function halfBitsOf(t: KernelTensor): Uint16Array {
+  const b = refBuffer(t.buf);
+  return new Uint16Array(b.u8.buffer, b.u8.byteOffset, t.size);
+}
+
 /**
  * A tensor's elements as numbers, the way a float kernel of the WGSL loads them: float32 values
  * as they are, int32 values converted with f32(i32), i.e. rounded to the nearest float32 (exact
- * up to 2^24). A float32 tensor is returned without a copy.
+ * up to 2^24), float16 values widened exactly. A float32 tensor is returned without a copy.
  */
 export function floatsOf(t: KernelTensor): Float32Array {
   if (t.dtype === 'float32') return f32Of(t);
+  if (t.dtype === 'float16') return Float32Array.from(halfBitsOf(t), fromHalfBits);
   return Float32Array.from(i32Of(t));
 }

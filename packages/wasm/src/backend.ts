@@ -1,4 +1,14 @@
-import type { Backend, BackendInfo, BackendStats, DeviceBuffer, KernelArgs, OpName, OpParams, UpdateArgs } from '@tessera/core';
+import {
+  storageBytes,
+  type Backend,
+  type BackendInfo,
+  type BackendStats,
+  type DeviceBuffer,
+  type KernelArgs,
+  type OpName,
+  type OpParams,
+  type UpdateArgs,
+} from '@tessera/core';
 import { NonFiniteFlag, REFERENCE_KERNELS, referenceUpdate } from '@tessera/reference';
 import { type WasmBuffer, wasmBuffer } from './buffer.js';
 import type { ModuleCall, WasmKernel, WasmRuntime } from './contract.js';
@@ -139,7 +149,7 @@ export class WasmBackend implements Backend {
     if (!ref) throw new Error(`wasm backend: no kernel for op '${op}'`);
     // The reference kernels may accumulate into their outputs, which its own backend zero-fills.
     const zero = this.rt.exports['zero']!;
-    for (const t of [args.out, ...args.aux]) zero(this.rt.ptr(t.buf), 4 * t.size);
+    for (const t of [args.out, ...args.aux]) zero(this.rt.ptr(t.buf), storageBytes(t.dtype, t.size));
     ref(args);
   }
 

@@ -169,6 +169,9 @@ export const KERNELS = {
     ],
     constants: ['OP', 'X_INT', 'OUT_INT'],
   }),
+  /** float32 / int32 -> float16 (packed two to a word), and back. */
+  castToHalf: spec({ file: 'cast_half', entry: 'to_half', buffers: ['x', 'out'], uniforms: [['size', 'u32']], constants: ['X_INT'] }),
+  castFromHalf: spec({ file: 'cast_half', entry: 'from_half', buffers: ['x', 'out'], uniforms: [['size', 'u32']], constants: ['OUT_INT'] }),
   elementwise: spec({
     file: 'elementwise',
     entry: 'main',

@@ -1,4 +1,5 @@
 import { requireTensor } from '../checks.js';
+import { storageWords } from '../dtype.js';
 import { requireBackend } from '../engine.js';
 import { fmtShape, opError } from '../errors.js';
 import { sameShape } from '../shape.js';
@@ -24,6 +25,6 @@ export function assign(target: Tensor, value: Tensor): Tensor {
   const out = target._use('assign', 'target').buf;
   const x = value._use('assign', 'value').buf;
   if (out === x || target.size === 0) return target;
-  requireBackend('assign').copy(x, out, target.size);
+  requireBackend('assign').copy(x, out, storageWords(target.dtype, target.size));
   return target;
 }

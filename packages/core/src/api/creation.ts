@@ -1,4 +1,4 @@
-import { isDType, type DType } from '../dtype.js';
+import { DTYPE_HINT, encodeHalf, isDType, isFloatDType, type DType } from '../dtype.js';
 import { requireTensor } from '../checks.js';
 import { allocStorage, engine, requireBackend } from '../engine.js';
 import { fmtShape, opError } from '../errors.js';
@@ -30,8 +30,9 @@ function inferShape(data: NestedArray, path = 'data'): number[] {
 
 function checkOptions(op: string, opts: TensorOptions): DType {
   const dtype = opts.dtype ?? 'float32';
-  if (!isDType(dtype)) throw opError(op, `unknown dtype ${JSON.stringify(dtype)}`, "Expected 'float32' or 'int32'");
-  if (opts.requiresGrad && dtype !== 'float32') throw opError(op, 'only float32 tensors can require grad');
+  if (!isDType(dtype)) throw opError(op, `unknown dtype ${JSON.stringify(dtype)}`, DTYPE_HINT);
+  if (opts.requiresGrad && !isFloatDType(dtype))
+    throw opError(op, `only float tensors can require grad, not ${dtype}`, "Make it with dtype 'float32' or 'float16'");
   return dtype;
 }
 
@@ -61,6 +62,7 @@ function checkData(data: unknown): void {
  * const x = ts.tensor([[1, 2], [3, 4]]);                       // float32 [2,2]
  * const y = ts.tensor(new Float32Array(6), { shape: [2, 3] });
  * const labels = ts.tensor([3, 1, 4], { dtype: 'int32' });
+ * const h = ts.tensor([0.1, 2], { dtype: 'float16' });        // stored as halves: 0.0999755859375, 2
  */
 export function tensor(data: NestedArray | ArrayLike<number>, opts: TensorOptions = {}): Tensor {
   checkData(data);
@@ -80,9 +82,10 @@ export function tensor(data: NestedArray | ArrayLike<number>, opts: TensorOption
     const at = (flat as unknown[]).findIndex((v) => typeof v !== 'number');
     if (at >= 0) throw opError('tensor', `element ${at} of the data is ${describe((flat as unknown[])[at])}, not a number`, 'Pass numbers only');
   }
-  const values = dtype === 'int32' ? Int32Array.from(flat) : data instanceof Float32Array ? data : Float32Array.from(flat);
-  const storage = allocStorage('tensor', values.length);
-  if (values.length) requireBackend('tensor').write(storage.buf, values);
+  const values =
+    dtype === 'int32' ? Int32Array.from(flat) : dtype === 'float16' ? encodeHalf(flat) : data instanceof Float32Array ? data : Float32Array.from(flat);
+  const storage = allocStorage('tensor', flat.length, dtype);
+  if (flat.length) requireBackend('tensor').write(storage.buf, values);
   return new Tensor(storage, shape, dtype, opts.requiresGrad ?? false);
 }
 

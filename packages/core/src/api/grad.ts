@@ -1,3 +1,4 @@
+import { isFloatDType } from '../dtype.js';
 import { backward } from '../autograd.js';
 import { requireTensor } from '../checks.js';
 import { opError } from '../errors.js';
@@ -20,7 +21,8 @@ export function detach(x: Tensor): Tensor {
 function leafCopies(op: string, args: readonly Tensor[]): Tensor[] {
   return args.map((a, i) => {
     if (!(a instanceof Tensor)) throw opError(op, `argument ${i} is not a Tensor`);
-    if (a.dtype !== 'float32') throw opError(op, `argument ${i} is ${a.dtype}; only float32 tensors have gradients`);
+    if (!isFloatDType(a.dtype))
+      throw opError(op, `argument ${i} is ${a.dtype}; only float tensors have gradients`, "Pass float32 or float16 tensors (convert with .cast('float32'))");
     const leaf = a._view(a.shape);
     leaf.requiresGrad = true;
     return leaf;

@@ -1,4 +1,4 @@
-import { isDType, type DType } from '../dtype.js';
+import { DTYPE_HINT, isDType, type DType } from '../dtype.js';
 import { opError } from '../errors.js';
 import type { OpParams } from '../ops/registry.js';
 import { Tensor } from '../tensor.js';
@@ -94,9 +94,14 @@ export function elu(x: Tensor, alpha = 1): Tensor {
   return Tensor._fromOp('elu', [asTensorArg('elu', x)], { alpha });
 }
 
-/** Converts to another dtype (float to int truncates toward zero). @example labels.cast('float32') */
+/**
+ * Converts to another dtype: float to int truncates toward zero, float32 to float16 rounds to the
+ * nearest half (ties to even; beyond ±65504 it is ±Infinity).
+ *
+ * @example labels.cast('float32'); x.cast('float16')
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  if (!isDType(dtype)) throw opError('cast', `unknown dtype ${JSON.stringify(dtype)}`, "Expected 'float32' or 'int32'");
+  if (!isDType(dtype)) throw opError('cast', `unknown dtype ${JSON.stringify(dtype)}`, DTYPE_HINT);
   if (asTensorArg('cast', x).dtype === dtype) return x.mul(1);
   return Tensor._fromOp('cast', [x], { dtype });
 }

@@ -11,7 +11,7 @@
  */
 import type { Backend, DeviceBuffer, FusedHandle, KernelArgs, KernelTensor, PreparedRun, UpdateArgs } from '../backend.js';
 import type { FusedKernel } from '../ops/expr.js';
-import type { DType } from '../dtype.js';
+import { type DType, storageBytes, storageWords } from '../dtype.js';
 import { engine, Storage } from '../engine.js';
 import { opError } from '../errors.js';
 import type { OpName, OpParams } from '../ops/registry.js';
@@ -367,8 +367,8 @@ export function record<R>(
     const copy = !live.has(buf);
     if (copy) {
       const src = s;
-      s = newSlot({ kind: 'output', buf, bytes: Math.max(4, t.size * 4) });
-      rec.entries.push({ k: 'copy', src, dst: s, elements: t.size });
+      s = newSlot({ kind: 'output', buf, bytes: storageBytes(t.dtype, t.size) });
+      rec.entries.push({ k: 'copy', src, dst: s, elements: storageWords(t.dtype, t.size) });
     } else {
       rec.slots[s]!.kind = 'output';
       outSlots.add(s);

@@ -1,4 +1,5 @@
 import type { Backend, DeviceBuffer, KernelArgs, KernelTensor, UpdateArgs } from '../backend.js';
+import { decodeValues, storageBytes, storageWords } from '../dtype.js';
 import { engine } from '../engine.js';
 import { fmtShape } from '../errors.js';
 import type { OpName } from '../ops/registry.js';
@@ -51,8 +52,8 @@ class ShadowCheck implements DebugTool {
 
   private snap(t: KernelTensor): Snapshot {
     const b = engine.backend!;
-    const buf = b.alloc(Math.max(4, t.size * 4));
-    b.copy(t.buf, buf, t.size);
+    const buf = b.alloc(storageBytes(t.dtype, t.size));
+    b.copy(t.buf, buf, storageWords(t.dtype, t.size));
     return { shape: [...t.shape], dtype: t.dtype, size: t.size, buf };
   }
 
@@ -97,22 +98,19 @@ class ShadowCheck implements DebugTool {
   }
 
   private async check(main: Backend, twin: Backend, rec: Pending): Promise<void> {
-    const values = async (s: Snapshot) => {
-      const bytes = await main.read(s.buf, s.size * 4);
-      return s.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
-    };
-    const ins = await Promise.all(rec.inputs.map(values));
-    const device = await Promise.all(rec.out.map(values));
+    const raw = (s: Snapshot) => main.read(s.buf, storageBytes(s.dtype, s.size));
+    const ins = await Promise.all(rec.inputs.map(raw));
+    const device = (await Promise.all(rec.out.map(raw))).map((bytes, i) => decodeValues(rec.out[i]!.dtype, bytes, rec.out[i]!.size));
     // Replay on the reference backend with the device's own input values.
-    const upload = (s: Snapshot, v: Float32Array | Int32Array): KernelTensor => {
-      const buf = twin.alloc(Math.max(4, s.size * 4));
-      if (s.size) twin.write(buf, v);
+    const upload = (s: Snapshot, bytes: ArrayBuffer | null): KernelTensor => {
+      const buf = twin.alloc(storageBytes(s.dtype, s.size));
+      if (s.size && bytes) twin.write(buf, new Uint8Array(bytes));
       return { shape: s.shape, dtype: s.dtype, size: s.size, buf };
     };
     const refIns = rec.inputs.map((s, i) => upload(s, ins[i]!));
     let refOuts: KernelTensor[];
     if (rec.kind === 'op') {
-      refOuts = rec.out.map((s) => upload(s, new Float32Array(0)));
+      refOuts = rec.out.map((s) => upload(s, null));
       twin.run(rec.op, { inputs: refIns, out: refOuts[0]!, aux: refOuts.slice(1), params: rec.params as never });
     } else {
       const a = rec.args;
@@ -123,8 +121,8 @@ class ShadowCheck implements DebugTool {
     }
     const reference = await Promise.all(
       refOuts.map(async (t) => {
-        const bytes = await twin.read(t.buf, t.size * 4);
-        return t.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
+        const bytes = await twin.read(t.buf, storageBytes(t.dtype, t.size));
+        return decodeValues(t.dtype, bytes, t.size);
       }),
     );
     for (const t of [...refIns, ...(rec.kind === 'op' ? refOuts : [])]) twin.free(t.buf);
@@ -134,7 +132,7 @@ class ShadowCheck implements DebugTool {
         ? rec.params
         : { lr: rec.args.lr, beta1: rec.args.beta1, beta2: rec.args.beta2, eps: rec.args.eps, momentum: rec.args.momentum, weightDecay: rec.args.weightDecay };
     const where = `\n  inputs: ${describeInputs(rec.inputs)}\n  params: ${JSON.stringify(params)}\n  called at ${rec.site}`;
-    const inputsFinite = rec.inputs.every((s, i) => finite(ins[i]!, s.dtype));
+    const inputsFinite = rec.inputs.every((s, i) => finite(decodeValues(s.dtype, ins[i]!, s.size), s.dtype));
     device.forEach((d, k) => {
       const what = k === 0 ? 'output' : rec.kind === 'op' ? `aux output ${k - 1}` : `state ${k - 1}`;
       const r = reference[k]!;

@@ -1,4 +1,4 @@
-import { promote, type DType } from '../dtype.js';
+import { isFloatDType, promote, type DType } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { GradRule, OpDef, OpDefs, OpParams, TensorInfo } from './registry.js';
@@ -110,7 +110,8 @@ export const elementwiseOps: OpDefs<UnaryName | 'cast' | NaryName> = {
   ),
   cast: unary<OpParams['cast']>(
     (_x, p) => p.dtype,
-    (dy, { inputs: [x] }) => [x!.dtype === 'float32' ? dy.mul(1) : null],
+    // The gradient goes back in the input's dtype (a float16 leaf gets a float16 gradient).
+    (dy, { inputs: [x] }) => [!isFloatDType(x!.dtype) ? null : dy.dtype === x!.dtype ? dy.mul(1) : dy.cast(x!.dtype)],
     // Fused kernels compute in float32, so only casts to float32 are fused (the fuser checks dtypes).
     (x) => x,
   ),

@@ -6,6 +6,7 @@ import { allocStorage, requireBackend } from '../engine.js';
 import { checkResultShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { OpName, OpParams } from './registry.js';
+import { runInFloat32, touchesHalf } from './half.js';
 import { OPS } from './table.js';
 
 /** `what` names the tensor in a use-after-dispose error: a string, or an input's index. */
@@ -25,6 +26,7 @@ export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params
   const backend = requireBackend(op);
   // Public functions that pass their arguments straight through (reshape, matmulRaw) rely on this.
   for (const [i, t] of inputs.entries()) requireTensor(op, t, inputs.length > 1 ? `input ${i}` : 'input');
+  if (!def.view && touchesHalf(op, inputs, params)) return runInFloat32(op, inputs, params, runOp);
   const ins = inputs.map((t, i) => asKernelTensor(t, op, inputs.length > 1 ? i : 'input'));
   const info = def.shape(ins, params);
   checkResultShape(op, info.shape);
@@ -34,8 +36,8 @@ export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params
   if (def.view) {
     out = inputs[0]!._view(info.shape);
   } else {
-    out = new Tensor(allocStorage(op, sizeOf(info.shape)), [...info.shape], info.dtype);
-    for (const a of info.aux ?? []) aux.push(new Tensor(allocStorage(op, sizeOf(a.shape)), [...a.shape], a.dtype, false, true));
+    out = new Tensor(allocStorage(op, sizeOf(info.shape), info.dtype), [...info.shape], info.dtype);
+    for (const a of info.aux ?? []) aux.push(new Tensor(allocStorage(op, sizeOf(a.shape), a.dtype), [...a.shape], a.dtype, false, true));
     if (out.size > 0) {
       const args = { inputs: ins, out: asKernelTensor(out, op, 'output'), aux: aux.map((a) => asKernelTensor(a, op, 'aux')), params };
       backend.run(op, args);

@@ -1,3 +1,4 @@
+import { isFloatDType } from '../dtype.js';
 import { fmtShape, opError } from '../errors.js';
 import { sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -41,8 +42,12 @@ function softmaxDef(log: boolean): OpDefs<'softmax'>['softmax'] {
 
 /** Labels are int32 ids [N] or float32 probability rows [N, C]; the error says which fit. */
 export function checkLabels(op: string, logits: TensorInfo, labels: TensorInfo): void {
-  if (logits.shape.length !== 2 || logits.dtype !== 'float32') {
-    throw opError(op, `logits ${fmtShape(logits.shape)} ${logits.dtype} are not a float32 [N, C] matrix`, 'Flatten them to [N, C] first');
+  if (logits.shape.length !== 2 || !isFloatDType(logits.dtype)) {
+    throw opError(
+      op,
+      `logits ${fmtShape(logits.shape)} ${logits.dtype} are not a float [N, C] matrix`,
+      'Flatten them to [N, C] first (and cast int32 scores to float32)',
+    );
   }
   const [n, c] = logits.shape as [number, number];
   const ids = labels.dtype === 'int32';

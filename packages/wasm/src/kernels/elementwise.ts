@@ -102,7 +102,7 @@ function mathKernel(code: number): WasmKernel {
  * The elementwise kernels by op name: add, sub, mul, div, maximum, minimum and the comparisons
  * eq, ne, gt, ge, lt, le (broadcasting; float32 operands); neg, abs, sqrt, square, relu,
  * reciprocal; exp, log, sigmoid, tanh, sign, leakyRelu, elu (float64 inside, as the
- * reference); cast between float32 and int32.
+ * reference); cast between float32 and int32 (float16 casts decline, to the reference kernel).
  *
  * @example
  * const [args, rt] = [{}, {}] as Parameters<typeof ELEMENTWISE_KERNELS.add>;
@@ -115,7 +115,8 @@ export const ELEMENTWISE_KERNELS = {
   cast: (raw, rt) => {
     const { inputs, out } = raw as unknown as KernelArgs<{}>;
     const [x] = inputs;
-    if (!x) return false;
+    // float16 casts are left to the reference kernel (on this heap): only casts touch halves.
+    if (!x || x.dtype === 'float16' || out.dtype === 'float16') return false;
     fn(rt, 'cast')(rt.ptr(x.buf), x.dtype === 'int32' ? 1 : 0, rt.ptr(out.buf), out.dtype === 'int32' ? 1 : 0, out.size);
     return true;
   },

@@ -6,7 +6,7 @@ export const creationKernels: KernelBuilders<'fill' | 'arange' | 'random'> = {
   fill: ({ out, params }) =>
     kernelCall({
       kernel: 'fill',
-      uniforms: { size: out.size, bits: bitsOf(params.value, params.dtype) },
+      uniforms: { size: out.size, bits: bitsOf(params.value, params.dtype === 'int32' ? 'int32' : 'float32') },
       buffers: { out: out.buf },
       workgroups: grid1d(out.size),
     }),

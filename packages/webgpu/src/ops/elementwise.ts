@@ -53,6 +53,27 @@ function unary<N extends UnaryOp & OpName>(fn: N): KernelBuilder<N> {
     })) as KernelBuilder<N>;
 }
 
+/**
+ * cast: float16 in or out takes the cast_half kernels (one thread per packed word); the rest
+ * is the unary kernel's identity with int32 / float32 loads and stores.
+ */
+const cast: KernelBuilder<'cast'> = (args, ctx) => {
+  const {
+    inputs: [x],
+    out,
+  } = args;
+  if (x!.dtype !== 'float16' && out.dtype !== 'float16') return unary('cast')(args, ctx);
+  const toHalf = out.dtype === 'float16';
+  return kernelCall({
+    kernel: toHalf ? 'castToHalf' : 'castFromHalf',
+    // float16 -> float16 never reaches a kernel (core copies same-dtype casts with mul(1)).
+    constants: toHalf ? { X_INT: isInt(x!.dtype) } : { OUT_INT: isInt(out.dtype) },
+    uniforms: { size: out.size },
+    buffers: { x: x!.buf, out: out.buf },
+    workgroups: grid1d(Math.ceil(out.size / 2)),
+  });
+};
+
 /** Elementwise op over broadcast inputs (2 for binary ops, 3 for where). */
 function nary<N extends NaryOp & OpName>(fn: N): KernelBuilder<N> {
   return ({ inputs, out }) => {
@@ -96,7 +117,7 @@ export const elementwiseKernels: KernelBuilders<UnaryOp | NaryOp> = {
   elu: unary('elu'),
   square: unary('square'),
   reciprocal: unary('reciprocal'),
-  cast: unary('cast'),
+  cast,
   add: nary('add'),
   sub: nary('sub'),
   mul: nary('mul'),

@@ -1,0 +1,198 @@
+/**
+ * The float16 dtype: halves stored two to a word, every op computed in float32 from them and
+ * rounded once at its output (PyTorch's opmath rule for half). Checked against PyTorch
+ * (tests/fixtures/half.json, scripts/golden/half.py) on every backend, plus dtype promotion,
+ * memory, autograd, compiled steps and the shadow check.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  describeEachBackend,
+  expectClose,
+  expectNoLeak,
+  fromGolden,
+  loadGolden,
+  ts,
+  goldenValues,
+  type GoldenCase,
+  type GoldenTensor,
+} from '../helpers/index.js';
+
+interface HalfCase extends GoldenCase {
+  oracle: 'half' | 'opmath';
+}
+const { cases } = loadGolden<{ cases: HalfCase[] }>('half.json');
+const values = (g: GoldenTensor): number[] => goldenValues(g);
+
+/**
+ * A float16 result may differ from PyTorch's by one unit in the last place: both round a float32
+ * value to half once, but a float32 sum in another order can land across a rounding boundary.
+ * A half's unit is 2^-10 of its magnitude, and 2^-24 at the bottom.
+ */
+const HALF_ULP = { rtol: 2 ** -10, atol: 2 ** -24 };
+/**
+ * Ops that sum many products: float32 sums in another order (the reference backend sums in
+ * float64) differ by about 2^-24 of the summed magnitudes, which near a zero result is more than
+ * a half's unit there. 2^-14 (the smallest normal half) covers the fixtures' sums of at most 50.
+ */
+const SUMS = { rtol: 2 ** -10, atol: 2 ** -14 };
+const ACCUMULATING = new Set(['matmul', 'conv2d', 'sum', 'mean', 'softmax', 'crossEntropy', 'denseGrad']);
+
+function apply(c: HalfCase, xs: ts.Tensor[]): ts.Tensor {
+  const p = c.params as Record<string, number>;
+  const [a, b] = xs as [ts.Tensor, ts.Tensor];
+  switch (c.op) {
+    case 'castToHalf':
+      return a.cast('float16');
+    case 'castToInt':
+      return a.cast('int32');
+    case 'add':
+      return a.add(b);
+    case 'mulScalar':
+      return a.mul(p['scalar']!);
+    case 'divScalar':
+      return a.div(p['scalar']!);
+    case 'relu':
+    case 'exp':
+    case 'sigmoid':
+    case 'tanh':
+      return a[c.op]();
+    case 'sum':
+      return a.sum(p['axis']);
+    case 'mean':
+      return a.mean();
+    case 'softmax':
+      return ts.softmax(a, p['axis']);
+    case 'matmul':
+      return a.matmul(b);
+    case 'conv2d':
+      return ts.conv2d(a, b, null, { padding: p['padding']! });
+    case 'maxPool2d':
+      return ts.maxPool2d(a, { kernelSize: p['kernel']! });
+    case 'crossEntropy':
+      return ts.crossEntropy(a, b);
+    default:
+      throw new Error(`half.json: unknown op ${c.op}`);
+  }
+}
+
+describeEachBackend('float16 against PyTorch', () => {
+  for (const c of cases.filter((k) => k.op !== 'denseGrad')) {
+    it(`${c.name} (${c.oracle})`, async () => {
+      await expectNoLeak(async () => {
+        const xs = c.inputs.map((g) => fromGolden(g));
+        const y = apply(c, xs);
+        expect(y.dtype).toBe(c.output.dtype);
+        expect([...y.shape]).toEqual(c.output.shape);
+        // Casts are exact: no tolerance.
+        expectClose(await y.data(), values(c.output), c.op.startsWith('cast') ? { rtol: 0, atol: 0 } : ACCUMULATING.has(c.op) ? SUMS : HALF_ULP);
+        ts.dispose([...xs, y]);
+      }, c.name);
+    });
+  }
+
+  it('a float16 leaf gets a float16 gradient (dense + ReLU + sum)', async () => {
+    const c = cases.find((k) => k.op === 'denseGrad')!;
+    const [x, w, b] = [fromGolden(c.inputs[0]!), fromGolden(c.inputs[1]!, true), fromGolden(c.inputs[2]!, true)];
+    const loss = ts.relu(x.matmul(w).add(b)).sum();
+    expect(loss.dtype).toBe('float16');
+    expectClose(await loss.data(), values(c.output), SUMS);
+    loss.backward();
+    for (const [i, t] of [w, b].entries()) {
+      expect(t.grad!.dtype, `grad ${i}`).toBe('float16');
+      expectClose(await t.grad!.data(), values(c.grads![i]!), { ...SUMS, what: `grad ${i}` });
+    }
+    ts.dispose([x, w, b, loss]);
+  });
+});
+
+describeEachBackend('float16 dtype rules', () => {
+  afterEach(() => ts.debug.shadow(false));
+
+  it('takes 2 bytes per element, in whole words', async () => {
+    const before = ts.memory().bytes;
+    const h = ts.tensor([1, 2, 3], { dtype: 'float16' });
+    expect(ts.memory().bytes - before).toBe(8);
+    const big = ts.zeros([1000], { dtype: 'float16' });
+    expect(ts.memory().bytes - before).toBe(8 + 2000);
+    expect(big.dtype).toBe('float16');
+    ts.dispose([h, big]);
+  });
+
+  it('promotes as PyTorch does: rank-0 operands and JS numbers do not widen a half tensor', async () => {
+    ts.tidy(() => {
+      const h = ts.tensor([1, 2], { dtype: 'float16' });
+      const f = ts.tensor([1, 2]);
+      const i = ts.tensor([1, 2], { dtype: 'int32' });
+      expect(h.add(f).dtype).toBe('float32');
+      expect(h.mul(2.5).dtype).toBe('float16');
+      expect(h.add(ts.tensor(1)).dtype).toBe('float16');
+      expect(h.add(i).dtype).toBe('float16');
+      expect(i.add(ts.tensor(1, { dtype: 'float16' })).dtype).toBe('float16');
+      expect(ts.tensor(1, { dtype: 'float16' }).add(f).dtype).toBe('float32');
+      expect(ts.tensor(1, { dtype: 'float16' }).add(ts.tensor(1)).dtype).toBe('float32');
+      expect(h.argmax(0).dtype).toBe('int32');
+      expect(h.reshape([2, 1]).dtype).toBe('float16');
+      expect(h.transpose().dtype).toBe('float16');
+    });
+  });
+
+  it('rounds once per op: (0.1 as half) * 3 is rounded, not 0.3 as half', async () => {
+    const h = ts.tensor([0.1], { dtype: 'float16' });
+    const y = h.mul(3);
+    // 0.0999755859375 * 3 = 0.2999267578125 -> nearest half 0.2999267578125 (exact), not roundHalf(0.3).
+    expect((await y.data())[0]).toBe(ts.roundHalf(ts.roundHalf(0.1) * 3));
+    expect(ts.roundHalf(0.3)).not.toBe(ts.roundHalf(ts.roundHalf(0.1) * 3));
+    ts.dispose([h, y]);
+  });
+
+  it('compiled calls on half tensors replay to the eager result', async () => {
+    const w = ts.randn([6, 3], { seed: 2 }).cast('float16');
+    const f = (x: ts.Tensor) => x.matmul(w).relu().add(1);
+    const cf = ts.compile(f);
+    for (let i = 0; i < 3; i++) {
+      const x = ts.tidy(() => ts.randn([4, 6], { seed: 10 + i }).cast('float16'));
+      const [y, eager] = [cf(x), ts.tidy(() => f(x))];
+      expect(y.dtype).toBe('float16');
+      expectClose(await y.data(), await eager.data(), { rtol: 0, atol: 0, what: `call ${i}` });
+      ts.dispose([x, y, eager]);
+    }
+    cf.dispose();
+    w.dispose();
+  });
+
+  it('the shadow check replays half ops on the reference backend, and names an overflowing cast', async () => {
+    ts.debug.shadow(true);
+    const x = ts.tensor([0.1, -2, 3e-8], { dtype: 'float16' });
+    const y = x.mul(2).cast('float32');
+    expectClose(await y.data(), [0.199951171875, -4, 2 ** -23], { rtol: 0, atol: 0 });
+    const big = ts.tensor([1, 70000]);
+    const h = big.cast('float16');
+    await expect(h.data()).rejects.toThrow(/shadow: 'cast' turned finite inputs into/);
+    ts.dispose([x, y, big, h]);
+  });
+
+  it('names the dtypes it knows in errors, and keeps gradients to float dtypes', () => {
+    expect(() => ts.tensor([1], { dtype: 'float64' as never })).toThrow(/unknown dtype "float64".*'float16'/s);
+    expect(() => ts.tensor([1], { dtype: 'int32', requiresGrad: true })).toThrow(/only float tensors can require grad, not int32/);
+    expect(ts.tensor([1], { dtype: 'float16', requiresGrad: true }).requiresGrad).toBe(true);
+  });
+});
+
+describe('float16 conversions in core', () => {
+  it('round to nearest even, overflow to infinity and keep subnormals, as PyTorch', () => {
+    const c = cases.find((k) => k.op === 'castToHalf')!;
+    const ins = values(c.inputs[0]!);
+    expectClose(
+      ins.map((v) => ts.roundHalf(v)),
+      values(c.output),
+      { rtol: 0, atol: 0 },
+    );
+    expect(Object.is(ts.roundHalf(-0), -0)).toBe(true);
+    // Every half pattern survives a round trip (NaNs stay NaN).
+    for (let h = 0; h < 0x10000; h++) {
+      const v = ts.fromHalfBits(h);
+      if (Number.isNaN(v)) expect(Number.isNaN(ts.fromHalfBits(ts.toHalfBits(v)))).toBe(true);
+      else if (ts.toHalfBits(v) !== h) expect.fail(`half 0x${h.toString(16)} (${v}) came back as 0x${ts.toHalfBits(v).toString(16)}`);
+    }
+  });
+});
