@@ -1,7 +1,10 @@
 // Broadcasting elementwise ops over up to three inputs (binary ops read A and B; `where` reads
 // the condition from C). Each input is read through its own strides, 0 on broadcast dimensions.
-// *_INT say which buffers hold int32 bits; int32 results are computed in integers.
+// *_INT say which buffers hold int32 bits; int32 results are computed in integers. *_HALF say
+// which hold float16 halves (two to a word): the math stays float32, rounded once at the store.
+// A half output is written only by the FLAT form, whose threads own whole output words.
 
+#include "lib/half.wgsl"
 #include "lib/math.wgsl"
 
 struct Params {
@@ -18,6 +21,9 @@ override A_INT: u32 = 0u;
 override B_INT: u32 = 0u;
 override C_INT: u32 = 0u;
 override OUT_INT: u32 = 0u;
+override A_HALF: u32 = 0u;
+override B_HALF: u32 = 0u;
+override OUT_HALF: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> A: array<u32>;
@@ -62,6 +68,37 @@ fn apply_i32(x: i32, y: i32) -> i32 {
   }
 }
 
+// Operand values as float32, whatever the buffer holds.
+fn a_value(ia: u32) -> f32 {
+  if (A_HALF == 1u) {
+    return half_value(A[ia >> 1u], ia);
+  }
+  return as_f32(A[ia], A_INT);
+}
+
+fn b_value(ib: u32) -> f32 {
+  if (B_HALF == 1u) {
+    return half_value(B[ib >> 1u], ib);
+  }
+  return as_f32(B[ib], B_INT);
+}
+
+// Elements i and i + 1 of a FLAT operand (stride 1, or 0 for a scalar): a half operand's
+// word holds both. Element i + 1 may be one past the end (the spare half of a last word).
+fn a_pair(i: u32, stride: u32) -> vec2<f32> {
+  if (A_HALF == 1u) {
+    return select(vec2<f32>(unpack2x16float(A[0]).x), unpack2x16float(A[i >> 1u]), stride == 1u);
+  }
+  return vec2<f32>(a_value(i * stride), a_value(min(i + 1u, P.size - 1u) * stride));
+}
+
+fn b_pair(i: u32, stride: u32) -> vec2<f32> {
+  if (B_HALF == 1u) {
+    return select(vec2<f32>(unpack2x16float(B[0]).x), unpack2x16float(B[i >> 1u]), stride == 1u);
+  }
+  return vec2<f32>(b_value(i * stride), b_value(min(i + 1u, P.size - 1u) * stride));
+}
+
 // Element i of the output, from A[ia], B[ib] and C[ic].
 fn store(i: u32, ia: u32, ib: u32, ic: u32) {
   if (OP == 13u) {
@@ -79,7 +116,7 @@ fn store(i: u32, ia: u32, ib: u32, ic: u32) {
   if (OUT_INT == 1u) {
     OUT[i] = bitcast<u32>(apply_i32(bitcast<i32>(A[ia]), bitcast<i32>(B[ib])));
   } else {
-    OUT[i] = bitcast<u32>(apply_f32(as_f32(A[ia], A_INT), as_f32(B[ib], B_INT)));
+    OUT[i] = bitcast<u32>(apply_f32(a_value(ia), b_value(ib)));
   }
 }
 
@@ -96,6 +133,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let sb = P.b_strides[0][0];
     let sc = P.c_strides[0][0];
     let i0 = t * 4u;
+    if (OUT_HALF == 1u) {
+      // This thread owns output words i0/2 and i0/2 + 1; a last word's spare half gets a value
+      // that nothing reads.
+      for (var i = i0; i < min(i0 + 4u, P.size); i += 2u) {
+        let a = a_pair(i, sa);
+        let b = b_pair(i, sb);
+        OUT[i >> 1u] = half_pair(apply_f32(a.x, b.x), apply_f32(a.y, b.y));
+      }
+      return;
+    }
     for (var i = i0; i < min(i0 + 4u, P.size); i++) {
       store(i, i * sa, i * sb, i * sc);
     }

@@ -1,6 +1,8 @@
 // One-input elementwise functions. OP picks the function at pipeline creation; X_INT / OUT_INT
-// say whether the input / output buffers hold int32 rather than float32 bits.
+// say whether the input / output buffers hold int32 rather than float32 bits, X_HALF / OUT_HALF
+// whether they hold float16 halves (two to a word; the math stays float32, rounded once).
 
+#include "lib/half.wgsl"
 #include "lib/math.wgsl"
 
 struct Params {
@@ -11,12 +13,17 @@ struct Params {
 override OP: u32 = 0u;
 override X_INT: u32 = 0u;
 override OUT_INT: u32 = 0u;
+override X_HALF: u32 = 0u;
+override OUT_HALF: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<u32>;
 
 fn load(i: u32) -> f32 {
+  if (X_HALF == 1u) {
+    return half_value(X[i >> 1u], i);
+  }
   if (X_INT == 1u) {
     return f32(bitcast<i32>(X[i]));
   }
@@ -56,6 +63,20 @@ fn store(i: u32) {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i0 = (gid.x + gid.y * nwg.x * 64u) * 4u;
+  if (OUT_HALF == 1u) {
+    // Halves in and out (a unary op keeps the dtype): this thread owns words i0/2 and i0/2 + 1
+    // of both. The spare half of a last word gets a value that nothing reads.
+    let w = i0 >> 1u;
+    if (i0 < P.size) {
+      let v = unpack2x16float(X[w]);
+      OUT[w] = half_pair(apply(v.x), apply(v.y));
+    }
+    if (i0 + 2u < P.size) {
+      let v = unpack2x16float(X[w + 1u]);
+      OUT[w + 1u] = half_pair(apply(v.x), apply(v.y));
+    }
+    return;
+  }
   if (i0 + 3u < P.size) {
     store(i0);
     store(i0 + 1u);

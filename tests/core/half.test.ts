@@ -105,7 +105,7 @@ describeEachBackend('float16 against PyTorch', () => {
   });
 });
 
-describeEachBackend('float16 dtype rules', () => {
+describeEachBackend('float16 dtype rules', (backend) => {
   afterEach(() => ts.debug.shadow(false));
 
   it('takes 2 bytes per element, in whole words', async () => {
@@ -136,13 +136,47 @@ describeEachBackend('float16 dtype rules', () => {
     });
   });
 
-  it('rounds once per op: (0.1 as half) * 3 is rounded, not 0.3 as half', async () => {
+  it('rounds once per op: (0.1 as half) * 3 is rounded from float32, ties to even', async () => {
     const h = ts.tensor([0.1], { dtype: 'float16' });
     const y = h.mul(3);
-    // 0.0999755859375 * 3 = 0.2999267578125 -> nearest half 0.2999267578125 (exact), not roundHalf(0.3).
-    expect((await y.data())[0]).toBe(ts.roundHalf(ts.roundHalf(0.1) * 3));
-    expect(ts.roundHalf(0.3)).not.toBe(ts.roundHalf(ts.roundHalf(0.1) * 3));
+    // 0.0999755859375 * 3 = 0.2999267578125, halfway between the halves 0.2998046875 and
+    // 0.300048828125: the even one. roundHalf(0.3) would be the other.
+    expect((await y.data())[0]).toBe(0.2998046875);
+    expect(ts.roundHalf(0.3)).toBe(0.300048828125);
     ts.dispose([h, y]);
+  });
+
+  it('elementwise ops on halves: one dispatch where the backend takes halves, casts around float32 elsewhere', async () => {
+    const x = ts.tensor([0.1, -2, 3.5, 65504, -0.25], { dtype: 'float16' });
+    const row = ts.tensor([1, 2, 3, 4, 5], { dtype: 'float16' });
+    const m = ts.tensor(
+      [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8, 9, 10],
+      ],
+      { dtype: 'float16' },
+    );
+    const native = backend === 'webgpu';
+    const dispatches = (f: () => ts.Tensor): [ts.Tensor, number] => {
+      const d0 = ts.stats().dispatches;
+      const y = f();
+      return [y, ts.stats().dispatches - d0];
+    };
+    const cases: [string, () => ts.Tensor, number, number[]][] = [
+      ['relu', () => x.relu(), native ? 1 : 3, [0.0999755859375, 0, 3.5, 65504, 0]],
+      ['mul by a JS number', () => x.mul(3), native ? 1 : 3, [0.2998046875, -6, 10.5, Infinity, -0.75]],
+      ['add, same shapes', () => x.add(row), native ? 1 : 4, [1.099609375, 0, 6.5, 65504, 4.75]],
+      // [2, 5] + [5] does not collapse to one dimension: casts on every backend.
+      ['add, broadcast rows', () => m.add(row), 4, [2, 4, 6, 8, 10, 7, 9, 11, 13, 15]],
+    ];
+    for (const [what, f, expected, want] of cases) {
+      const [y, n] = dispatches(f);
+      expect(y.dtype, what).toBe('float16');
+      expect(n, `${what}: dispatches`).toBe(expected);
+      expectClose(await y.data(), want, { rtol: 0, atol: 0, what });
+      y.dispose();
+    }
+    ts.dispose([x, row, m]);
   });
 
   it('compiled calls on half tensors replay to the eager result', async () => {
@@ -169,6 +203,33 @@ describeEachBackend('float16 dtype rules', () => {
     const h = big.cast('float16');
     await expect(h.data()).rejects.toThrow(/shadow: 'cast' turned finite inputs into/);
     ts.dispose([x, y, big, h]);
+  });
+
+  it("the device's conversions agree with core's bit for bit: every half, and float32 values around each rounding edge", async () => {
+    // Every half pattern, widened on the device, is the value core decodes.
+    const bits = Uint16Array.from({ length: 0x10000 }, (_, h) => h);
+    const want = Float32Array.from(bits, ts.fromHalfBits);
+    const all = ts.tensor(want, { dtype: 'float16' });
+    const wide = all.cast('float32');
+    expectClose(await wide.data(), want, { rtol: 0, atol: 0, what: 'widened halves' });
+    // float32 values at, just below and just above each midpoint between neighbouring halves
+    // (ties go to even), and the subnormal and overflow edges.
+    const probes: number[] = [];
+    const f32 = new Float32Array(1);
+    const u32 = new Uint32Array(f32.buffer);
+    for (let h = 0; h < 0x7c00; h += 37) {
+      const mid = (ts.fromHalfBits(h) + ts.fromHalfBits(h + 1)) / 2;
+      f32[0] = mid;
+      for (const d of [-1, 0, 1]) {
+        const u = new Uint32Array([u32[0]! + d]);
+        probes.push(new Float32Array(u.buffer)[0]!, -new Float32Array(u.buffer)[0]!);
+      }
+    }
+    probes.push(65504, 65519.996, 65520, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0001, 2 ** -26, 1e-40, -1e-40, 3.4e38, NaN, Infinity, -Infinity);
+    const x = ts.tensor(probes);
+    const narrowed = x.cast('float16').cast('float32');
+    expectClose(await narrowed.data(), probes.map(ts.roundHalf), { rtol: 0, atol: 0, what: 'narrowed float32' });
+    ts.dispose([all, wide, x, narrowed]);
   });
 
   it('names the dtypes it knows in errors, and keeps gradients to float dtypes', () => {

@@ -183,6 +183,16 @@ export interface Backend {
    */
   runFused?(kernel: FusedHandle, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], producer?: KernelArgs<unknown>): boolean;
   /**
+   * Whether this backend's kernel for `op` takes these operands, some float16, and writes a
+   * float16 result itself. Where it says no (or has no such method), core runs the op in
+   * float32 between casts (ops/half.ts); `cast` always takes float16.
+   *
+   * @example
+   * const backend = {} as ts.Backend;
+   * backend.takesHalf?.('relu', [{ shape: [4], dtype: 'float16' }]); // true on WebGPU
+   */
+  takesHalf?(op: OpName, inputs: readonly TensorInfo[]): boolean;
+  /**
    * Optional, for `ts.tune` (backends whose ops come in kernel variants): after `beginTuning`,
    * every op with variants that runs is noted and its variants are timed; `endTuning` waits for
    * the timings and reports one row per op and shape bucket.

@@ -1,4 +1,4 @@
-import { fromHalfBits, type DeviceBuffer, type KernelTensor } from '@tessera/core';
+import { fromHalfBits, toHalfBits, type DeviceBuffer, type KernelTensor } from '@tessera/core';
 
 /**
  * The reference backend's device buffer: 4-byte elements and three views of the same memory, so
@@ -110,6 +110,27 @@ export function u32Of(t: KernelTensor): Uint32Array {
 export function halfBitsOf(t: KernelTensor): Uint16Array {
   const b = refBuffer(t.buf);
   return new Uint16Array(b.u8.buffer, b.u8.byteOffset, t.size);
+}
+
+/**
+ * Where a float kernel writes its results: the output's float32 view, or for a float16 output a
+ * scratch array that `finishFloats` rounds into it (each value once, to nearest even).
+ *
+ * @example
+ * const out = { shape: [1], dtype: 'float16', size: 1, buf: new RefBuffer(4) } as const;
+ * const o = floatsOut(out);
+ * o[0] = 0.1;
+ * finishFloats(out, o); // the buffer's first half is now 0x2e66
+ */
+export function floatsOut(t: KernelTensor): Float32Array {
+  return t.dtype === 'float16' ? new Float32Array(t.size) : f32Of(t);
+}
+
+/** Stores what a kernel wrote into `floatsOut(t)` (a no-op unless `t` is float16). */
+export function finishFloats(t: KernelTensor, values: Float32Array): void {
+  if (t.dtype !== 'float16') return;
+  const h = halfBitsOf(t);
+  for (let i = 0; i < t.size; i++) h[i] = toHalfBits(values[i]!);
 }
 
 /**

@@ -9,6 +9,7 @@ import type {
   OpName,
   OpParams,
   PreparedRun,
+  TensorInfo,
   TuneRow,
   UpdateArgs,
 } from '@tessera/core';
@@ -16,6 +17,7 @@ import { FusedKernels, sameSpecialisation, type FusedPipeline } from './fusion/k
 import { BufferUsage, MapMode } from './flags.js';
 import { WEBGPU_KERNELS, type KernelContext } from './ops/index.js';
 import { UPDATES_PER_MULTI, updateCall, updateManyCall, type UpdateBuffers } from './ops/optim.js';
+import { elementwiseTakesHalf } from './ops/elementwise.js';
 import { copyCall } from './ops/shape.js';
 import { KERNELS, grid1d, kernelCall, type AnyKernelCall, type DeviceCaps } from './spec.js';
 import { BufferPool, sizeClass } from './pool.js';
@@ -359,6 +361,11 @@ export class WebGPUBackend implements Backend {
   }
 
   /** The ops whose kernels take an epilogue (they include kernels/lib/epilogue.wgsl). */
+  /** Elementwise kernels read and write halves themselves (ops/elementwise.ts). */
+  takesHalf(op: OpName, inputs: readonly TensorInfo[]): boolean {
+    return elementwiseTakesHalf(op, inputs);
+  }
+
   fusesAfter(op: OpName): boolean {
     return EPILOGUE_OPS.has(op);
   }

@@ -167,7 +167,7 @@ export const KERNELS = {
       ['size', 'u32'],
       ['alpha', 'f32'],
     ],
-    constants: ['OP', 'X_INT', 'OUT_INT'],
+    constants: ['OP', 'X_INT', 'OUT_INT', 'X_HALF', 'OUT_HALF'],
   }),
   /** float32 / int32 -> float16 (packed two to a word), and back. */
   castToHalf: spec({ file: 'cast_half', entry: 'to_half', buffers: ['x', 'out'], uniforms: [['size', 'u32']], constants: ['X_INT'] }),
@@ -184,7 +184,7 @@ export const KERNELS = {
       ['b_strides', SHAPE],
       ['c_strides', SHAPE],
     ],
-    constants: ['OP', 'A_INT', 'B_INT', 'C_INT', 'OUT_INT', 'FLAT'],
+    constants: ['OP', 'A_INT', 'B_INT', 'C_INT', 'OUT_INT', 'FLAT', 'A_HALF', 'B_HALF', 'OUT_HALF'],
   }),
   reduce: spec({
     file: 'reduce',

@@ -6,7 +6,7 @@ import { allocStorage, requireBackend } from '../engine.js';
 import { checkResultShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { OpName, OpParams } from './registry.js';
-import { runInFloat32, touchesHalf } from './half.js';
+import { resultFloat, runInFloat32, touchesHalf } from './half.js';
 import { OPS } from './table.js';
 
 /** `what` names the tensor in a use-after-dispose error: a string, or an input's index. */
@@ -26,9 +26,12 @@ export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params
   const backend = requireBackend(op);
   // Public functions that pass their arguments straight through (reshape, matmulRaw) rely on this.
   for (const [i, t] of inputs.entries()) requireTensor(op, t, inputs.length > 1 ? `input ${i}` : 'input');
-  if (!def.view && touchesHalf(op, inputs, params)) return runInFloat32(op, inputs, params, runOp);
+  const half = !def.view && touchesHalf(op, inputs, params);
+  if (half && !backend.takesHalf?.(op, inputs)) return runInFloat32(op, inputs, params, runOp);
   const ins = inputs.map((t, i) => asKernelTensor(t, op, inputs.length > 1 ? i : 'input'));
-  const info = def.shape(ins, params);
+  const ruled = def.shape(ins, params);
+  // A float result of a kernel that takes halves has the dtype PyTorch's promotion gives.
+  const info = half && ruled.dtype === 'float32' ? { ...ruled, dtype: resultFloat(inputs, params) } : ruled;
   checkResultShape(op, info.shape);
   for (const a of info.aux ?? []) checkResultShape(op, a.shape, 'saved output');
   let out: Tensor;

@@ -1,5 +1,5 @@
-import { broadcastStrides, toHalfBits, type DType, type KernelArgs, type KernelTensor, type ScalarFns } from '@tessera/core';
-import { f32Of, floatsOf, halfBitsOf, i32Of } from '../buffer.js';
+import { broadcastStrides, type DType, type KernelArgs, type KernelTensor, type ScalarFns } from '@tessera/core';
+import { f32Of, finishFloats, floatsOf, floatsOut, i32Of } from '../buffer.js';
 import { f32, f32ToI32, fract, offsetOf, wgslMax, wgslMin, wgslSign, type KernelGroup } from './util.js';
 
 /**
@@ -114,13 +114,11 @@ function unary(name: UnaryName) {
     if (out.dtype === 'int32') {
       const o = i32Of(out);
       for (let i = 0; i < out.size; i++) o[i] = f32ToI32(fn(xs[i]!, alpha));
-    } else if (out.dtype === 'float16') {
-      // Only cast writes float16 (core runs every other op in float32): round to nearest even.
-      const o = halfBitsOf(out);
-      for (let i = 0; i < out.size; i++) o[i] = toHalfBits(fn(xs[i]!, alpha));
     } else {
-      const o = f32Of(out);
+      // A float16 output (a cast, or a half op the shadow check replays) is rounded once.
+      const o = floatsOut(out);
       for (let i = 0; i < out.size; i++) o[i] = fn(xs[i]!, alpha);
+      finishFloats(out, o);
     }
   };
 }
@@ -141,8 +139,9 @@ function binary(name: BinaryName) {
       return;
     }
     const fn = BINARY_FLOAT[name];
-    const [xa, xb, o] = [floatsOf(a!), floatsOf(b!), f32Of(out)];
+    const [xa, xb, o] = [floatsOf(a!), floatsOf(b!), floatsOut(out)];
     for (let i = 0; i < out.size; i++) o[i] = fn(xa[offsetOf(i, out.shape, sa)]!, xb[offsetOf(i, out.shape, sb)]!);
+    finishFloats(out, o);
   };
 }
 

@@ -1,7 +1,7 @@
-import { broadcastStrides, type KernelArgs, type OpName } from '@tessera/core';
+import { broadcastShapes, broadcastStrides, sizeOf, type KernelArgs, type OpName, type TensorInfo } from '@tessera/core';
 import { grid1d, kernelCall } from '../spec.js';
 import type { KernelBuilder, KernelBuilders } from './context.js';
-import { collapseDims, isInt, u32x8 } from './util.js';
+import { collapseDims, halfFlags, isInt, u32x8 } from './util.js';
 
 /** Unary function codes; they must match the `OP` switch in kernels/unary.wgsl. */
 const UNARY = {
@@ -43,14 +43,16 @@ type UnaryOp = keyof typeof UNARY;
 type NaryOp = keyof typeof NARY;
 
 function unary<N extends UnaryOp & OpName>(fn: N): KernelBuilder<N> {
-  return (({ inputs: [x], out, params }: KernelArgs<{ alpha?: number }>) =>
-    kernelCall({
+  return (({ inputs: [x], out, params }: KernelArgs<{ alpha?: number }>) => {
+    if ((out.dtype === 'float16') !== (x!.dtype === 'float16')) throw new Error(`webgpu: ${fn} reads halves only into halves (takesHalf)`);
+    return kernelCall({
       kernel: 'unary',
-      constants: { OP: UNARY[fn], X_INT: isInt(x!.dtype), OUT_INT: isInt(out.dtype) },
+      constants: { OP: UNARY[fn], X_INT: isInt(x!.dtype), OUT_INT: isInt(out.dtype), ...halfFlags({ X_HALF: x!.dtype, OUT_HALF: out.dtype }) },
       uniforms: { size: out.size, alpha: params.alpha ?? 0 },
       buffers: { x: x!.buf, out: out.buf },
       workgroups: grid1d(Math.ceil(out.size / 4)), // 4 elements per thread
-    })) as KernelBuilder<N>;
+    });
+  }) as KernelBuilder<N>;
 }
 
 /**
@@ -74,6 +76,21 @@ const cast: KernelBuilder<'cast'> = (args, ctx) => {
   });
 };
 
+/**
+ * Whether the elementwise kernels take these float16 operands and write the float16 result
+ * themselves (one dispatch, halves read and written in place) rather than through casts: every
+ * unary op, and the binary ops whose operands have the output's shape or size 1 (the FLAT form,
+ * whose threads own whole words of a half output). Backend.takesHalf.
+ */
+export function elementwiseTakesHalf(op: OpName, inputs: readonly TensorInfo[]): boolean {
+  if (op === 'cast' || op === 'where') return false;
+  if (op in UNARY) return true;
+  if (!(op in NARY)) return false;
+  const out = inputs.reduce<readonly number[]>((s, t) => broadcastShapes(op, s, t.shape), []);
+  const n = sizeOf(out);
+  return inputs.every((t) => sizeOf(t.shape) === n || sizeOf(t.shape) === 1);
+}
+
 /** Elementwise op over broadcast inputs (2 for binary ops, 3 for where). */
 function nary<N extends NaryOp & OpName>(fn: N): KernelBuilder<N> {
   return ({ inputs, out }) => {
@@ -86,9 +103,20 @@ function nary<N extends NaryOp & OpName>(fn: N): KernelBuilder<N> {
     );
     // One dimension left (same shapes, or scalars): 4 elements per thread, no index math.
     const flat = shape.length <= 1 ? 1 : 0;
+    if (out.dtype === 'float16' && (!flat || fn === 'where')) {
+      throw new Error(`webgpu: ${fn} writes float16 only with operands of the output's shape or size 1 (takesHalf)`);
+    }
     return kernelCall({
       kernel: 'elementwise',
-      constants: { OP: NARY[fn], A_INT: isInt(x!.dtype), B_INT: isInt(y!.dtype), C_INT: isInt(z!.dtype), OUT_INT: isInt(out.dtype), FLAT: flat },
+      constants: {
+        OP: NARY[fn],
+        A_INT: isInt(x!.dtype),
+        B_INT: isInt(y!.dtype),
+        C_INT: isInt(z!.dtype),
+        OUT_INT: isInt(out.dtype),
+        FLAT: flat,
+        ...halfFlags({ A_HALF: x!.dtype, B_HALF: y!.dtype, OUT_HALF: out.dtype }),
+      },
       uniforms: {
         size: out.size,
         rank: shape.length,

@@ -18,6 +18,18 @@ export function bitsOf(value: number, dtype: 'float32' | 'int32'): number {
 }
 
 export const isInt = (dtype: string): number => (dtype === 'int32' ? 1 : 0);
+/**
+ * The *_HALF override constants of the float16 buffers among `buffers` (name -> dtype), and
+ * none for the others: they default to 0 in the WGSL, so a variant without halves keeps the
+ * pipeline key (and cache entry, and warm set entry) it had before halves existed.
+ *
+ * @example halfFlags({ X_HALF: 'float16', OUT_HALF: 'float32' }) // { X_HALF: 1 }
+ */
+export function halfFlags(buffers: Readonly<Record<string, string>>): Record<string, number> {
+  const flags: Record<string, number> = {};
+  for (const [name, dtype] of Object.entries(buffers)) if (dtype === 'float16') flags[name] = 1;
+  return flags;
+}
 
 /**
  * Merges adjacent dimensions that every operand walks contiguously (stride[i] = stride[i+1] *
