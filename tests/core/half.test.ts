@@ -106,7 +106,25 @@ describeEachBackend('float16 against PyTorch', () => {
 });
 
 describeEachBackend('float16 dtype rules', (backend) => {
-  afterEach(() => ts.debug.shadow(false));
+  afterEach(() => {
+    ts.debug.shadow(false);
+    ts.debug.checkNumerics(false);
+  });
+
+  it('checkNumerics names the op whose half result overflowed, and passes finite halves', async () => {
+    ts.debug.checkNumerics(true);
+    // Odd sizes: the spare half of the last word is never checked.
+    const x = ts.tensor([1, 300, 2], { dtype: 'float16' });
+    const fine = x.mul(200); // 60000: still a half
+    expect(Array.from(await fine.data())).toEqual([200, 60000, 400]);
+    const y = x.mul(300); // 90000 overflows the halves (65504) to Infinity
+    const z = y.add(1);
+    // Where the backend takes halves the mul writes the Infinity itself; elsewhere the mul runs
+    // in float32 (90000 is finite there) and the cast back to half overflows.
+    const named = backend === 'webgpu' ? 'mul' : 'cast';
+    await expect(z.data()).rejects.toThrow(new RegExp(`^checkNumerics: '${named}' produced NaN or Inf`));
+    ts.dispose([x, fine, y, z]);
+  });
 
   it('takes 2 bytes per element, in whole words', async () => {
     const before = ts.memory().bytes;

@@ -147,11 +147,12 @@ export interface Backend {
   stats(): BackendStats;
   destroy(): void;
   /**
-   * Optional, for `ts.debug.checkNumerics`: flags `tag` if `buf`'s first `size` float32 values hold
-   * a NaN or an infinity. The check is queued like any kernel; `takeNonFinite` reads the smallest
-   * flagged tag (or -1) at the next sync and clears the flag.
+   * Optional, for `ts.debug.checkNumerics`: flags `tag` if `buf`'s first `size` values of `dtype`
+   * (float32, or float16 halves two to a word) hold a NaN or an infinity. The check is queued like
+   * any kernel; `takeNonFinite` reads the smallest flagged tag (or -1) at the next sync and clears
+   * the flag.
    */
-  markNonFinite?(buf: DeviceBuffer, size: number, tag: number): void;
+  markNonFinite?(buf: DeviceBuffer, size: number, tag: number, dtype?: 'float32' | 'float16'): void;
   takeNonFinite?(): Promise<number>;
   /**
    * Optional, for `ts.compile`: prepares `run(op, args)` to be queued again and again with the

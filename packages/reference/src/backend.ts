@@ -174,9 +174,9 @@ export class ReferenceBackend implements Backend {
     this.destroyed = true;
   }
 
-  /** Flags `tag` if one of the first `size` float32 values of `buf` is NaN or infinite (all-ones exponent). */
-  markNonFinite(buf: DeviceBuffer, size: number, tag: number): void {
-    this.nonFinite.mark(refBuffer(buf, 'the buffer to check').u32, size, tag);
+  /** Flags `tag` if one of the first `size` values of `buf` is NaN or infinite (all-ones exponent). */
+  markNonFinite(buf: DeviceBuffer, size: number, tag: number, dtype?: 'float32' | 'float16'): void {
+    this.nonFinite.mark(refBuffer(buf, 'the buffer to check').u32, size, tag, dtype);
   }
 
   /** The smallest flagged tag since the last call, or -1; clears the flag. */

@@ -10,10 +10,16 @@
 export class NonFiniteFlag {
   private flagged: number | null = null;
 
-  /** Flags `tag` if one of the first `size` float32 values in `words` is NaN or infinite (all-ones exponent). */
-  mark(words: Uint32Array, size: number, tag: number): void {
+  /**
+   * Flags `tag` if one of the first `size` values in `words` is NaN or infinite (an all-ones
+   * exponent): float32 values, or with `dtype` 'float16' halves, two to a word.
+   */
+  mark(words: Uint32Array, size: number, tag: number, dtype: 'float32' | 'float16' = 'float32'): void {
+    const half = dtype === 'float16';
+    const values = half ? new Uint16Array(words.buffer, words.byteOffset, size) : words;
+    const exp = half ? 0x7c00 : 0x7f800000;
     for (let i = 0; i < size; i++) {
-      if ((words[i]! & 0x7f800000) === 0x7f800000) {
+      if ((values[i]! & exp) === exp) {
         if (this.flagged === null || tag < this.flagged) this.flagged = tag;
         return;
       }

@@ -280,8 +280,8 @@ export class WasmBackend implements Backend {
   }
 
   /** Flags `tag` if one of the first `size` float32 values of `buf` is NaN or infinite (all-ones exponent). */
-  markNonFinite(buf: DeviceBuffer, size: number, tag: number): void {
-    this.nonFinite.mark(wasmBuffer(buf, this.heap, 'the buffer to check').u32, size, tag);
+  markNonFinite(buf: DeviceBuffer, size: number, tag: number, dtype?: 'float32' | 'float16'): void {
+    this.nonFinite.mark(wasmBuffer(buf, this.heap, 'the buffer to check').u32, size, tag, dtype);
   }
 
   /** The smallest flagged tag since the last call, or -1; clears the flag. */

@@ -496,13 +496,16 @@ export class WebGPUBackend implements Backend {
     else if (list.length > 1) this.dispatch(updateManyCall(list, this.own));
   }
 
-  markNonFinite(buf: DeviceBuffer, size: number, tag: number): void {
+  markNonFinite(buf: DeviceBuffer, size: number, tag: number, dtype?: 'float32' | 'float16'): void {
     if (!this.flag) {
       this.flag = this.device.createBuffer({ label: 'checkNumerics flag', size: 16, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
       this.bufferIds.set(this.flag, this.nextBufferId++);
       this.device.queue.writeBuffer(this.flag, 0, new Uint32Array([NO_FLAG, 0, 0, 0]));
     }
-    if (size > 0) this.dispatch(kernelCall({ kernel: 'checkFinite', uniforms: { size, tag }, buffers: { x: buf, flag: this.flag }, workgroups: grid1d(size) }));
+    if (size > 0) {
+      const constants = dtype === 'float16' ? { HALF: 1 } : undefined;
+      this.dispatch(kernelCall({ kernel: 'checkFinite', constants, uniforms: { size, tag }, buffers: { x: buf, flag: this.flag }, workgroups: grid1d(size) }));
+    }
   }
 
   async takeNonFinite(): Promise<number> {

@@ -339,7 +339,7 @@ export const KERNELS = {
       ['size', 'u32'],
       ['tag', 'u32'],
     ],
-    constants: [],
+    constants: ['HALF'],
   }),
 } as const satisfies Record<string, KernelSpec>;
 

@@ -83,7 +83,7 @@ export type Entry =
   | UpdatesEntry
   | { k: 'copy'; src: number; dst: number; elements: number }
   | { k: 'write'; dst: number; data: ArrayBufferView; flushBefore: boolean }
-  | { k: 'check'; slot: number; size: number; tag: number }
+  | { k: 'check'; slot: number; size: number; tag: number; dtype: 'float32' | 'float16' | undefined }
   | { k: 'host'; fn: () => void };
 
 /** One returned tensor: the slot it lives in, or a copy of an input or external one. */
@@ -177,7 +177,7 @@ export class Recording {
           b.write(bufs[e.dst]!, e.data);
           break;
         case 'check':
-          b.markNonFinite?.(bufs[e.slot]!, e.size, e.tag);
+          b.markNonFinite?.(bufs[e.slot]!, e.size, e.tag, e.dtype);
           break;
         case 'host':
           e.fn();
@@ -319,9 +319,9 @@ export function record<R>(
       throw opError('compile', 'ts.shutdown() was called inside a function being compiled', 'Shut down after the call');
     },
     markNonFinite: real.markNonFinite
-      ? (buf, size, tag) => {
-          rec.entries.push({ k: 'check', slot: slot(buf), size, tag });
-          real.markNonFinite!(buf, size, tag);
+      ? (buf, size, tag, dtype) => {
+          rec.entries.push({ k: 'check', slot: slot(buf), size, tag, dtype });
+          real.markNonFinite!(buf, size, tag, dtype);
         }
       : undefined,
     takeNonFinite: real.takeNonFinite?.bind(real),

@@ -5,7 +5,7 @@ import type { OpName } from '../ops/registry.js';
 import { callSite, setDebugTool, type DebugTool } from './hooks.js';
 
 /**
- * `ts.debug.checkNumerics`: after every op with a float32 output the backend queues a tiny
+ * `ts.debug.checkNumerics`: after every op with a float output the backend queues a tiny
  * kernel that flags the op's sequence number if the output holds a NaN or an infinity. The flag
  * keeps the smallest number, so the op that first produced a bad value is named, not the many
  * that carried it on. It is read at the next sync (a `data()`), so no step stalls for it.
@@ -23,8 +23,10 @@ class NumericsCheck implements DebugTool {
   private nextTag = 0;
 
   afterOp(op: OpName, args: KernelArgs<unknown>): void {
-    if (args.out.dtype !== 'float32') return;
-    this.mark(op, args.inputs.map((t) => fmtShape(t.shape)).join(', '), args.params, args.out.buf, args.out.size);
+    // float16 overflows (beyond ±65504) are what a half computation most needs caught.
+    const dtype = args.out.dtype;
+    if (dtype === 'int32') return;
+    this.mark(op, args.inputs.map((t) => fmtShape(t.shape)).join(', '), args.params, args.out.buf, args.out.size, dtype);
   }
 
   beforeUpdate(): void {}
@@ -33,11 +35,18 @@ class NumericsCheck implements DebugTool {
     this.mark(`applyUpdate (${a.rule})`, `parameter ${fmtShape(a.param.shape)}`, { lr: a.lr }, a.param.buf, a.param.size);
   }
 
-  private mark(op: string, shapes: string, params: unknown, buf: KernelArgs<unknown>['out']['buf'], size: number): void {
+  private mark(
+    op: string,
+    shapes: string,
+    params: unknown,
+    buf: KernelArgs<unknown>['out']['buf'],
+    size: number,
+    dtype: 'float32' | 'float16' = 'float32',
+  ): void {
     const backend = engine.backend!;
     const tag = this.nextTag++;
     this.records.set(tag, { op, shapes, params, site: callSite() });
-    backend.markNonFinite!(buf, size, tag);
+    backend.markNonFinite!(buf, size, tag, dtype);
   }
 
   async atSync(): Promise<void> {
