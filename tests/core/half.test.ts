@@ -154,6 +154,28 @@ describeEachBackend('float16 dtype rules', (backend) => {
     });
   });
 
+  it("a gradient has its input's dtype, also through an op whose result was float32", async () => {
+    const h = ts.tensor([0.5, -1.5, 2], { dtype: 'float16', requiresGrad: true });
+    const f = ts.tensor([3, 0.1, -2], { requiresGrad: true });
+    const y = h.mul(f); // float32: the ranked float32 operand wins
+    expect(y.dtype).toBe('float32');
+    const loss = y.sum();
+    loss.backward();
+    expect(h.grad!.dtype).toBe('float16');
+    expect(f.grad!.dtype).toBe('float32');
+    expectClose(await h.grad!.data(), [3, 0.0999755859375, -2], { rtol: 0, atol: 0 });
+    expectClose(await f.grad!.data(), [0.5, -1.5, 2], { rtol: 0, atol: 0 });
+    // A half loss seeds its backward pass with halves.
+    const s = h.square().sum();
+    expect(s.dtype).toBe('float16');
+    h.grad!.dispose();
+    h.grad = null;
+    s.backward();
+    expect(h.grad!.dtype).toBe('float16');
+    expectClose(await h.grad!.data(), [1, -3, 4], { rtol: 0, atol: 0 });
+    ts.dispose([h, f, y, loss, s]);
+  });
+
   it('rounds once per op: (0.1 as half) * 3 is rounded from float32, ties to even', async () => {
     const h = ts.tensor([0.1], { dtype: 'float16' });
     const y = h.mul(3);

@@ -1,5 +1,6 @@
 import { claim, overlapError, release, runIn, type ScopeState, syncContext } from './context.js';
 import { currentState, engine, gradEnabled } from './engine.js';
+import { isFloatDType } from './dtype.js';
 import { fmtShape, opError } from './errors.js';
 import { sameShape } from './shape.js';
 import type { OpName } from './ops/registry.js';
@@ -156,10 +157,18 @@ function runBackward([root, seed]: readonly [Tensor, Tensor | undefined]): void 
     const grads = raw.map((g) => (g && seen.has(g) ? g._view(g.shape) : (g && seen.add(g), g)));
     dy.dispose();
     for (const [i, sink] of node.sinks.entries()) {
-      const g = grads[i];
+      let g = grads[i];
       if (!sink || !g) {
         g?.dispose();
         continue;
+      }
+      // A gradient has its input's dtype, as in PyTorch: a float16 input of an op whose result
+      // was float32 (half + float32 matrix) gets its gradient rounded to half.
+      const want = node.inputs[i]!.dtype;
+      if (g.dtype !== want && isFloatDType(want)) {
+        const cast = g.cast(want);
+        g.dispose();
+        g = cast;
       }
       if (!sameShape(g.shape, node.inputs[i]!.shape)) {
         throw opError('backward', `gradient rule of '${node.op}' gave shape ${fmtShape(g.shape)} for input ${i} of shape ${fmtShape(node.inputs[i]!.shape)}`);
@@ -179,8 +188,9 @@ function runBackward([root, seed]: readonly [Tensor, Tensor | undefined]): void 
   for (const n of order) n.freeSaved();
 }
 
+/** The seed of backward(): ones of the output's float dtype (a float16 loss seeds halves). */
 function onesLike(t: Tensor): Tensor {
-  return Tensor._fromOp('fill', [], { shape: [...t.shape], dtype: 'float32', value: 1 });
+  return Tensor._fromOp('fill', [], { shape: [...t.shape], dtype: isFloatDType(t.dtype) ? t.dtype : 'float32', value: 1 });
 }
 
 /**
