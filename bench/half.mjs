@@ -43,6 +43,17 @@ const yh = keep(yf.cast('float16'));
 const m = 256;
 const af = keep(ts.randn([m, m], { seed: 3 }));
 const ah = keep(af.cast('float16'));
+// LeNet-5's first dense layer at batch 64, with its bias and ReLU.
+const xd = keep(ts.randn([64, 400], { seed: 4 }));
+const wd = keep(ts.randn([400, 120], { seed: 5 }));
+const bd = keep(ts.randn([120], { seed: 6 }));
+const [xdh, wdh, bdh] = [xd, wd, bd].map((t) => keep(t.cast('float16')));
+const dense = (x, w, b) => ts.linear(x, w, b, { activation: 'relu' });
+// LeNet-5's second convolution at batch 64.
+const cx = keep(ts.randn([64, 6, 14, 14], { seed: 7 }));
+const cw = keep(ts.randn([16, 6, 5, 5], { seed: 8 }));
+const [cxh, cwh] = [cx, cw].map((t) => keep(t.cast('float16')));
+const conv = (x, w) => ts.conv2d(x, w);
 
 // [label, float32 op, float16 op, whether the float16 op has a casts-around form to compare]
 const rows = [
@@ -51,7 +62,9 @@ const rows = [
   [`mul [${n}] by 0.5`, () => xf.mul(0.5), () => xh.mul(0.5), true],
   [`cast float32 -> float16 [${n}] (vs a float32 copy)`, () => xf.mul(1), () => xf.cast('float16'), false],
   [`cast float16 -> float32 [${n}] (vs a float32 copy)`, () => xf.mul(1), () => xh.cast('float32'), false],
-  [`matmul ${m}x${m}x${m} (no half kernel: casts)`, () => af.matmul(af), () => ah.matmul(ah), false],
+  [`matmul ${m}x${m}x${m}`, () => af.matmul(af), () => ah.matmul(ah), true],
+  ['dense [64,400]@[400,120] + bias, ReLU', () => dense(xd, wd, bd), () => dense(xdh, wdh, bdh), true],
+  ['conv2d [64,6,14,14] * [16,6,5,5] (no half kernel: casts)', () => conv(cx, cw), () => conv(cxh, cwh), false],
 ];
 
 const samples = rows.map(() => ({ f32: [], f16: [], casts: [] }));

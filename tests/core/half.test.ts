@@ -219,6 +219,32 @@ describeEachBackend('float16 dtype rules', (backend) => {
     ts.dispose([x, row, m]);
   });
 
+  it('matmul of halves: one dispatch on WebGPU where N is even, the same values as float32 between casts', async () => {
+    const cases: { what: string; a: number[]; b: number[]; transA?: boolean; transB?: boolean; bias?: boolean; relu?: boolean }[] = [
+      { what: 'LeNet dense [16,400]@[400,120] + bias, relu', a: [16, 400], b: [400, 120], bias: true, relu: true },
+      { what: '[7,33]@[33,10]', a: [7, 33], b: [33, 10] },
+      { what: '[9,5]ᵀ@[9,6] + bias', a: [9, 5], b: [9, 6], transA: true, bias: true },
+      { what: '[3,12]@[14,12]ᵀ', a: [3, 12], b: [14, 12], transB: true },
+      { what: 'batched [2,3,5,8]@[3,8,6], broadcast', a: [2, 3, 5, 8], b: [3, 8, 6] },
+      { what: 'odd N: [4,6]@[6,5]', a: [4, 6], b: [6, 5] },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const n = c.transB ? c.b.at(-2)! : c.b.at(-1)!;
+      const [a, b] = [ts.randn(c.a, { seed: 10 + i }).cast('float16'), ts.randn(c.b, { seed: 20 + i }).cast('float16')];
+      const bias = c.bias ? ts.randn([n], { seed: 30 + i }).cast('float16') : undefined;
+      const run = (x: ts.Tensor, y: ts.Tensor, z?: ts.Tensor) => ts.matmulRaw(x, y, { transA: !!c.transA, transB: !!c.transB }, z, c.relu ? 'relu' : 'none');
+      const d0 = ts.stats().dispatches;
+      const y = run(a, b, bias);
+      const dispatches = ts.stats().dispatches - d0;
+      expect(y.dtype, c.what).toBe('float16');
+      const casts = 2 + (bias ? 1 : 0) + 1;
+      expect(dispatches, `${c.what}: dispatches`).toBe(backend === 'webgpu' && n % 2 === 0 ? 1 : 1 + casts);
+      const wide = ts.tidy(() => run(a.cast('float32'), b.cast('float32'), bias?.cast('float32')).cast('float16'));
+      expectClose(await y.data(), await wide.data(), { ...SUMS, what: c.what });
+      ts.dispose([a, b, y, wide, ...(bias ? [bias] : [])]);
+    }
+  });
+
   it('compiled calls on half tensors replay to the eager result', async () => {
     const w = ts.randn([6, 3], { seed: 2 }).cast('float16');
     const f = (x: ts.Tensor) => x.matmul(w).relu().add(1);

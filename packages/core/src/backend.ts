@@ -190,9 +190,9 @@ export interface Backend {
    *
    * @example
    * const backend = {} as ts.Backend;
-   * backend.takesHalf?.('relu', [{ shape: [4], dtype: 'float16' }]); // true on WebGPU
+   * backend.takesHalf?.('relu', [{ shape: [4], dtype: 'float16' }], {}); // true on WebGPU
    */
-  takesHalf?(op: OpName, inputs: readonly TensorInfo[]): boolean;
+  takesHalf?(op: OpName, inputs: readonly TensorInfo[], params: unknown): boolean;
   /**
    * Optional, for `ts.tune` (backends whose ops come in kernel variants): after `beginTuning`,
    * every op with variants that runs is noted and its variants are timed; `endTuning` waits for

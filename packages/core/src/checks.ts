@@ -28,6 +28,16 @@ export function requireFloat32(op: string, ts: TensorInfo | readonly TensorInfo[
   throw opError(op, `${label} of shape ${fmtShape(list[i]!.shape)} is ${list[i]!.dtype}; expected float32`, 'Convert it with .cast("float32")');
 }
 
+/** As `requireFloat32`, but float16 passes too (for ops whose kernels may take halves). */
+export function requireFloat(op: string, ts: TensorInfo | readonly TensorInfo[], what = 'input'): void {
+  const list = Array.isArray(ts) ? (ts as readonly TensorInfo[]) : [ts as TensorInfo];
+  requireFloat32(
+    op,
+    list.map((t) => (t.dtype === 'float16' ? { ...t, dtype: 'float32' as const } : t)),
+    what,
+  );
+}
+
 /** Throws unless `activation` is one of the fused epilogues the kernels have ('none', 'relu'). */
 export function checkActivation(op: string, activation: unknown): void {
   if (activation !== 'none' && activation !== 'relu')

@@ -18,6 +18,7 @@ import { BufferUsage, MapMode } from './flags.js';
 import { WEBGPU_KERNELS, type KernelContext } from './ops/index.js';
 import { UPDATES_PER_MULTI, updateCall, updateManyCall, type UpdateBuffers } from './ops/optim.js';
 import { elementwiseTakesHalf } from './ops/elementwise.js';
+import { matmulTakesHalf } from './ops/matmul.js';
 import { copyCall } from './ops/shape.js';
 import { KERNELS, grid1d, kernelCall, type AnyKernelCall, type DeviceCaps } from './spec.js';
 import { BufferPool, sizeClass } from './pool.js';
@@ -361,9 +362,9 @@ export class WebGPUBackend implements Backend {
   }
 
   /** The ops whose kernels take an epilogue (they include kernels/lib/epilogue.wgsl). */
-  /** Elementwise kernels read and write halves themselves (ops/elementwise.ts). */
-  takesHalf(op: OpName, inputs: readonly TensorInfo[]): boolean {
-    return elementwiseTakesHalf(op, inputs);
+  /** The elementwise kernels and the matmul of two halves read and write halves themselves. */
+  takesHalf(op: OpName, inputs: readonly TensorInfo[], params: unknown): boolean {
+    return op === 'matmul' ? matmulTakesHalf(inputs, params as OpParams['matmul']) : elementwiseTakesHalf(op, inputs);
   }
 
   fusesAfter(op: OpName): boolean {

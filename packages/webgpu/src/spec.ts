@@ -286,6 +286,8 @@ export const KERNELS = {
     uniforms: MATMUL,
     constants: ['TM'],
   }),
+  /** The register kernel on float16 halves (A, B, bias and C), for products with an even N. */
+  matmulHalf: spec({ file: 'matmul_half', entry: 'main', buffers: ['a', 'b', 'bias', 'out'], uniforms: MATMUL, constants: ['TM', 'A_PAIRS', 'B_PAIRS'] }),
   matmulTiled: spec({
     file: 'matmul',
     entry: 'tiled',

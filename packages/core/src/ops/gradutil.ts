@@ -1,7 +1,7 @@
 import { sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
-export { checkActivation, requireFloat32 } from '../checks.js';
+export { checkActivation, requireFloat, requireFloat32 } from '../checks.js';
 
 /**
  * Helpers that gradient rules share. Rules build their tensors from primitives (Tensor methods

@@ -2,7 +2,7 @@ import { fmtShape, opError } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { OpDefs, OpParams, TensorInfo } from './registry.js';
-import { checkActivation, matmulRaw, reluBackward, requireFloat32, unbroadcast } from './gradutil.js';
+import { checkActivation, matmulRaw, reluBackward, requireFloat, unbroadcast } from './gradutil.js';
 
 type MatmulParams = OpParams['matmul'];
 
@@ -23,7 +23,8 @@ export const matmulOps: OpDefs<'matmul'> = {
       if (a.shape.length < 2 || b.shape.length < 2) throw opError('matmul', `${desc}: both operands need at least 2 dimensions`);
       // Backends pick a kernel variant by name: an unknown one would fail there, far from the call.
       checkActivation('matmul', p.activation);
-      requireFloat32('matmul', [a, b]);
+      // float16 operands reach here only where the backend's kernel takes halves (ops/half.ts).
+      requireFloat('matmul', [a, b]);
       const { M, K, Kb, N } = matmulDims(a, b, p);
       if (K !== Kb) throw opError('matmul', `${desc}: inner dimensions differ (${K} vs ${Kb})`, 'Expected a [..., M, K] @ [..., K, N]');
       const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));

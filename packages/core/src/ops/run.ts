@@ -27,7 +27,7 @@ export function runOp<K extends OpName>(op: K, inputs: readonly Tensor[], params
   // Public functions that pass their arguments straight through (reshape, matmulRaw) rely on this.
   for (const [i, t] of inputs.entries()) requireTensor(op, t, inputs.length > 1 ? `input ${i}` : 'input');
   const half = !def.view && touchesHalf(op, inputs, params);
-  if (half && !backend.takesHalf?.(op, inputs)) return runInFloat32(op, inputs, params, runOp);
+  if (half && !backend.takesHalf?.(op, inputs, params)) return runInFloat32(op, inputs, params, runOp);
   const ins = inputs.map((t, i) => asKernelTensor(t, op, inputs.length > 1 ? i : 'input'));
   const ruled = def.shape(ins, params);
   // A float result of a kernel that takes halves has the dtype PyTorch's promotion gives.

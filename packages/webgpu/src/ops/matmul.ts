@@ -1,4 +1,4 @@
-import { broadcastStrides, matmulDims, sizeOf } from '@tessera/core';
+import { broadcastStrides, matmulDims, sizeOf, type OpParams, type TensorInfo } from '@tessera/core';
 import { kernelCall } from '../spec.js';
 import type { KernelBuilders } from './context.js';
 import { u32x8 } from './util.js';
@@ -56,6 +56,19 @@ function quadsAligned(contiguous: number, other: readonly [size: number, stride:
   return contiguous % 4 === 0 && (size === 1 || stride % 4 === 0) && batchStrides.every((s) => s % 4 === 0);
 }
 
+/**
+ * Whether kernels/matmul_half.wgsl takes this product (Backend.takesHalf): every operand float16
+ * (bias included), and an even N, so that each thread's four output columns are whole words.
+ * Other products with halves run in float32 between casts.
+ *
+ * @example matmulTakesHalf([{ shape: [64, 400], dtype: 'float16' }, { shape: [400, 120], dtype: 'float16' }], { transA: false, transB: false, activation: 'none' }) // true
+ */
+export function matmulTakesHalf(inputs: readonly TensorInfo[], params: OpParams['matmul']): boolean {
+  const [a, b] = inputs;
+  if (!a || !b || inputs.some((t) => t.dtype !== 'float16')) return false;
+  return matmulDims(a, b, params).N % 2 === 0;
+}
+
 export const matmulKernels: KernelBuilders<'matmul'> = {
   matmul({ inputs, out, params }, ctx) {
     const { caps } = ctx;
@@ -84,6 +97,14 @@ export const matmulKernels: KernelBuilders<'matmul'> = {
     };
     const buffers = { a: a!.buf, b: b!.buf, bias: (bias ?? a!).buf, out: out.buf };
     const cpu = caps.registerTiling;
+    if (a!.dtype === 'float16') {
+      // Halves in and out (matmulTakesHalf): the register kernel, with the rows the float32
+      // heuristic would take. No variants to tune: it is the one kernel that reads halves.
+      const tm = rowsPerThread(M, N, batch, cpu);
+      // Word-pair loads where a row of A (k) or of B (n) runs contiguously through whole words.
+      const constants = { TM: tm, A_PAIRS: !params.transA && K % 2 === 0 ? 1 : 0, B_PAIRS: params.transB ? 0 : 1 };
+      return kernelCall({ kernel: 'matmulHalf', constants, uniforms, buffers, workgroups: [Math.ceil(N / (TILE_N * WG)), Math.ceil(M / (tm * WG)), batch] });
+    }
     const pick: VariantOf<'matmul'> = useTiled(M, N, batch, cpu) ? 'tiled64' : rowsPerThread(M, N, batch, cpu) === 8 ? 'register8' : 'register4';
     const bucket = bucketKey({ M, N, K, batch }, { tA: params.transA ? 1 : 0, tB: params.transB ? 1 : 0 });
     // Every variant computes any product; splitK and subgroup only pay for a long reduction.
