@@ -20,14 +20,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (row0 >= P.M || col0 >= P.N) {
     return;
   }
-  let offs = batch_offsets(gid.z);
-  let a_off = offs.x;
-  let b_off = offs.y;
-  // Out-of-range rows and columns read a clamped (valid) address and are never stored.
-  let last = vec4<u32>(P.M - 1u);
-  let arow = vec4<u32>(a_off) + min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), last) * P.a_rs;
-  let arow2 = vec4<u32>(a_off) + min(vec4<u32>(row0) + vec4<u32>(4u, 5u, 6u, 7u), last) * P.a_rs;
-  let bcol = vec4<u32>(b_off) + min(vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.N - 1u)) * P.b_cs;
+  let tile = register_tile(gid.z, row0, col0);
+  let arow = tile.arow;
+  let arow2 = tile.arow2;
+  let bcol = tile.bcol;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);

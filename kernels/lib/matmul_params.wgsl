@@ -48,3 +48,23 @@ fn batch_offsets(z: u32) -> vec2<u32> {
   }
   return off;
 }
+
+// Where a register-tile thread (rows row0 .. row0+7, columns col0 .. col0+3 of batch item z's C;
+// matmul.wgsl, matmul_half.wgsl) reads: the start of each of its rows of op(A) and of each of its
+// columns of op(B). Rows and columns past C's edge read a clamped (valid) address and are never
+// stored.
+struct RegisterTile {
+  arow: vec4<u32>,
+  arow2: vec4<u32>,
+  bcol: vec4<u32>,
+}
+
+fn register_tile(z: u32, row0: u32, col0: u32) -> RegisterTile {
+  let offs = batch_offsets(z);
+  let last = vec4<u32>(P.M - 1u);
+  var t: RegisterTile;
+  t.arow = vec4<u32>(offs.x) + min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), last) * P.a_rs;
+  t.arow2 = vec4<u32>(offs.x) + min(vec4<u32>(row0) + vec4<u32>(4u, 5u, 6u, 7u), last) * P.a_rs;
+  t.bcol = vec4<u32>(offs.y) + min(vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.N - 1u)) * P.b_cs;
+  return t;
+}

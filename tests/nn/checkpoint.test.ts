@@ -372,10 +372,16 @@ describe('atomic writes', () => {
       const tmp = `${file}.tmp-${child.pid}`;
       const writing = () => existsSync(tmp) || statSync(file).size < full - 64;
       const t0 = Date.now();
-      while (!writing() && Date.now() - t0 < 10_000) await new Promise((r) => setImmediate(r));
+      // The poll's own answer decides: asking again could miss a write that ended in between
+      // (this process descheduled on a loaded machine), though the kill still follows at once.
+      let during = writing();
+      while (!during && Date.now() - t0 < 10_000) {
+        await new Promise((r) => setImmediate(r));
+        during = writing();
+      }
       const exited = new Promise((r) => child.once('exit', r));
-      if (writing()) midWrite++;
       child.kill('SIGKILL');
+      if (during) midWrite++;
       await exited;
       const c = await nn.loadCheckpoint(file, { net }); // whole: decodes, every tensor present
       steps.push(c.step);
