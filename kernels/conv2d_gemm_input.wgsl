@@ -24,6 +24,7 @@
 // number of threads in whole blocks (256 per block).
 
 #include "lib/conv.wgsl"
+#include "lib/conv_gemm.wgsl"
 #include "lib/epilogue.wgsl"
 
 // 1 when KH*KW is a multiple of 4: weights load as vec4.
@@ -35,9 +36,6 @@ override VEC: u32 = 0u;
 @group(0) @binding(2) var<storage, read> WT: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> DX: array<f32>;
 
-// The K slice of A [k][m] and of B [k][c]: 2 x 16 x 64 floats, 8 KiB.
-var<workgroup> AS: array<array<f32, 64>, 16>;
-var<workgroup> BS: array<array<f32, 64>, 16>;
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -50,14 +48,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let M = P.rows * P.W;
   let ksize = P.KH * P.KW;
   let K = P.fpg * ksize;
-  // Block order (fastest first): positions, channel block, group.
-  let mblocks = (M + 63u) / 64u;
-  let mb = block % mblocks;
-  let r = block / mblocks;
-  let cb = r % P.cblocks;
-  let g = r / P.cblocks;
-  let m0 = mb * 64u;
-  let c0 = cb * 64u;
+  let tile = gemm_block(block, M, P.cblocks);
+  let m0 = tile.m0;
+  let c0 = tile.n0;
+  let g = tile.g;
   let tx = lid.x;
   let ty = lid.y;
   let tid = ty * 16u + tx;
@@ -88,10 +82,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let fstride = P.cpg * ksize;
   let wg = g * P.fpg * fstride;
 
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc = array<vec4<f32>, 4>();
   for (var k0 = 0u; k0 < K; k0 += 16u) {
     for (var q = 0u; q < 4u; q++) {
       let kl = ak + 4u * q;
@@ -122,28 +113,15 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         wv[j] = select(0.0, WT[e / 4u][e % 4u], cok && kb + j < K);
       }
     }
-    BS[4u * bq][bc] = wv.x;
-    BS[4u * bq + 1u][bc] = wv.y;
-    BS[4u * bq + 2u][bc] = wv.z;
-    BS[4u * bq + 3u][bc] = wv.w;
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let a = vec4<f32>(AS[kk][tx], AS[kk][tx + 16u], AS[kk][tx + 32u], AS[kk][tx + 48u]);
-      let b = vec4<f32>(BS[kk][ty], BS[kk][ty + 16u], BS[kk][ty + 32u], BS[kk][ty + 48u]);
-      acc0 += a.x * b;
-      acc1 += a.y * b;
-      acc2 += a.z * b;
-      acc3 += a.w * b;
-    }
-    workgroupBarrier();
+    gemm_step(bq, bc, wv, tx, ty, &acc);
   }
 
-  // acc<i>[j]: position m0 + tx + 16i, channel c0 + ty + 16j.
+  // acc[i][j]: position m0 + tx + 16i, channel c0 + ty + 16j.
   let cbase = g * P.cpg + c0 + ty;
-  put(m0 + tx, M, cbase, c0 + ty, acc0);
-  put(m0 + tx + 16u, M, cbase, c0 + ty, acc1);
-  put(m0 + tx + 32u, M, cbase, c0 + ty, acc2);
-  put(m0 + tx + 48u, M, cbase, c0 + ty, acc3);
+  put(m0 + tx, M, cbase, c0 + ty, acc[0]);
+  put(m0 + tx + 16u, M, cbase, c0 + ty, acc[1]);
+  put(m0 + tx + 32u, M, cbase, c0 + ty, acc[2]);
+  put(m0 + tx + 48u, M, cbase, c0 + ty, acc[3]);
 }
 
 // Stores position m of channels c, c + 16, c + 32, c + 48 (global index cg, in-group index cl),

@@ -45,10 +45,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let cells_n = 4u / CELLS_M;
   let row = (wid.y * CELLS_M + cell / cells_n) * 4u;
   let col = (wid.x * cells_n + cell % cells_n) * 4u;
-  let offs = batch_offsets(wid.z);
   // Rows and columns outside C read a clamped (valid) address and are never stored.
-  let arow = vec4<u32>(offs.x) + min(vec4<u32>(row) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.M - 1u)) * P.a_rs;
-  let bcol = vec4<u32>(offs.y) + min(vec4<u32>(col) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(P.N - 1u)) * P.b_cs;
+  let tile = register_tile(wid.z, row, col);
+  let arow = tile.arow;
+  let bcol = tile.bcol;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);

@@ -50,7 +50,7 @@ fn batch_offsets(z: u32) -> vec2<u32> {
 }
 
 // Where a register-tile thread (rows row0 .. row0+7, columns col0 .. col0+3 of batch item z's C;
-// matmul.wgsl, matmul_half.wgsl) reads: the start of each of its rows of op(A) and of each of its
+// matmul.wgsl, matmul_half.wgsl; splitK and subgroup use the first 4 rows) reads: the start of each of its rows of op(A) and of each of its
 // columns of op(B). Rows and columns past C's edge read a clamped (valid) address and are never
 // stored.
 struct RegisterTile {

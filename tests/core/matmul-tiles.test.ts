@@ -176,9 +176,8 @@ const CASES: readonly Case[] = [
  * it): elsewhere its cases are skipped, saying why.
  */
 function skipNoSubgroups(test: { skip: (note?: string) => void }): void {
-  const why = "skipped: this adapter's device has no 'subgroups' feature, so the subgroup matmul cannot run";
-  console.info(why);
-  test.skip(why);
+  console.info("skipped: this adapter's device has no 'subgroups' feature, so the subgroup matmul cannot run");
+  test.skip("skipped: this adapter's device has no 'subgroups' feature, so the subgroup matmul cannot run");
 }
 
 for (const variant of ['tiled128', 'splitK', 'subgroup'] as const) {

@@ -1,3 +1,4 @@
+import type { DType } from './dtype.js';
 import { fmtShape, opError } from './errors.js';
 import type { TensorInfo } from './ops/registry.js';
 import { Tensor } from './tensor.js';
@@ -21,21 +22,20 @@ export function requireTensor(op: string, v: unknown, name: string): Tensor {
  * tensor ('input', 'output gradient'); in a list they are 'input 0', 'input 1', ...
  */
 export function requireFloat32(op: string, ts: TensorInfo | readonly TensorInfo[], what = 'input'): void {
-  const list = Array.isArray(ts) ? (ts as readonly TensorInfo[]) : [ts as TensorInfo];
-  const i = list.findIndex((t) => t.dtype !== 'float32');
-  if (i < 0) return;
-  const label = Array.isArray(ts) && list.length > 1 ? `${what} ${i}` : what;
-  throw opError(op, `${label} of shape ${fmtShape(list[i]!.shape)} is ${list[i]!.dtype}; expected float32`, 'Convert it with .cast("float32")');
+  requireDTypes(op, ts, what, ['float32']);
 }
 
 /** As `requireFloat32`, but float16 passes too (for ops whose kernels may take halves). */
 export function requireFloat(op: string, ts: TensorInfo | readonly TensorInfo[], what = 'input'): void {
+  requireDTypes(op, ts, what, ['float32', 'float16']);
+}
+
+function requireDTypes(op: string, ts: TensorInfo | readonly TensorInfo[], what: string, allowed: readonly DType[]): void {
   const list = Array.isArray(ts) ? (ts as readonly TensorInfo[]) : [ts as TensorInfo];
-  requireFloat32(
-    op,
-    list.map((t) => (t.dtype === 'float16' ? { ...t, dtype: 'float32' as const } : t)),
-    what,
-  );
+  const i = list.findIndex((t) => !allowed.includes(t.dtype));
+  if (i < 0) return;
+  const label = Array.isArray(ts) && list.length > 1 ? `${what} ${i}` : what;
+  throw opError(op, `${label} of shape ${fmtShape(list[i]!.shape)} is ${list[i]!.dtype}; expected ${allowed.join(' or ')}`, 'Convert it with .cast("float32")');
 }
 
 /** Throws unless `activation` is one of the fused epilogues the kernels have ('none', 'relu'). */
